@@ -1,0 +1,1 @@
+"""The simulated charge point's state: connectors, configuration, authorization, meter, profiles."""

@@ -1,0 +1,191 @@
+"""Configuration keys of the simulated charge point, with 1.6 defaults and read-only flags.
+
+From the specification (§9): "the following configuration keys are defined"; values travel as
+strings, booleans as ``true``/``false``, lists as comma-separated values (CSL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+MEASURANDS = frozenset(
+    {
+        "Current.Export",
+        "Current.Import",
+        "Current.Offered",
+        "Energy.Active.Export.Register",
+        "Energy.Active.Import.Register",
+        "Energy.Reactive.Export.Register",
+        "Energy.Reactive.Import.Register",
+        "Energy.Active.Export.Interval",
+        "Energy.Active.Import.Interval",
+        "Energy.Reactive.Export.Interval",
+        "Energy.Reactive.Import.Interval",
+        "Frequency",
+        "Power.Active.Export",
+        "Power.Active.Import",
+        "Power.Factor",
+        "Power.Offered",
+        "Power.Reactive.Export",
+        "Power.Reactive.Import",
+        "RPM",
+        "SoC",
+        "Temperature",
+        "Voltage",
+    }
+)
+PROFILES = frozenset(
+    {"Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation", "SmartCharging", "RemoteTrigger"}
+)
+
+
+class Kind(Enum):
+    boolean = "boolean"
+    integer = "integer"
+    measurands = "measurand list"
+    csl = "comma-separated list"
+    string = "string"
+
+
+@dataclass(slots=True)
+class Key:
+    name: str
+    kind: Kind
+    value: str
+    readonly: bool = False
+
+
+#: (name, kind, default, readonly). Defaults are those of a typical AC charger.
+_DEFAULTS: tuple[tuple[str, Kind, str, bool], ...] = (
+    # Core
+    ("AllowOfflineTxForUnknownId", Kind.boolean, "false", False),
+    ("AuthorizationCacheEnabled", Kind.boolean, "true", False),
+    ("AuthorizeRemoteTxRequests", Kind.boolean, "true", False),
+    ("ClockAlignedDataInterval", Kind.integer, "0", False),
+    ("ConnectionTimeOut", Kind.integer, "60", False),
+    ("ConnectorPhaseRotation", Kind.csl, "0.RST", False),
+    ("GetConfigurationMaxKeys", Kind.integer, "50", True),
+    ("HeartbeatInterval", Kind.integer, "300", False),
+    ("LocalAuthorizeOffline", Kind.boolean, "true", False),
+    ("LocalPreAuthorize", Kind.boolean, "false", False),
+    ("MeterValuesAlignedData", Kind.measurands, "Energy.Active.Import.Register", False),
+    (
+        "MeterValuesSampledData",
+        Kind.measurands,
+        "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage,SoC",
+        False,
+    ),
+    ("MeterValueSampleInterval", Kind.integer, "60", False),
+    ("NumberOfConnectors", Kind.integer, "1", True),
+    ("ResetRetries", Kind.integer, "3", False),
+    ("StopTransactionOnEVSideDisconnect", Kind.boolean, "true", False),
+    ("StopTransactionOnInvalidId", Kind.boolean, "true", False),
+    ("StopTxnAlignedData", Kind.measurands, "Energy.Active.Import.Register", False),
+    ("StopTxnSampledData", Kind.measurands, "Energy.Active.Import.Register", False),
+    (
+        "SupportedFeatureProfiles",
+        Kind.csl,
+        "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger",
+        True,
+    ),
+    ("TransactionMessageAttempts", Kind.integer, "3", False),
+    ("TransactionMessageRetryInterval", Kind.integer, "60", False),
+    ("UnlockConnectorOnEVSideDisconnect", Kind.boolean, "true", False),
+    ("WebSocketPingInterval", Kind.integer, "0", False),
+    # Local Auth List Management
+    ("LocalAuthListEnabled", Kind.boolean, "true", False),
+    ("LocalAuthListMaxLength", Kind.integer, "1000", True),
+    ("SendLocalListMaxLength", Kind.integer, "100", True),
+    # Reservation
+    ("ReserveConnectorZeroSupported", Kind.boolean, "false", True),
+    # Smart Charging
+    ("ChargeProfileMaxStackLevel", Kind.integer, "10", True),
+    ("ChargingScheduleAllowedChargingRateUnit", Kind.csl, "Current,Power", True),
+    ("ChargingScheduleMaxPeriods", Kind.integer, "24", True),
+    ("MaxChargingProfilesInstalled", Kind.integer, "10", True),
+)
+
+
+class ConfigStatus:
+    accepted = "Accepted"
+    rejected = "Rejected"
+    reboot_required = "RebootRequired"
+    not_supported = "NotSupported"
+
+
+def _valid(kind: Kind, value: str) -> bool:
+    if len(value) > 500:
+        return False
+    if kind is Kind.boolean:
+        return value.lower() in ("true", "false")
+    if kind is Kind.integer:
+        return value.isdigit() and len(value) <= 10
+    if kind is Kind.measurands:
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        return all(item in MEASURANDS for item in items)
+    return True
+
+
+class Configuration:
+    """The key-value store behind GetConfiguration and ChangeConfiguration."""
+
+    def __init__(self, number_of_connectors: int = 1, overrides: dict[str, str] | None = None) -> None:
+        self.keys: dict[str, Key] = {name: Key(name, kind, default, ro) for name, kind, default, ro in _DEFAULTS}
+        self.keys["NumberOfConnectors"].value = str(number_of_connectors)
+        self._listeners: list[Callable[[str, str], None]] = []
+        for name, value in (overrides or {}).items():
+            if name in self.keys:
+                self.keys[name].value = value
+            else:
+                self.keys[name] = Key(name, Kind.string, value)
+
+    def listen(self, listener: Callable[[str, str], None]) -> None:
+        """``listener(key, value)`` runs after every accepted change (e.g. to apply a new interval)."""
+        self._listeners.append(listener)
+
+    def get(self, name: str) -> str | None:
+        key = self.keys.get(name)
+        return key.value if key else None
+
+    def get_int(self, name: str, default: int = 0) -> int:
+        value = self.get(name)
+        return int(value) if value is not None and value.isdigit() else default
+
+    def get_bool(self, name: str, default: bool = False) -> bool:
+        value = self.get(name)
+        return value.lower() == "true" if value is not None else default
+
+    def set_internal(self, name: str, value: str) -> None:
+        """Set a key from inside the charge point (read-only keys included), notifying listeners."""
+        self.keys[name].value = value
+        for listener in self._listeners:
+            listener(name, value)
+
+    def change(self, name: str, value: str) -> str:
+        """Apply a ChangeConfiguration.req; return its status."""
+        key = self.keys.get(name)
+        if key is None:
+            return ConfigStatus.not_supported
+        if key.readonly or not _valid(key.kind, value):
+            return ConfigStatus.rejected
+        if key.kind is Kind.boolean:
+            value = value.lower()
+        if key.kind is Kind.integer:
+            value = str(int(value))
+        self.set_internal(name, value)
+        return ConfigStatus.accepted
+
+    def report(self, names: list[str] | None) -> tuple[list[dict[str, object]], list[str]]:
+        """configurationKey entries and unknownKey names for a GetConfiguration.req."""
+        wanted = list(self.keys) if not names else names
+        found: list[dict[str, object]] = []
+        unknown: list[str] = []
+        for name in wanted:
+            key = self.keys.get(name)
+            if key is None:
+                unknown.append(name[:50])
+            else:
+                found.append({"key": key.name, "readonly": key.readonly, "value": key.value})
+        return found, unknown

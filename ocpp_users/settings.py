@@ -1,0 +1,69 @@
+"""Settings of one simulated charge point: identity, transport, timing and how it answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import __version__
+from .transport import SecurityConfig
+
+
+@dataclass
+class Behaviour:
+    """Which answers the charge point gives, per charge point, because the compliance cases (and
+    negative load tests) need each of them."""
+
+    answers: dict[str, str] = field(default_factory=dict)
+    """Action -> the ``status`` to answer with, skipping the real behaviour (e.g.
+    ``{"RemoteStartTransaction": "Rejected", "UnlockConnector": "UnlockFailed"}``)."""
+    fail: frozenset[str] = frozenset()
+    """Actions whose handler raises, so the CSMS receives InternalError."""
+    unsupported: frozenset[str] = frozenset()
+    """Actions answered NotSupported."""
+    fixed_cable: bool = False
+    """A fixed cable cannot be unlocked: UnlockConnector answers NotSupported."""
+    firmware_outcome: str = "Installed"
+    """Final FirmwareStatusNotification: Installed, DownloadFailed or InstallationFailed."""
+    diagnostics_outcome: str = "Uploaded"
+    """Final DiagnosticsStatusNotification: Uploaded or UploadFailed."""
+    auto_follow_up: bool = True
+    """Act on CSMS requests as a charger does (a remote start runs a session, Reset reboots,
+    TriggerMessage sends the message). The compliance runner turns it off and scripts the steps."""
+    data_transfer_vendors: frozenset[str] = frozenset({"VolatileOCPP"})
+    """vendorIds whose DataTransfer.req is Accepted; others get UnknownVendorId."""
+
+
+@dataclass
+class ChargePointSettings:
+    """Everything one charge point needs to connect and behave."""
+
+    cp_id: str
+    url: str
+    """CSMS base URL; the charge point id becomes its last path segment."""
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    connectors: int = 1
+    vendor: str = "VolatileOCPP"
+    model: str = "VirtualCP"
+    firmware_version: str = __version__
+    serial_number: str | None = None
+    call_timeout: float = 30.0
+    connect_timeout: float = 10.0
+    serialize_calls: bool = True
+    """At most one outstanding CALL per connection, as OCPP-J asks of a charge point."""
+    validate: bool = True
+    heartbeat_override: float | None = None
+    meter_interval_override: float | None = None
+    boot_retry_default: float = 10.0
+    """Seconds between BootNotifications when the CSMS answers Pending/Rejected with interval 0."""
+    power_range_w: tuple[float, float] = (7400.0, 22000.0)
+    time_factor: float = 1.0
+    reconnect: bool = True
+    backoff_initial: float = 1.0
+    backoff_max: float = 30.0
+    backoff_jitter: float = 0.5
+    """Fraction of each backoff delay drawn at random (0 = none, 1 = full jitter)."""
+    strict: bool = True
+    """Count rejections (Boot Rejected, Authorize not Accepted, ...) as failures of that action."""
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    configuration: dict[str, str] = field(default_factory=dict)
+    """Configuration key overrides applied at start-up."""

@@ -1,0 +1,234 @@
+"""Fault switches: deliberate misbehaviour of the CSMS, one active at a time.
+
+Every fault is decided here.  The session consults this module at its frame I/O
+points only (handshake, each received frame, each reply, each API-initiated call);
+the OCPP handlers never know about faults.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from testbed.frames import CallErrorInfo, Reply, dumps, reply_frame, result_frame
+from testbed.validation import error, response_problem
+
+
+@dataclass(frozen=True)
+class Arg:
+    kind: Literal["int", "number", "str", "bool", "object"]
+    required: bool = False
+    default: Any = None
+
+
+_ACTION = Arg("str")
+
+SPECS: dict[str, tuple[str, dict[str, Arg]]] = {
+    "accept_all_tags": ("every idTagInfo.status is Accepted (Authorize/StartTransaction/StopTransaction)", {}),
+    "reject_all_tags": ("every idTagInfo.status is Invalid (Authorize/StartTransaction/StopTransaction)", {}),
+    "omit_transaction_id": ("StartTransaction responses lack transactionId", {}),
+    "wrong_error_code": ("CALLERRORs for unknown actions / invalid requests use GenericError", {}),
+    "close_after": ("{count}: close with 1011 when the count-th frame from a charge point (counted "
+                    "per charge point since the fault was set) arrives, unanswered",
+                    {"count": Arg("int", required=True)}),
+    "late_answer": ("{seconds, action?}: delay responses (to action, or all) by seconds",
+                    {"seconds": Arg("number", required=True), "action": _ACTION}),
+    "malformed_frame": ("{action?}: answer with a non-JSON text frame", {"action": _ACTION}),
+    "wrong_message_id": ("{action?}: answer with an unknown message id", {"action": _ACTION}),
+    "no_answer": ("{action?}: never answer", {"action": _ACTION}),
+    "refuse_subprotocol": ("complete the handshake without a Sec-WebSocket-Protocol header", {}),
+    "override_response": ("{action, payload, merge=true}: deep-merge (or replace) the response "
+                          "payload of action", {"action": Arg("str", required=True),
+                                                "payload": Arg("object", required=True),
+                                                "merge": Arg("bool", default=True)}),
+    "callerror": ("{action?, code=InternalError, description?, details?}: answer with that CALLERROR",
+                  {"action": _ACTION, "code": Arg("str", default="InternalError"),
+                   "description": Arg("str", default=""), "details": Arg("object", default={})}),
+    "schema_invalid_response": ("{action?}: answer with a schema-invalid payload", {"action": _ACTION}),
+    "ignore_trigger": ("{action?}: POST /cps/{id}/{Action} sends nothing, answers "
+                       "{\"result\": null, \"ignored\": true}", {"action": _ACTION}),
+    "send_malformed_call": ("{action?}: POST /cps/{id}/{Action} sends a non-JSON text frame instead "
+                            "of the CALL", {"action": _ACTION}),
+    "drop_on_boot": ("close the connection (1011) when a BootNotification arrives, unanswered", {}),
+    "unsolicited_result": ("{action?}: after each answer also send a CALLRESULT with an unknown id",
+                           {"action": _ACTION}),
+}
+
+CLOSE_CODE = 1011
+
+
+def _check_arg(fault: str, name: str, arg: Arg, value: Any) -> Any:
+    ok = {
+        "int": type(value) is int,
+        "number": type(value) in (int, float),
+        "str": isinstance(value, str),
+        "bool": isinstance(value, bool),
+        "object": isinstance(value, dict),
+    }[arg.kind]
+    if not ok:
+        raise ValueError(f"fault {fault}: {name} must be of type {arg.kind}")
+    if name == "count" and value < 1:
+        raise ValueError(f"fault {fault}: count must be >= 1")
+    if name == "seconds" and not 0 <= value <= 3600:
+        raise ValueError(f"fault {fault}: seconds must be between 0 and 3600")
+    return value
+
+
+def parse_fault(body: Any) -> dict[str, Any]:
+    """Validate ``{"name": ..., **args}``; return it with defaults filled in."""
+    if not isinstance(body, dict):
+        raise ValueError("fault must be a JSON object with a 'name'")
+    name = body.get("name")
+    if not isinstance(name, str) or name not in SPECS:
+        raise ValueError(f"unknown fault {name!r}; available: {', '.join(SPECS)}")
+    specs = SPECS[name][1]
+    unknown = sorted(set(body) - set(specs) - {"name"})
+    if unknown:
+        raise ValueError(f"fault {name}: unknown argument(s) {', '.join(unknown)}")
+    result: dict[str, Any] = {"name": name}
+    for arg_name, arg in specs.items():
+        if arg_name in body and body[arg_name] is not None:
+            result[arg_name] = _check_arg(name, arg_name, arg, body[arg_name])
+        elif arg.required:
+            raise ValueError(f"fault {name}: argument {arg_name!r} is required")
+        elif arg.default is not None:
+            result[arg_name] = copy.deepcopy(arg.default)
+    return result
+
+
+def deep_merge(base: Any, patch: Any) -> Any:
+    if isinstance(base, dict) and isinstance(patch, dict):
+        merged = dict(base)
+        for key, value in patch.items():
+            merged[key] = deep_merge(base.get(key), value)
+        return merged
+    return copy.deepcopy(patch)
+
+
+_CORRUPTIONS: dict[str, dict[str, Any]] = {
+    "BootNotification": {"status": "OK"},
+    "StartTransaction": {"transactionId": "abc"},
+    "Authorize": {"idTagInfo": {"status": "OK"}},
+    "StopTransaction": {"idTagInfo": {"status": "OK"}},
+    "DataTransfer": {"status": "OK"},
+}
+
+
+def corrupt(action: str | None, payload: Any) -> Any:
+    """A schema-invalid variant of a valid response payload."""
+    if action == "Heartbeat" and isinstance(payload, dict):
+        candidate: Any = {k: v for k, v in payload.items() if k != "currentTime"}
+    elif action in _CORRUPTIONS:
+        candidate = deep_merge(payload, _CORRUPTIONS[action])
+    else:
+        candidate = deep_merge(payload, {"unexpectedField": True})
+    if action is None or response_problem(action, candidate) is None:
+        candidate = []  # not even an object
+    return candidate
+
+
+@dataclass
+class Plan:
+    """What to put on the wire for one CALL: optional delay, then these frames in order."""
+
+    frames: list[str] = field(default_factory=list)
+    delay: float = 0.0
+
+
+def _set_tag_status(payload: Any, status: str) -> Any:
+    if isinstance(payload, dict) and isinstance(payload.get("idTagInfo"), dict):
+        info = {k: v for k, v in payload["idTagInfo"].items() if status != "Accepted" or k != "expiryDate"}
+        info["status"] = status
+        return {**payload, "idTagInfo": info}
+    return payload
+
+
+class FaultSwitch:
+    """Holds the single active fault and answers the interception hooks."""
+
+    def __init__(self, initial: dict[str, Any] | None = None) -> None:
+        self._initial = initial
+        self.active: dict[str, Any] | None = None
+        self._seen: dict[str, int] = {}
+        self.set(initial)
+
+    @staticmethod
+    def available() -> dict[str, str]:
+        return {name: spec[0] for name, spec in SPECS.items()}
+
+    def set(self, fault: dict[str, Any] | None) -> None:
+        self.active = copy.deepcopy(fault)
+        self._seen = {}
+
+    def reset(self) -> None:
+        """POST /reset clears faults (even one given on the command line)."""
+        self.set(None)
+
+    def _is(self, name: str, action: str | None = None) -> bool:
+        fault = self.active
+        if fault is None or fault["name"] != name:
+            return False
+        wanted = fault.get("action")
+        return wanted is None or wanted == action
+
+    # --- hooks -----------------------------------------------------------------
+
+    def refuse_subprotocol(self) -> bool:
+        return self._is("refuse_subprotocol")
+
+    def close_on_frame(self, cp_id: str) -> bool:
+        """Called for every frame received from a charge point."""
+        if not self._is("close_after") or self.active is None:
+            return False
+        seen = self._seen[cp_id] = self._seen.get(cp_id, 0) + 1
+        return bool(seen == self.active["count"])
+
+    def close_on_call(self, action: str | None) -> bool:
+        return self._is("drop_on_boot") and action == "BootNotification"
+
+    def outbound_mode(self, action: str) -> Literal["send", "ignore", "garbage"]:
+        if self._is("ignore_trigger", action):
+            return "ignore"
+        if self._is("send_malformed_call", action):
+            return "garbage"
+        return "send"
+
+    def plan_reply(self, action: str | None, unique_id: str, reply: Reply) -> Plan:
+        fault = self.active
+        if fault is None or (fault.get("action") is not None and fault["action"] != action):
+            return Plan([reply_frame(unique_id, reply)])
+        name = fault["name"]
+        is_result = reply.error is None
+        if name in ("accept_all_tags", "reject_all_tags") and is_result:
+            status = "Accepted" if name == "accept_all_tags" else "Invalid"
+            reply = Reply(payload=_set_tag_status(reply.payload, status))
+        elif name == "omit_transaction_id" and is_result and action == "StartTransaction":
+            reply = Reply(payload={k: v for k, v in reply.payload.items() if k != "transactionId"})
+        elif name == "wrong_error_code" and reply.error is not None:
+            reply = Reply(error=error("GenericError", reply.error.details.get("cause")))
+        elif name == "override_response" and is_result:
+            new = deep_merge(reply.payload, fault["payload"]) if fault["merge"] else fault["payload"]
+            reply = Reply(payload=copy.deepcopy(new))
+        elif name == "callerror":
+            reply = Reply(error=CallErrorInfo(fault["code"], fault["description"],
+                                              copy.deepcopy(fault["details"])))
+        elif name == "schema_invalid_response" and is_result:
+            reply = Reply(payload=corrupt(action, reply.payload))
+        elif name == "late_answer":
+            return Plan([reply_frame(unique_id, reply)], delay=float(fault["seconds"]))
+        elif name == "malformed_frame":
+            return Plan([f"[3,{json.dumps(unique_id)},{{oops"])
+        elif name == "wrong_message_id":
+            return Plan([reply_frame(str(uuid.uuid4()), reply)])
+        elif name == "no_answer":
+            return Plan([])
+        elif name == "unsolicited_result":
+            return Plan([reply_frame(unique_id, reply), result_frame(str(uuid.uuid4()), {})])
+        return Plan([reply_frame(unique_id, reply)])
+
+    @staticmethod
+    def garbage_call(unique_id: str, action: str) -> str:
+        return f"[2,{dumps(unique_id)},{dumps(action)},{{garbage"

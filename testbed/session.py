@@ -1,0 +1,230 @@
+"""One live charge point connection: frame I/O, recording, fault interception, outbound calls.
+
+This is the single place where frames enter and leave the CSMS, and therefore the
+single place where the fault switch is consulted for OCPP traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from testbed.dispatch import dispatch
+from testbed.faults import CLOSE_CODE, FaultSwitch
+from testbed.frames import CALL, CALLERROR, CALLRESULT, CallErrorInfo, Frame, Reply, call_frame, parse
+from testbed.handlers import CsmsHandlers
+from testbed.logsetup import loggable_frame
+from testbed.state import Message, Store
+from testbed.validation import error
+
+LOG = logging.getLogger("testbed.session")
+FRAME_LOG = logging.getLogger("testbed.frames")
+_MAX_REMEMBERED_IDS = 1000
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """Result of a CSMS-initiated call made through the control API."""
+
+    kind: Literal["result", "error", "timeout", "closed", "ignored", "garbage", "sent"]
+    payload: Any = None
+    error: CallErrorInfo | None = None
+    unique_id: str | None = None
+
+
+def _remember(ids: dict[str, str | None], unique_id: str, action: str | None) -> None:
+    ids[unique_id] = action
+    while len(ids) > _MAX_REMEMBERED_IDS:
+        del ids[next(iter(ids))]
+
+
+class Session(CsmsHandlers):
+    def __init__(self, cp_id: str, ws: ServerConnection, store: Store, faults: FaultSwitch,
+                 log_frames: bool) -> None:
+        super().__init__(cp_id, ws, store)
+        self.ws = ws
+        self.faults = faults
+        self.log_frames = log_frames
+        self.record = store.cp(cp_id)
+        self.closing = False
+        self._calls: asyncio.Queue[Frame] = asyncio.Queue()
+        self._pending: dict[str, asyncio.Future[Frame | None]] = {}
+        self._in_calls: dict[str, str | None] = {}   # CALLs received: id -> action
+        self._out_calls: dict[str, str | None] = {}  # CALLs sent: id -> action
+        self._out_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # --- lifecycle --------------------------------------------------------------
+
+    async def run(self) -> None:
+        worker = asyncio.create_task(self._call_worker())
+        try:
+            async for message in self.ws:
+                try:
+                    self._on_frame(message)
+                except Exception as exc:  # never let one frame kill the connection
+                    LOG.error("%s: error handling frame: %s: %s", self.id, type(exc).__name__, exc)
+        except ConnectionClosed:
+            pass
+        finally:
+            worker.cancel()
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_result(None)
+
+    def close(self, code: int, reason: str) -> None:
+        """Start closing the connection (non-blocking); stop processing frames."""
+        if self.closing:
+            return
+        self.closing = True
+        LOG.info("%s: closing connection (%d %s)", self.id, code, reason)
+        self._spawn(self.ws.close(code, reason))
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # --- inbound ----------------------------------------------------------------
+
+    def _on_frame(self, message: str | bytes) -> None:
+        if isinstance(message, bytes):
+            raw = message.decode("utf-8", "replace")
+            self._record("in", raw, Frame(problem="binary frame"))
+            LOG.warning("%s: ignoring binary frame (%d bytes); OCPP-J uses text frames", self.id, len(message))
+            return
+        frame = parse(message)
+        self._record("in", message, frame)
+        if self.closing:
+            return
+        if frame.type == CALL and frame.action is not None:
+            self.record.counts[frame.action] = self.record.counts.get(frame.action, 0) + 1
+        if self.faults.close_on_frame(self.id):
+            self.close(CLOSE_CODE, "fault close_after")
+            return
+        if frame.type == CALL and frame.unique_id is not None:
+            self._calls.put_nowait(frame)
+        elif frame.type in (CALLRESULT, CALLERROR) and frame.unique_id is not None:
+            future = self._pending.pop(frame.unique_id, None)
+            if future is None or future.done():
+                LOG.warning("%s: ignoring response with unknown message id %r", self.id, frame.unique_id)
+            else:
+                future.set_result(frame)
+        else:
+            LOG.warning("%s: ignoring malformed frame (%s)", self.id, frame.problem)
+
+    async def _call_worker(self) -> None:
+        """Answer CALLs one at a time, in arrival order."""
+        while True:
+            frame = await self._calls.get()
+            try:
+                await self._answer(frame)
+            except ConnectionClosed:
+                return
+            except Exception as exc:
+                LOG.error("%s: error answering %s: %s: %s", self.id, frame.action, type(exc).__name__, exc)
+
+    async def _answer(self, frame: Frame) -> None:
+        assert frame.unique_id is not None
+        if self.closing:
+            return
+        if frame.problem is not None or frame.action is None:
+            LOG.warning("%s: malformed CALL: %s", self.id, frame.problem)
+            reply = Reply(error=error("FormationViolation", frame.problem))
+        else:
+            if self.faults.close_on_call(frame.action):
+                self.close(CLOSE_CODE, "fault drop_on_boot")
+                return
+            reply = await dispatch(self, frame.action, frame.payload)
+            if reply.error is not None:
+                LOG.info("%s: %s answered with CALLERROR %s", self.id, frame.action, reply.error.code)
+        _remember(self._in_calls, frame.unique_id, frame.action)
+        plan = self.faults.plan_reply(frame.action, frame.unique_id, reply)
+        if plan.delay > 0:
+            await asyncio.sleep(plan.delay)
+        for raw in plan.frames:
+            if self.closing:
+                return
+            await self._send_raw(raw)
+
+    # --- outbound ---------------------------------------------------------------
+
+    async def _send_raw(self, raw: str) -> None:
+        frame = parse(raw)
+        message = self._record("out", raw, frame)
+        if frame.type == CALLRESULT and message.action == "BootNotification" and isinstance(frame.payload, dict):
+            self.record.booted = frame.payload.get("status") == "Accepted"
+        await self.ws.send(raw)
+
+    async def send_call(self, action: str, payload: Any, timeout: float, wait: bool) -> CallOutcome:
+        """Send a CSMS-initiated CALL (payload not validated).  One outstanding call at a time."""
+        mode = self.faults.outbound_mode(action)
+        if mode == "ignore":
+            return CallOutcome("ignored")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            await asyncio.wait_for(self._out_lock.acquire(), timeout)
+        except TimeoutError:
+            return CallOutcome("timeout")
+        handed_off = False
+        try:
+            unique_id = str(uuid.uuid4())
+            if mode == "garbage":
+                await self._send_raw(self.faults.garbage_call(unique_id, action))
+                return CallOutcome("garbage", unique_id=unique_id)
+            future: asyncio.Future[Frame | None] = loop.create_future()
+            self._pending[unique_id] = future
+            _remember(self._out_calls, unique_id, action)
+            await self._send_raw(call_frame(unique_id, action, payload))
+            if not wait:
+                self._spawn(self._await_response(unique_id, future, deadline, release=True))
+                handed_off = True
+                return CallOutcome("sent", unique_id=unique_id)
+            return await self._await_response(unique_id, future, deadline, release=False)
+        except ConnectionClosed:
+            return CallOutcome("closed")
+        finally:
+            if not handed_off:
+                self._out_lock.release()
+
+    async def _await_response(self, unique_id: str, future: asyncio.Future[Frame | None], deadline: float,
+                              release: bool) -> CallOutcome:
+        try:
+            remaining = max(0.0, deadline - asyncio.get_running_loop().time())
+            frame = await asyncio.wait_for(future, remaining)
+        except TimeoutError:
+            LOG.warning("%s: no answer to message %s within the timeout", self.id, unique_id)
+            return CallOutcome("timeout", unique_id=unique_id)
+        finally:
+            self._pending.pop(unique_id, None)
+            if release:
+                self._out_lock.release()
+        if frame is None:
+            return CallOutcome("closed", unique_id=unique_id)
+        if frame.type == CALLERROR:
+            return CallOutcome("error", error=frame.error, unique_id=unique_id)
+        return CallOutcome("result", payload=frame.payload, unique_id=unique_id)
+
+    # --- recording --------------------------------------------------------------
+
+    def _record(self, direction: str, raw: str, frame: Frame) -> Message:
+        action = frame.action
+        if frame.type in (CALLRESULT, CALLERROR) and frame.unique_id is not None:
+            ids = self._out_calls if direction == "in" else self._in_calls
+            action = ids.pop(frame.unique_id, None)
+        payload = frame.payload if frame.type is not None else None
+        message = Message(time.time(), direction, frame.type, frame.unique_id, action, payload, raw)
+        self.record.messages.append(message)
+        if self.log_frames:
+            FRAME_LOG.info("%s %s %s", self.id, "<-" if direction == "in" else "->", loggable_frame(raw))
+        return message

@@ -1,0 +1,165 @@
+"""In-memory state of the CSMS: configuration, charge points, message log, transactions."""
+
+from __future__ import annotations
+
+import copy
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from testbed.tags import TagStore
+
+BOOT_STATUSES = ("Accepted", "Pending", "Rejected")
+MAX_INTERVAL = 2**31 - 1
+
+
+@dataclass
+class Config:
+    heartbeat_interval: int = 60
+    boot_status: str = "Accepted"
+    boot_retry_interval: int = 10
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_interval(name: str, value: object) -> int:
+    if type(value) is not int or not 0 <= value <= MAX_INTERVAL:
+        raise ValueError(f"{name} must be an integer between 0 and {MAX_INTERVAL}")
+    return value
+
+
+def canonical_boot_status(value: object) -> str:
+    for status in BOOT_STATUSES:
+        if isinstance(value, str) and status.lower() == value.strip().lower():
+            return status
+    raise ValueError(f"boot_status must be one of {', '.join(BOOT_STATUSES)}")
+
+
+@dataclass
+class Message:
+    ts: float
+    direction: str
+    type: int | None
+    id: str | None
+    action: str | None
+    payload: Any
+    raw: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CpRecord:
+    cp_id: str
+    max_messages: int
+    connected: bool = False
+    connections: int = 0
+    booted: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)
+    last_boot: dict[str, Any] | None = None
+    basic_auth_user: str | None = None
+    subprotocol: str | None = None
+    messages: deque[Message] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.messages = deque(maxlen=self.max_messages)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "connected": self.connected,
+            "connections": self.connections,
+            "booted": self.booted,
+            "counts": dict(self.counts),
+            "statuses": dict(self.statuses),
+            "last_boot": copy.deepcopy(self.last_boot),
+            "basic_auth_user": self.basic_auth_user,
+            "subprotocol": self.subprotocol,
+        }
+
+
+@dataclass
+class Transaction:
+    id: int
+    cp_id: str
+    connector_id: int
+    id_tag: str
+    meter_start: int
+    start: str
+    meter_stop: int | None = None
+    stop: str | None = None
+    reason: str | None = None
+    active: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Store:
+    """Everything the control API can see.  Only touched from the event loop thread."""
+
+    def __init__(self, config: Config, tags: TagStore, max_messages: int) -> None:
+        self._initial_config = copy.copy(config)
+        self.config = config
+        self.tags = tags
+        self.max_messages = max_messages
+        self.cps: dict[str, CpRecord] = {}
+        self.transactions: dict[int, Transaction] = {}
+        self._next_tx_id = 1
+
+    def cp(self, cp_id: str) -> CpRecord:
+        record = self.cps.get(cp_id)
+        if record is None:
+            record = self.cps[cp_id] = CpRecord(cp_id, self.max_messages)
+        return record
+
+    def patch_config(self, changes: dict[str, Any]) -> None:
+        """Apply a PATCH /config body atomically; raises ValueError on bad input."""
+        new = copy.copy(self.config)
+        prefix = self.tags.accept_prefix
+        for key, value in changes.items():
+            if key in ("heartbeat_interval", "boot_retry_interval"):
+                setattr(new, key, check_interval(key, value))
+            elif key == "boot_status":
+                new.boot_status = canonical_boot_status(value)
+            elif key == "accept_prefix":
+                if not isinstance(value, str):
+                    raise ValueError("accept_prefix must be a string")
+                prefix = value
+            else:
+                raise ValueError(f"unknown config key {key!r}")
+        self.config = new
+        self.tags.accept_prefix = prefix
+
+    def config_json(self) -> dict[str, Any]:
+        return {**self.config.to_json(), "accept_prefix": self.tags.accept_prefix}
+
+    def start_transaction(self, cp_id: str, connector_id: int, id_tag: str, meter_start: int,
+                          timestamp: str) -> int:
+        tx_id = self._next_tx_id
+        self._next_tx_id += 1
+        self.transactions[tx_id] = Transaction(tx_id, cp_id, connector_id, id_tag, meter_start, timestamp)
+        return tx_id
+
+    def stop_transaction(self, tx_id: int, meter_stop: int, timestamp: str, reason: str | None) -> bool:
+        tx = self.transactions.get(tx_id)
+        if tx is None:
+            return False
+        tx.meter_stop = meter_stop
+        tx.stop = timestamp
+        tx.reason = reason
+        tx.active = False
+        return True
+
+    def reset(self) -> None:
+        """POST /reset: clear logs, transactions; restore config and tags.  Connections stay.
+
+        Transaction ids keep counting up so ids never repeat within one process.
+        """
+        for record in self.cps.values():
+            record.messages.clear()
+        self.transactions.clear()
+        self.config = copy.copy(self._initial_config)
+        self.tags.reset()
