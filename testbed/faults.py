@@ -150,7 +150,6 @@ class FaultSwitch:
     """Holds the single active fault and answers the interception hooks."""
 
     def __init__(self, initial: dict[str, Any] | None = None) -> None:
-        self._initial = initial
         self.active: dict[str, Any] | None = None
         self._seen: dict[str, int] = {}
         self.set(initial)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sys
 from typing import Any
 
 MAX_LOGGED_FRAME = 2000
 _SECRET_KEYS = {"authorizationkey"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class OneLineFormatter(logging.Formatter):
@@ -58,6 +60,7 @@ def loggable_frame(raw: str) -> str:
             raw = json.dumps(_redact(json.loads(raw)), separators=(",", ":"), ensure_ascii=False)
         except ValueError:
             raw = "<frame mentioning AuthorizationKey, not logged>"
+    raw = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", raw)
     if len(raw) > MAX_LOGGED_FRAME:
         raw = raw[:MAX_LOGGED_FRAME] + f"...(+{len(raw) - MAX_LOGGED_FRAME} chars)"
     return raw

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from testbed.validation import is_date_time
+
 STATUSES = ("Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx")
 PAST_EXPIRY = "2000-01-01T00:00:00Z"
 MAX_ID_TAG_LEN = 20
@@ -46,6 +48,10 @@ def make_entry(tag: str, status: str, expiry_date: str | None = None,
     if len(tag) > MAX_ID_TAG_LEN:
         raise ValueError(f"idTag {tag!r} is longer than {MAX_ID_TAG_LEN} characters")
     status = canonical_status(status)
+    if parent_id_tag is not None and not 0 < len(parent_id_tag) <= MAX_ID_TAG_LEN:
+        raise ValueError(f"parentIdTag must be 1..{MAX_ID_TAG_LEN} characters")
+    if expiry_date is not None and not is_date_time(expiry_date):
+        raise ValueError(f"expiryDate {expiry_date!r} is not an RFC 3339 date-time")
     if status == "Expired" and expiry_date is None:
         expiry_date = PAST_EXPIRY
     return TagEntry(tag, status, expiry_date, parent_id_tag)

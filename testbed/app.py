@@ -1,0 +1,81 @@
+"""Wiring: build state, start the OCPP endpoint and the control API, run until signalled."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import ssl
+from dataclasses import dataclass, field
+from typing import Any
+
+from testbed.api import ControlApi
+from testbed.faults import FaultSwitch
+from testbed.httpserver import start_http_server
+from testbed.logsetup import loop_exception_handler
+from testbed.registry import Registry
+from testbed.server import OcppServer
+from testbed.state import Config, Store
+from testbed.tags import TagEntry, TagStore
+
+LOG = logging.getLogger("testbed")
+API_HOST = "127.0.0.1"
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 9000
+    api_port: int = 0
+    config: Config = field(default_factory=Config)
+    tags: list[TagEntry] = field(default_factory=list)
+    accept_prefix: str = "VOCPP-LOAD-"
+    basic_auth_password: str | None = None
+    ssl_context: ssl.SSLContext | None = None
+    fault: dict[str, Any] | None = None
+    log_frames: bool = False
+    max_messages: int = 10000
+    ping_interval: float | None = None
+    quiet: bool = False
+
+
+def url_host(host: str) -> str:
+    """Host as it should appear in a URL printed for clients."""
+    if host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+async def run(settings: Settings) -> int:
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(loop_exception_handler)
+    store = Store(settings.config, TagStore(settings.tags, settings.accept_prefix), settings.max_messages)
+    faults = FaultSwitch(settings.fault)
+    registry = Registry()
+    ocpp = OcppServer(store, faults, registry, basic_auth_password=settings.basic_auth_password,
+                      ssl_context=settings.ssl_context, log_frames=settings.log_frames,
+                      ping_interval=settings.ping_interval)
+    api = ControlApi(store, faults, registry)
+    try:
+        port = await ocpp.start(settings.host, settings.port)
+        api_server = await start_http_server(api.handle, API_HOST, settings.api_port)
+    except OSError as exc:
+        LOG.error("cannot listen: %s", exc)
+        await ocpp.stop()
+        return 1
+    api_port = int(api_server.sockets[0].getsockname()[1])
+    scheme = "wss" if settings.ssl_context is not None else "ws"
+    print(f"testbed: OCPP 1.6J CSMS listening on {scheme}://{url_host(settings.host)}:{port}/", flush=True)
+    print(f"testbed: control API on http://{API_HOST}:{api_port}", flush=True)
+
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
+            pass
+    await stop.wait()
+    LOG.info("shutting down (%d charge point(s) connected)", len(registry))
+    api_server.close()
+    await ocpp.stop()
+    return 0
