@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import gevent
@@ -212,10 +213,26 @@ class ChargePointBase:
 
         return next_delay
 
+    @property
+    def reconnecting(self) -> bool:
+        """True while the background reconnect (and the boot that follows it) is under way."""
+        return self._reconnector is not None and not self._reconnector.dead
+
+    def reconnect_in_background(self) -> None:
+        """Start the reconnect loop unless it runs already (or the charge point is stopping)."""
+        if not self._stopping and not self.reconnecting:
+            self._reconnector = gevent.spawn(self._reconnect_loop)
+
     def _reconnect_loop(self) -> None:
-        self.phase = Phase.reconnecting
+        """Reconnect with backoff, then boot again if the last boot was not Accepted.
+
+        A drop during that boot backs off and reconnects again (the drop's ``_on_close`` finds
+        this loop alive and leaves it to it); any other boot failure (timeout, CALLERROR) is
+        retried after ``boot_retry_default`` while the connection lasts.
+        """
         next_delay = self.backoff_delays()
         while not self._stopping:
+            self.phase = Phase.reconnecting
             gevent.sleep(next_delay())
             if self._stopping:
                 return
@@ -224,16 +241,19 @@ class ChargePointBase:
             except TransportError:
                 continue
             self.reconnects += 1
-            break
-        if self._stopping:
-            return
-        try:
-            if self.registration != "Accepted":
-                self.boot_until_accepted()
-            else:
-                self.phase = Phase.booted
-        except VolatileOcppError as exc:
-            self.last_error = exc.reason
+            while not self._stopping and self.connected:
+                if self.registration == "Accepted":
+                    self.phase = Phase.booted
+                    return
+                try:
+                    self.boot_until_accepted()
+                    return
+                except ConnectionLost as exc:
+                    self.last_error = exc.reason
+                    break
+                except VolatileOcppError as exc:
+                    self.last_error = exc.reason
+                    gevent.sleep(self.settings.boot_retry_default)
 
     def close(self) -> None:
         """Close the connection cleanly without reconnecting."""
@@ -368,6 +388,7 @@ class ChargePointBase:
 
     def start_transaction(self, connector_id: int, id_tag: str, reservation_id: int | None = None) -> dict[str, Any]:
         connector = self.connectors[connector_id]
+        started = datetime.now(UTC)
         meter_start = connector.meter.start()
         payload: dict[str, Any] = {
             "connectorId": connector_id,
@@ -381,6 +402,7 @@ class ChargePointBase:
         transaction_id = result.get("transactionId")
         connector.transaction_id = transaction_id if isinstance(transaction_id, int) else None
         connector.id_tag = id_tag
+        self.profiles.tx_start[connector_id] = started  # where Relative charging profiles count from
         connector.stop_reason = None
         connector.stop_event.clear()
         info = result.get("idTagInfo")
@@ -467,13 +489,17 @@ class ChargePointBase:
     def stop(self, stop_transactions: bool = True) -> None:
         """Stop running transactions (reason Local), close the socket cleanly, end every loop."""
         if stop_transactions and self.connected:
-            for connector in self.connectors.values():
-                if connector.session is not None and not connector.session.dead:
-                    connector.stop_reason = "Local"
-                    connector.stop_event.set()
-            for connector in self.connectors.values():
-                if connector.session is not None:
-                    connector.session.join(timeout=self.settings.call_timeout)
+            current = gevent.getcurrent()
+            sessions = [c for c in self.connectors.values() if c.session is not None and c.session is not current]
+            deadline = time.monotonic() + self.settings.call_timeout
+            for connector in sessions:
+                # Re-assert the stop until the session ends: one still in Preparing/Authorize clears
+                # the event when its StartTransaction is confirmed and would otherwise run on.
+                while connector.session is not None and not connector.session.dead and time.monotonic() < deadline:
+                    if not connector.stop_event.is_set():
+                        connector.stop_reason = "Local"
+                        connector.stop_event.set()
+                    connector.session.join(timeout=0.2)
             for cid, connector in self.connectors.items():
                 if connector.transaction_id is not None and self.connected:
                     try:

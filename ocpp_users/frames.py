@@ -7,6 +7,7 @@ CALLERROR ``[4, id, code, description, details]``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,12 +109,18 @@ def parse(raw: str | bytes) -> Frame:
         raise
 
 
+#: The start of a frame that is not valid JSON as a whole: ``[3, "id", {oops``.
+_LEADING_ID = re.compile(r'\s*\[\s*[234]\s*,\s*"([^"\\]{1,36})"')
+
+
 def peek_message_id(raw: str | bytes) -> str | None:
     """Best-effort message id of a frame that failed to parse, so its pending call can be failed."""
     try:
         data = orjson.loads(raw)
     except (orjson.JSONDecodeError, TypeError, ValueError):
-        return None
+        text = raw[:200].decode("utf-8", "replace") if isinstance(raw, bytes) else raw[:200]
+        match = _LEADING_ID.match(text) if isinstance(text, str) else None
+        return match.group(1) if match else None
     if isinstance(data, list) and len(data) >= 2 and isinstance(data[1], str):
         return data[1]
     return None

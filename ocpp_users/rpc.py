@@ -37,6 +37,7 @@ from .errors import (
 )
 from .frames import Call, CallError, CallResult, parse, peek_message_id
 from .sink import CP_TO_CSMS, CSMS_TO_CP, PROTOCOL, RequestSink, null_sink
+from .transport import FrameReader, send_text
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,8 @@ class OcppConnection:
         self._id_prefix = os.urandom(4).hex() + "-"
         self._closing_by_us = False
         self._receiver: gevent.Greenlet | None = None
+        # websocket-client's own objects expose the socket and send lock that the fast frame path needs.
+        self._fast = getattr(ws, "sock", None) is not None and hasattr(ws, "lock")
 
     # ------------------------------------------------------------ lifecycle
 
@@ -257,7 +260,10 @@ class OcppConnection:
         if self.wire_log is not None:
             self.wire_log("out", raw)
         try:
-            self.ws.send(raw, _text)
+            if self._fast:
+                send_text(self.ws, raw)
+            else:
+                self.ws.send(raw, _text)
         except (OSError, websocket.WebSocketException) as exc:
             raise ConnectionLost(f"connection lost: send failed ({type(exc).__name__})") from None
 
@@ -265,10 +271,11 @@ class OcppConnection:
 
     def _receive_loop(self) -> None:
         reason = "connection closed"
+        receive = FrameReader(self.ws).next if self._fast else self.ws.recv_data
         try:
             while True:
                 try:
-                    opcode, data = self.ws.recv_data()
+                    opcode, data = receive()
                 except websocket.WebSocketConnectionClosedException:
                     reason = "connection closed by peer"
                     break
@@ -399,7 +406,8 @@ class OcppConnection:
 
 
 def _close_reason(frame: Any) -> str:
-    data = getattr(frame, "data", b"") or b""
+    # websocket-client's recv_data() hands over the close frame's payload (bytes), not the frame.
+    data = frame if isinstance(frame, bytes | bytearray) else getattr(frame, "data", b"") or b""
     if len(data) >= 2:
         (code,) = struct.unpack("!H", data[:2])
         text = data[2:].decode("utf-8", "replace")[:80]

@@ -62,6 +62,154 @@ def _validator(action: str, response: bool) -> Validator | None:
     return fastjsonschema.compile(schema)  # type: ignore[no-any-return]
 
 
+# ---------------------------------------------------------------- the fast path
+#
+# fastjsonschema's generated code is thorough but slow on the hot path (an enum of 22 measurands
+# is a chain of 22 comparisons). For the keywords the OCPP 1.6 schemas use, a second, tighter
+# predicate answers only "valid or not": a valid payload stops there; an invalid one (or a schema
+# with keywords it does not handle) goes to fastjsonschema, which names the field and the rule.
+# So the fast path can cost a wrong "invalid" only time, never a verdict; tests/test_schema_fast.py
+# checks that it accepts nothing fastjsonschema rejects.
+
+_MISSING = object()
+_IGNORED = frozenset({"title", "description", "$schema", "$id", "id", "javaType"})
+_HANDLED = _IGNORED | {"type", "properties", "required", "additionalProperties", "enum", "maxLength", "minLength"}
+_HANDLED |= {"format", "items", "minItems", "maxItems"}
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _format_regex(name: str) -> Any:
+    import re
+
+    from fastjsonschema.draft04 import CodeGeneratorDraft04
+
+    pattern = CodeGeneratorDraft04.FORMAT_REGEXS.get(name)
+    if pattern is None:
+        raise _Unsupported(name)
+    return re.compile(pattern).match
+
+
+class _FastCompiler:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {"_MISSING": _MISSING}
+        self.count = 0
+
+    def const(self, value: Any) -> str:
+        self.count += 1
+        name = f"_c{self.count}"
+        self.names[name] = value
+        return name
+
+    def var(self) -> str:
+        self.count += 1
+        return f"_v{self.count}"
+
+    def emit(self, depth: int, line: str) -> None:
+        self.lines.append("    " * depth + line)
+
+    def node(self, schema: Any, var: str, depth: int) -> None:
+        if not isinstance(schema, dict) or not set(schema) <= _HANDLED:
+            raise _Unsupported(schema)
+        kind = schema.get("type")
+        if kind is None:
+            if set(schema) - _IGNORED:
+                raise _Unsupported(schema)
+            return
+        fail = "return False"
+        if kind == "object":
+            if {"enum", "format"} & set(schema):
+                raise _Unsupported(schema)
+            self.emit(depth, f"if not isinstance({var}, dict): {fail}")
+            properties = schema.get("properties", {})
+            required = schema.get("required")
+            if required:
+                self.emit(depth, f"if not {self.const(frozenset(required))} <= {var}.keys(): {fail}")
+            extra = schema.get("additionalProperties", True)
+            if extra is False:
+                self.emit(depth, f"if not {var}.keys() <= {self.const(frozenset(properties))}: {fail}")
+            elif extra is not True and extra != {}:
+                raise _Unsupported(schema)
+            for key, sub in properties.items():
+                child = self.var()
+                self.emit(depth, f"{child} = {var}.get({key!r}, _MISSING)")
+                self.emit(depth, f"if {child} is not _MISSING:")
+                self.emit(depth + 1, "pass")
+                self.node(sub, child, depth + 1)
+        elif kind == "array":
+            if {"enum", "format", "required"} & set(schema):
+                raise _Unsupported(schema)
+            self.emit(depth, f"if not isinstance({var}, (list, tuple)): {fail}")
+            if "minItems" in schema:
+                self.emit(depth, f"if len({var}) < {int(schema['minItems'])}: {fail}")
+            if "maxItems" in schema:
+                self.emit(depth, f"if len({var}) > {int(schema['maxItems'])}: {fail}")
+            items = schema.get("items")
+            if items is not None:
+                if not isinstance(items, dict):
+                    raise _Unsupported(schema)
+                child = self.var()
+                self.emit(depth, f"for {child} in {var}:")
+                self.emit(depth + 1, "pass")
+                self.node(items, child, depth + 1)
+        elif kind == "string":
+            if "required" in schema:
+                raise _Unsupported(schema)
+            self.emit(depth, f"if not isinstance({var}, str): {fail}")
+            if "maxLength" in schema:
+                self.emit(depth, f"if len({var}) > {int(schema['maxLength'])}: {fail}")
+            if "minLength" in schema:
+                self.emit(depth, f"if len({var}) < {int(schema['minLength'])}: {fail}")
+            if "enum" in schema:
+                values = schema["enum"]
+                if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                    raise _Unsupported(schema)
+                self.emit(depth, f"if {var} not in {self.const(frozenset(values))}: {fail}")
+            if "format" in schema:
+                self.emit(depth, f"if not {self.const(_format_regex(schema['format']))}({var}): {fail}")
+        elif kind in ("integer", "number", "boolean"):
+            if {"enum", "format", "required"} & set(schema):
+                raise _Unsupported(schema)
+            if kind == "integer":
+                test = f"isinstance({var}, int) or isinstance({var}, float) and {var}.is_integer()"
+                self.emit(depth, f"if not ({test}) or isinstance({var}, bool): {fail}")
+            elif kind == "number":
+                self.emit(depth, f"if not isinstance({var}, (int, float, _Decimal)) or isinstance({var}, bool): {fail}")
+            else:
+                self.emit(depth, f"if not isinstance({var}, bool): {fail}")
+        else:
+            raise _Unsupported(schema)
+
+
+def compile_fast(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """A predicate ``payload -> bool`` for ``schema``, or None when it uses keywords not handled here."""
+    from decimal import Decimal
+
+    compiler = _FastCompiler()
+    compiler.names["_Decimal"] = Decimal
+    try:
+        compiler.node(schema, "data", 1)
+    except (_Unsupported, TypeError, ValueError):
+        return None
+    source = "def valid(data):\n" + "\n".join(compiler.lines) + "\n    return True\n"
+    namespace = dict(compiler.names)
+    exec(compile(source, "<ocpp schema fast path>", "exec"), namespace)
+    return namespace["valid"]  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _fast_validator(action: str, response: bool) -> Callable[[Any], bool] | None:
+    text = _schema_text(f"{action}Response" if response else action)
+    if text is None:
+        return None
+    schema = json.loads(text)
+    schema.pop("$schema", None)
+    return compile_fast(schema)
+
+
 def has_schema(action: str) -> bool:
     return _validator(action, False) is not None
 
@@ -76,6 +224,9 @@ def validate(action: str, payload: Any, *, response: bool) -> None:
 
     Unknown actions have no schema and pass (the caller decides what an unknown action means).
     """
+    fast = _fast_validator(action, response)
+    if fast is not None and fast(payload):
+        return
     validator = _validator(action, response)
     if validator is None:
         return
@@ -121,8 +272,9 @@ def call_error_for_violation(violation: SchemaViolation) -> OcppCallError:
 def warm_up(actions: list[str]) -> None:
     """Compile schemas ahead of a run so the first calls do not pay for it."""
     for action in actions:
-        _validator(action, False)
-        _validator(action, True)
+        for response in (False, True):
+            _validator(action, response)
+            _fast_validator(action, response)
 
 
 __all__ = [

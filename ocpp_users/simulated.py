@@ -17,7 +17,7 @@ import gevent
 
 from .actions import Action
 from .chargepoint import ChargePointBase, InboundCall, Reservation
-from .errors import InternalError, OcppCallError, VolatileOcppError
+from .errors import InternalError, OcppCallError, TransportError, VolatileOcppError
 from .handlers import HandlerRegistry, on
 from .model.status import OCCUPIED, ChargePointStatus
 from .rpc import Handler, Reply
@@ -211,7 +211,10 @@ class SimulatedChargePoint(ChargePointBase, HandlerRegistry):
         if not self._valid_connector(connector_id, allow_zero=False):
             return {"status": "Rejected"}
         connector = self.connectors[connector_id]
-        if connector.charging or not connector.operative or connector.status not in (S.available, S.preparing):
+        # A connector reserved for this idTag may be started remotely (the reservation is then used).
+        reserved_for_tag = connector.reservation is not None and connector.reservation.id_tag == payload["idTag"]
+        ready = connector.status in (S.available, S.preparing) or (connector.status == S.reserved and reserved_for_tag)
+        if connector.charging or not connector.operative or not ready:
             return {"status": "Rejected"}
         profile = payload.get("chargingProfile")
         if profile is not None:
@@ -276,7 +279,11 @@ class SimulatedChargePoint(ChargePointBase, HandlerRegistry):
         for connector in self.connectors.values():
             connector.status = S.available if connector.operative else S.unavailable
             connector.reservation = None
-        self.connect(name="reconnect")
+        try:
+            self.connect(name="reconnect")
+        except TransportError:
+            self.reconnect_in_background()  # the CSMS is unreachable now: back off and retry
+            return
         self.boot_until_accepted()
         self.report_all_statuses()
         if self.firmware_status == "Installing":

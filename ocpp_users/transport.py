@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import functools
+import os
 import socket
 import ssl
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -146,3 +148,147 @@ def _close_quietly(ws: websocket.WebSocket) -> None:
         ws.close(timeout=1)
     except Exception:
         pass
+
+
+# ---------------------------------------------------------------- the frame hot path
+#
+# websocket-client does the handshake, close and ping/pong; the per-message path bypasses its
+# generic frame objects: one masked write per text frame, and one buffered read that can yield
+# several frames (its reader makes two or three small recv() calls per frame). Measured in
+# docs/performance.md.
+
+_OP_CONT, _OP_TEXT, _OP_BINARY, _OP_CLOSE, _OP_PING, _OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+_RECV_SIZE = 16384
+_RECV_MAX = 1 << 20
+_urandom = os.urandom
+_from_bytes = int.from_bytes
+
+
+def _mask(payload: bytes, key: bytes) -> bytes:
+    n = len(payload)
+    if n == 0:
+        return payload
+    return (_from_bytes(payload, "little") ^ _from_bytes((key * ((n >> 2) + 1))[:n], "little")).to_bytes(n, "little")
+
+
+def encode_text_frame(payload: bytes) -> bytes:
+    """One final, masked text frame (RFC 6455 §5.2; a client masks with a fresh random key)."""
+    n = len(payload)
+    if n < 126:
+        header = bytes((0x81, 0x80 | n))
+    elif n < 65536:
+        header = struct.pack("!BBH", 0x81, 0xFE, n)
+    else:
+        header = struct.pack("!BBQ", 0x81, 0xFF, n)
+    key = _urandom(4)
+    return header + key + _mask(payload, key)
+
+
+def send_text(ws: websocket.WebSocket, payload: bytes) -> None:
+    """Send ``payload`` as one text frame on ``ws`` (under its send lock, as ``ws.send`` does)."""
+    sock = ws.sock
+    if sock is None:
+        raise websocket.WebSocketConnectionClosedException("socket is already closed.")
+    data = encode_text_frame(payload)
+    with ws.lock:
+        # send(), not sendall(): gevent's sendall() asks the kernel for SO_SNDBUF on every call.
+        sent = sock.send(data)
+        while sent < len(data):
+            data = data[sent:]
+            sent = sock.send(data)
+
+
+class FrameReader:
+    """Reads whole data messages from a connected ``websocket.WebSocket``.
+
+    :meth:`next` returns ``(opcode, payload)`` for text, binary and close frames, reassembling
+    fragmented messages; pings are answered with a pong and pongs are skipped, as
+    ``WebSocket.recv_data`` does. Raises ``WebSocketConnectionClosedException`` when the peer
+    closes the TCP connection, ``WebSocketProtocolException`` on a malformed frame, ``OSError``
+    on a socket error.
+    """
+
+    __slots__ = ("_buf", "_fragments", "_opcode", "ws")
+
+    def __init__(self, ws: websocket.WebSocket) -> None:
+        self.ws = ws
+        self._buf = b""
+        self._fragments: list[bytes] | None = None
+        self._opcode = 0
+
+    def _fill(self, need: int) -> bytes:
+        """The buffer, after reading until it holds at least ``need`` bytes."""
+        sock = self.ws.sock
+        if sock is None:
+            raise websocket.WebSocketConnectionClosedException("socket is already closed.")
+        buf = self._buf
+        parts = [buf] if buf else []
+        have = len(buf)
+        while have < need:
+            chunk = sock.recv(min(max(_RECV_SIZE, need - have), _RECV_MAX))
+            if not chunk:
+                raise websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")
+            parts.append(chunk)
+            have += len(chunk)
+        buf = self._buf = parts[0] if len(parts) == 1 else b"".join(parts)
+        return buf
+
+    def next(self) -> tuple[int, bytes]:
+        while True:
+            opcode, fin, payload = self._frame()
+            if opcode == _OP_TEXT or opcode == _OP_BINARY:
+                if self._fragments is not None:
+                    raise websocket.WebSocketProtocolException("new message before the previous one ended")
+                if fin:
+                    return opcode, payload
+                self._fragments = [payload]
+                self._opcode = opcode
+            elif opcode == _OP_CONT:
+                if self._fragments is None:
+                    raise websocket.WebSocketProtocolException("continuation frame without a message")
+                self._fragments.append(payload)
+                if fin:
+                    data = b"".join(self._fragments)
+                    self._fragments = None
+                    return self._opcode, data
+            elif opcode == _OP_CLOSE:
+                if self.ws.connected:
+                    try:
+                        self.ws.send_close()
+                    except (OSError, websocket.WebSocketException):
+                        pass
+                return opcode, payload
+            elif opcode == _OP_PING:
+                self.ws.pong(payload)
+            elif opcode != _OP_PONG:
+                raise websocket.WebSocketProtocolException(f"invalid opcode {opcode:#x}")
+
+    def _frame(self) -> tuple[int, int, bytes]:
+        buf = self._buf
+        if len(buf) < 2:
+            buf = self._fill(2)
+        b0, b1 = buf[0], buf[1]
+        if b0 & 0x70:
+            raise websocket.WebSocketProtocolException("reserved bits set")
+        opcode = b0 & 0x0F
+        length = b1 & 0x7F
+        pos = 2
+        if length >= 126:
+            pos = 4 if length == 126 else 10
+            if len(buf) < pos:
+                buf = self._fill(pos)
+            length = _from_bytes(buf[2:pos], "big")
+        if opcode >= 0x8 and (length > 125 or not b0 & 0x80):
+            raise websocket.WebSocketProtocolException("invalid control frame")
+        masked = b1 & 0x80
+        end = pos + (4 if masked else 0) + length
+        if len(buf) < end:
+            buf = self._fill(end)
+        if masked:
+            payload = _mask(buf[pos + 4 : end], buf[pos : pos + 4])
+        elif pos == 2 and end == len(buf):
+            payload = buf[2:]
+        else:
+            payload = buf[pos:end]
+        self._buf = buf[end:] if end < len(buf) else b""
+        return opcode, b0 & 0x80, payload

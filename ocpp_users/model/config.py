@@ -121,7 +121,7 @@ def _valid(kind: Kind, value: str) -> bool:
     if kind is Kind.boolean:
         return value.lower() in ("true", "false")
     if kind is Kind.integer:
-        return value.isdigit() and len(value) <= 10
+        return value.isascii() and value.isdigit() and len(value) <= 10
     if kind is Kind.measurands:
         items = [v.strip() for v in value.split(",") if v.strip()]
         return all(item in MEASURANDS for item in items)
@@ -151,7 +151,7 @@ class Configuration:
 
     def get_int(self, name: str, default: int = 0) -> int:
         value = self.get(name)
-        return int(value) if value is not None and value.isdigit() else default
+        return int(value) if value is not None and value.isascii() and value.isdigit() else default
 
     def get_bool(self, name: str, default: bool = False) -> bool:
         value = self.get(name)

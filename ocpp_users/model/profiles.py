@@ -12,6 +12,9 @@ from typing import Any
 
 from .meter import NOMINAL_VOLTAGE
 
+#: Most limit samples :meth:`ProfileStore.composite` takes (a week at minute resolution).
+MAX_SAMPLES = 7 * 24 * 60
+
 
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
@@ -121,7 +124,8 @@ class ProfileStore:
         now = datetime.now(UTC).replace(microsecond=0)
         rate_unit = unit or "W"
         periods: list[dict[str, Any]] = []
-        step = 60 if duration > 60 else max(duration, 1)
+        # Minute resolution, but at most MAX_SAMPLES samples: a huge duration must not stall the hub.
+        step = max(60, -(-duration // MAX_SAMPLES)) if duration > 60 else max(duration, 1)
         last: float | None = -1.0
         for offset in range(0, max(duration, 1), step):
             limit = self.limit_w(connector_id, now + timedelta(seconds=offset))

@@ -1,0 +1,317 @@
+"""Load fidelity: is this worker still sending what it should, when it should?
+
+A load generator that runs out of CPU does not fail: it quietly sends less than it was asked to,
+and reports latencies that include its own queueing. :class:`FidelityTracker` makes that visible:
+
+* periodic messages (Heartbeat, MeterValues, ...) are counted when they fall **due** and when
+  they are **sent**; one sent more than ``tolerance_s`` after its due time is *late*, one never
+  sent because the next was already due is *missed*;
+* the gevent loop's **lag** (how late a short sleep wakes up) and the process's **CPU** are sampled;
+* :meth:`FidelityTracker.warn` applies the policy and returns a one-line warning (or None).
+
+Hooking it into a fleet (one tracker per worker process)::
+
+    tracker = FidelityTracker()
+    tracker.start_sampling()                      # on test_start; stop_sampling() on test_stop
+    ...
+    due = last_due + interval                     # in a charge point's periodic loop
+    tracker.scheduled("Heartbeat", due)           # when it falls due
+    tracker.sent("Heartbeat", due)                # just before the call goes out
+    ...
+    message = tracker.warn()                      # every few seconds; rate-limited
+    if message: logging.warning(message)
+
+For loops that wait ``interval`` after the previous send (``run_heartbeats``), use
+:meth:`FidelityTracker.periodic` with the previous send time instead.
+
+All times are ``clock()`` seconds (``time.monotonic`` by default).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Clock = Callable[[], float]
+
+
+def process_cpu_s() -> float:
+    """User + system CPU seconds of this process, from the OS's accounting."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(slots=True)
+class KindCounts:
+    """Counts for one kind of periodic message."""
+
+    due: int = 0
+    """Messages that fell due (sent or not)."""
+    on_time: int = 0
+    """Sent within the tolerance of their due time."""
+    late: int = 0
+    """Sent, but more than the tolerance after their due time."""
+    missed: int = 0
+    """Fell due but were skipped: the next one was already due when the loop got round to it."""
+    max_lateness_s: float = 0.0
+
+    @property
+    def sent(self) -> int:
+        return self.on_time + self.late
+
+    @property
+    def on_time_ratio(self) -> float:
+        """On time ÷ due (1.0 when nothing was due)."""
+        return self.on_time / self.due if self.due else 1.0
+
+    def add(self, other: KindCounts) -> None:
+        self.due += other.due
+        self.on_time += other.on_time
+        self.late += other.late
+        self.missed += other.missed
+        self.max_lateness_s = max(self.max_lateness_s, other.max_lateness_s)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "due": self.due,
+            "on_time": self.on_time,
+            "late": self.late,
+            "missed": self.missed,
+            "on_time_ratio": round(self.on_time_ratio, 4),
+            "max_lateness_s": round(self.max_lateness_s, 4),
+        }
+
+
+@dataclass(slots=True)
+class FidelitySnapshot:
+    """Totals since the tracker started, plus the recent window the warning policy looks at."""
+
+    totals: dict[str, KindCounts]
+    window: dict[str, KindCounts]
+    window_s: float
+    lateness_p99_s: float
+    """99th percentile of how late recent sends were (0 when on schedule)."""
+    loop_lag_p99_s: float
+    loop_lag_max_s: float
+    cpu_percent: float
+    """Mean CPU of this process over the window (100 = one core)."""
+    warnings: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "totals": {kind: counts.as_dict() for kind, counts in self.totals.items()},
+            "window": {kind: counts.as_dict() for kind, counts in self.window.items()},
+            "window_s": self.window_s,
+            "lateness_p99_s": round(self.lateness_p99_s, 4),
+            "loop_lag_p99_s": round(self.loop_lag_p99_s, 4),
+            "loop_lag_max_s": round(self.loop_lag_max_s, 4),
+            "cpu_percent": round(self.cpu_percent, 1),
+            "warnings": self.warnings,
+        }
+
+
+@dataclass(slots=True)
+class _Bucket:
+    second: int
+    kinds: dict[str, KindCounts] = field(default_factory=dict)
+
+
+def _p99(values: list[float]) -> float:
+    if not values:
+        return 0.0
+    data = sorted(values)
+    return data[min(len(data) - 1, max(0, round(0.99 * len(data)) - 1))]
+
+
+class FidelityTracker:
+    """Due versus sent-on-time counts, loop lag and CPU of one worker process, with a warning policy."""
+
+    def __init__(
+        self,
+        *,
+        tolerance_s: float = 1.0,
+        window_s: float = 30.0,
+        on_time_min: float = 0.95,
+        loop_lag_max_s: float = 0.1,
+        min_due: int = 20,
+        warn_every_s: float = 60.0,
+        clock: Clock = time.monotonic,
+        cpu_clock: Clock = process_cpu_s,
+    ) -> None:
+        self.tolerance_s = tolerance_s
+        """A message sent more than this after its due time is late."""
+        self.window_s = window_s
+        """The warning policy looks at the last ``window_s`` seconds."""
+        self.on_time_min = on_time_min
+        """Warn when fewer than this fraction of a kind's due messages went out on time."""
+        self.loop_lag_max_s = loop_lag_max_s
+        """Warn when the 99th percentile loop lag in the window exceeds this."""
+        self.min_due = min_due
+        """No on-time verdict on fewer due messages than this in the window."""
+        self.warn_every_s = warn_every_s
+        """At most one warning per this many seconds (unless forced)."""
+        self.clock = clock
+        self.cpu_clock = cpu_clock
+        self.totals: dict[str, KindCounts] = {}
+        self.warnings = 0
+        self._buckets: deque[_Bucket] = deque()
+        self._lateness: deque[tuple[float, float]] = deque(maxlen=20_000)
+        self._lags: deque[tuple[float, float]] = deque(maxlen=10_000)
+        self._cpu: deque[tuple[float, float]] = deque(maxlen=1_000)
+        self._last_warning: float | None = None
+        self._sampler: Any = None
+
+    # ------------------------------------------------------------ counting
+
+    def _counts(self, kind: str, now: float) -> tuple[KindCounts, KindCounts]:
+        second = int(now)
+        buckets = self._buckets
+        if not buckets or buckets[-1].second != second:
+            buckets.append(_Bucket(second))
+            horizon = now - self.window_s
+            while buckets and buckets[0].second < horizon - 1:
+                buckets.popleft()
+        kinds = buckets[-1].kinds
+        recent = kinds.get(kind)
+        if recent is None:
+            recent = kinds[kind] = KindCounts()
+        total = self.totals.get(kind)
+        if total is None:
+            total = self.totals[kind] = KindCounts()
+        return total, recent
+
+    def scheduled(self, kind: str, due: float) -> None:
+        """A ``kind`` message fell due at ``due`` (call once per due message)."""
+        for counts in self._counts(kind, self.clock()):
+            counts.due += 1
+
+    def sent(self, kind: str, due: float, at: float | None = None) -> bool:
+        """The message due at ``due`` goes out now (or at ``at``); returns whether it is on time."""
+        now = self.clock() if at is None else at
+        lateness = max(0.0, now - due)
+        on_time = lateness <= self.tolerance_s
+        for counts in self._counts(kind, now):
+            if on_time:
+                counts.on_time += 1
+            else:
+                counts.late += 1
+            if lateness > counts.max_lateness_s:
+                counts.max_lateness_s = lateness
+        self._lateness.append((now, lateness))
+        return on_time
+
+    def missed(self, kind: str, count: int = 1) -> None:
+        """``count`` due messages were skipped (they count as due and missed)."""
+        if count <= 0:
+            return
+        for counts in self._counts(kind, self.clock()):
+            counts.due += count
+            counts.missed += count
+
+    def periodic(self, kind: str, previous: float | None, interval: float, at: float | None = None) -> bool:
+        """For loops that send every ``interval`` after the previous send (at ``previous``):
+        counts one due message (due at ``previous + interval``) and its send now. The first send
+        (``previous`` None) is on time by definition."""
+        now = self.clock() if at is None else at
+        due = now if previous is None else previous + interval
+        self.scheduled(kind, due)
+        return self.sent(kind, due, now)
+
+    # ------------------------------------------------------------ process samples
+
+    def record_loop_lag(self, lag_s: float, at: float | None = None) -> None:
+        self._lags.append((self.clock() if at is None else at, max(0.0, lag_s)))
+
+    def record_cpu(self, percent: float, at: float | None = None) -> None:
+        self._cpu.append((self.clock() if at is None else at, percent))
+
+    def start_sampling(self, period_s: float = 0.1, cpu_period_s: float = 1.0) -> None:
+        """Sample loop lag every ``period_s`` and CPU every ``cpu_period_s`` in a greenlet."""
+        import gevent
+
+        if self._sampler is not None:
+            return
+
+        def sample() -> None:
+            cpu_at, cpu_before = self.clock(), self.cpu_clock()
+            while True:
+                before = self.clock()
+                gevent.sleep(period_s)
+                now = self.clock()
+                self.record_loop_lag(now - before - period_s, now)
+                if now - cpu_at >= cpu_period_s:
+                    cpu_now = self.cpu_clock()
+                    self.record_cpu(100.0 * (cpu_now - cpu_before) / (now - cpu_at), now)
+                    cpu_at, cpu_before = now, cpu_now
+
+        self._sampler = gevent.spawn(sample)
+
+    def stop_sampling(self) -> None:
+        sampler, self._sampler = self._sampler, None
+        if sampler is not None:
+            sampler.kill(block=False)
+
+    # ------------------------------------------------------------ verdicts
+
+    def snapshot(self) -> FidelitySnapshot:
+        now = self.clock()
+        horizon = now - self.window_s
+        window: dict[str, KindCounts] = {}
+        for bucket in self._buckets:
+            if bucket.second + 1 <= horizon:
+                continue
+            for kind, counts in bucket.kinds.items():
+                window.setdefault(kind, KindCounts()).add(counts)
+        totals = {kind: KindCounts() for kind in self.totals}
+        for kind, counts in self.totals.items():
+            totals[kind].add(counts)
+        lags = [lag for at, lag in self._lags if at >= horizon]
+        cpu = [pct for at, pct in self._cpu if at >= horizon]
+        return FidelitySnapshot(
+            totals=totals,
+            window=window,
+            window_s=self.window_s,
+            lateness_p99_s=_p99([late for at, late in self._lateness if at >= horizon]),
+            loop_lag_p99_s=_p99(lags),
+            loop_lag_max_s=max(lags, default=0.0),
+            cpu_percent=sum(cpu) / len(cpu) if cpu else 0.0,
+            warnings=self.warnings,
+        )
+
+    def problems(self, snapshot: FidelitySnapshot | None = None) -> list[str]:
+        """What the policy finds wrong in the recent window (empty when the load is faithful)."""
+        snap = snapshot or self.snapshot()
+        found = []
+        for kind, counts in sorted(snap.window.items()):
+            if counts.due >= self.min_due and counts.on_time_ratio < self.on_time_min:
+                found.append(
+                    f"{kind} {100.0 * counts.on_time_ratio:.0f}% on time "
+                    f"({counts.on_time} of {counts.due} due; {counts.late} late, {counts.missed} missed)"
+                )
+        if snap.loop_lag_p99_s > self.loop_lag_max_s:
+            found.append(f"event loop lag p99 {1000.0 * snap.loop_lag_p99_s:.0f} ms")
+        return found
+
+    def warn(self, force: bool = False) -> str | None:
+        """A one-line warning when this worker is falling behind, else None.
+
+        Rate-limited to one per ``warn_every_s`` unless ``force``.
+        """
+        now = self.clock()
+        if not force and self._last_warning is not None and now - self._last_warning < self.warn_every_s:
+            return None
+        snap = self.snapshot()
+        found = self.problems(snap)
+        if not found:
+            return None
+        self._last_warning = now
+        self.warnings += 1
+        return (
+            f"load generator falling behind in the last {self.window_s:g} s: {'; '.join(found)}; "
+            f"CPU {snap.cpu_percent:.0f}%. Latencies now include the worker's own queueing: "
+            f"add workers or lower the load per worker"
+        )

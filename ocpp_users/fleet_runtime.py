@@ -1,0 +1,222 @@
+"""The state of a fleet run per Locust Environment, and the event listeners that drive it.
+
+:func:`install` wires the fleet into Locust's events (``locustfiles/fleet.py`` calls it):
+options on the command line parser; on ``init`` (master or local runner) the options are
+checked (a bad one ends Locust with one ``locust: error:`` line, exit code 2) and, without
+``--host``, the embedded testbed CSMS is started; on ``test_start`` every process rebuilds its
+configuration (the web UI may have changed options) and its charge point id pool.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import sys
+import weakref
+from typing import Any, ClassVar
+
+import gevent
+
+from .fleet_options import EMBEDDED_HEARTBEAT_INTERVAL, FleetConfig, OptionError, fleet_config, register
+from .fleet_ui import FleetMonitor
+from .ids import IdPool
+
+log = logging.getLogger("ocpp_users.fleet")
+
+LOOPBACK_PROBE = "ws://127.0.0.1:9/"
+"""Stands in for the embedded testbed's URL while checking options before it is started."""
+
+
+def _is_worker(runner: Any) -> bool:
+    return type(runner).__name__ == "WorkerRunner"
+
+
+def _is_loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+class Fleet:
+    """Configuration, id pool, charge point counts and the embedded testbed of one Environment."""
+
+    _instances: ClassVar[weakref.WeakKeyDictionary[Any, Fleet]] = weakref.WeakKeyDictionary()
+
+    def __init__(self, environment: Any) -> None:
+        self.environment = environment
+        self.monitor = FleetMonitor(environment)
+        self.config: FleetConfig | None = None
+        self.error: str | None = None
+        """Why the fleet cannot run (a bad option); charge points stay idle and count as failed."""
+        self.ids: IdPool | None = None
+        self.url = ""
+        self.testbed: Any = None
+        """The embedded :class:`~ocpp_users.embedded.TestbedProcess`, when the fleet started one."""
+
+    @classmethod
+    def of(cls, environment: Any) -> Fleet:
+        fleet = cls._instances.get(environment)
+        if fleet is None:
+            fleet = cls._instances[environment] = cls(environment)
+        return fleet
+
+    # ------------------------------------------------------------ configuration
+
+    @property
+    def embedded(self) -> bool:
+        return self.testbed is not None and self.url == self.testbed.ws_url
+
+    def configure(self) -> FleetConfig:
+        """(Re)build the configuration and the id pool; raise :class:`OptionError`."""
+        host = self.environment.host or ""
+        if not host and self.testbed is not None:
+            host = self.environment.host = self.testbed.ws_url
+        if not host:
+            raise OptionError(
+                "--host: no CSMS URL; a worker needs --host (the embedded testbed runs only on a master "
+                "or local runner)"
+            )
+        embedded = self.testbed is not None and host == self.testbed.ws_url
+        config = fleet_config(self.environment.parsed_options, host, embedded=embedded)
+        runner = self.environment.runner
+        worker_index = max(0, int(getattr(runner, "worker_index", 0) or 0)) if _is_worker(runner) else 0
+        workers = int(getattr(self.environment.parsed_options, "expect_workers", 1) or 1) if _is_worker(runner) else 1
+        self.ids = IdPool(template=config.cp_id_template, ids=config.cp_ids, worker_index=worker_index, workers=workers)
+        self.config, self.url, self.error = config, host, None
+        self.monitor.target = host
+        return config
+
+    def ensure_configured(self) -> FleetConfig | None:
+        """The configuration, built on first use (a library run without the listeners)."""
+        if self.config is None and self.error is None:
+            try:
+                self.configure()
+            except OptionError as exc:
+                self.fail(str(exc))
+        return self.config
+
+    def fail(self, reason: str) -> None:
+        self.config, self.error = None, reason
+        log.error("locust: error: %s", reason)
+
+    # ------------------------------------------------------------ embedded testbed
+
+    def start_testbed(self) -> None:
+        from .embedded import TestbedProcess
+
+        testbed = TestbedProcess(
+            ["--port", "0", "--api-port", "0", "--heartbeat-interval", str(EMBEDDED_HEARTBEAT_INTERVAL), "-q"]
+        )
+        testbed.start()
+        self.testbed = testbed
+        atexit.register(testbed.stop)
+        self.environment.host = testbed.ws_url
+        log.info(
+            "no --host given: started the embedded testbed CSMS at %s (heartbeat interval %d s; control API %s)",
+            testbed.ws_url,
+            EMBEDDED_HEARTBEAT_INTERVAL,
+            testbed.api_url,
+        )
+
+    def stop_testbed(self) -> None:
+        testbed, self.testbed = self.testbed, None
+        if testbed is not None:
+            testbed.stop()
+
+
+# ---------------------------------------------------------------- listeners
+
+
+def _bad_option(message: str) -> None:
+    """End Locust with one line and exit code 2, as argparse does."""
+    sys.stderr.write(f"locust: error: {message}\n")
+    sys.stderr.flush()
+    raise SystemExit(2)
+
+
+def on_init(environment: Any, runner: Any, web_ui: Any = None, **_: Any) -> None:
+    fleet = Fleet.of(environment)
+    fleet.monitor.install()
+    if _is_worker(runner):
+        return  # options and host come from the master with each spawn message
+    options = environment.parsed_options
+    try:
+        fleet_config(options, environment.host or LOOPBACK_PROBE, embedded=not environment.host)
+    except OptionError as exc:
+        hint = "" if environment.host else " (no --host: the embedded testbed speaks plain ws://)"
+        _bad_option(f"{exc}{hint}")
+    if not environment.host:
+        try:
+            fleet.start_testbed()
+        except Exception as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            sys.stderr.write(f"locust: error: cannot start the embedded testbed CSMS (give --host): {first}\n")
+            raise SystemExit(1) from None
+    try:
+        config = fleet.configure()
+    except OptionError as exc:
+        fleet.stop_testbed()
+        _bad_option(str(exc))
+        return
+    log.info("fleet: %s", config.describe())
+    if not config.id_tag_given and not fleet.embedded:
+        log.info(
+            "fleet: no --id-tag given; the charge points present %s, which the CSMS must accept", config.id_tags[0]
+        )
+    if web_ui is not None:
+        fleet.monitor.install_web_ui(web_ui)
+    if getattr(options, "headless", False):
+        fleet.monitor.start_printer()
+
+
+def on_test_start(environment: Any, **_: Any) -> None:
+    fleet = Fleet.of(environment)
+    fleet.monitor.reset_run()
+    runner = environment.runner
+    if _is_worker(runner):
+        options = environment.parsed_options
+        master_host = str(getattr(options, "master_host", "127.0.0.1") or "127.0.0.1")
+        host = environment.host or ""
+        if host and _is_loopback(host) and not _is_loopback(f"ws://{master_host}/") and master_host != "localhost":
+            log.warning(
+                "fleet: the master's CSMS URL %s is on its loopback interface; a worker on another machine "
+                "cannot reach it: give the master --host",
+                host,
+            )
+    try:
+        fleet.configure()
+    except OptionError as exc:
+        fleet.fail(str(exc))
+        if not _is_worker(runner) and runner is not None:
+            gevent.spawn(runner.stop)
+
+
+def on_test_stopping(environment: Any, **_: Any) -> None:
+    if not _is_worker(environment.runner):
+        log.info("fleet at the end of the test: %s", Fleet.of(environment).monitor.summary())
+
+
+def on_quitting(environment: Any, **_: Any) -> None:
+    fleet = Fleet.of(environment)
+    fleet.monitor.stop_printer()
+    if _is_worker(environment.runner):
+        return
+    problems = fleet.monitor.connection_problems()
+    if problems:
+        log.warning("connection problems during the run: %s", "; ".join(problems))
+
+
+def install(events: Any) -> None:
+    """Register the fleet's options and listeners on ``events`` (Locust's, or a test's own)."""
+    events.init_command_line_parser.add_listener(lambda parser, **_: register(parser))
+    events.init.add_listener(on_init)
+    events.test_start.add_listener(on_test_start)
+    events.test_stopping.add_listener(on_test_stopping)
+    events.quitting.add_listener(on_quitting)
+
+    def stop_testbeds(**_: Any) -> None:
+        for fleet in list(Fleet._instances.values()):
+            fleet.stop_testbed()
+
+    events.quit.add_listener(stop_testbeds)

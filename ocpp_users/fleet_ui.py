@@ -1,0 +1,222 @@
+"""The "Charge points" view of a fleet run: how many charge points are connecting, booting,
+booted, charging, reconnecting and failed.
+
+Shown as a web UI tab (plus the JSON endpoint ``/charge-points``), logged as one line every 10 s
+in headless mode and once at the end. Workers send their counts to the master with their stats
+reports. Failures are aggregated: the first occurrence of each distinct reason is logged once,
+connection problems are counted once more at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+import gevent
+
+from .sink import WEBSOCKET
+
+log = logging.getLogger("ocpp_users.fleet")
+
+STATES = ("connecting", "booting", "booted", "charging", "reconnecting", "failed")
+REPORT_KEY = "vocpp_charge_points"
+TAB_KEY = "charge-points"
+SUMMARY_INTERVAL = 10.0
+MAX_LOGGED_REASONS = 100
+"""Distinct failure reasons logged per process; later new reasons are only counted."""
+
+
+class Tracked(Protocol):
+    def fleet_state(self) -> str | None:
+        """One of :data:`STATES`, or None when not to be counted (stopped)."""
+        ...
+
+
+def empty_counts() -> dict[str, int]:
+    return dict.fromkeys(("total", *STATES), 0)
+
+
+def summary_line(counts: dict[str, int]) -> str:
+    parts = ", ".join(f"{state} {counts.get(state, 0)}" for state in STATES)
+    return f"charge points: {counts.get('total', 0)} ({parts})"
+
+
+class FleetMonitor:
+    """Counts of this process's charge points, and of the workers' when this is the master."""
+
+    def __init__(self, environment: Any) -> None:
+        self.environment = environment
+        self.tracked: set[Tracked] = set()
+        self.worker_counts: dict[str, dict[str, int]] = {}
+        self._logged: set[tuple[str, str, str]] = set()
+        self._printer: gevent.Greenlet | None = None
+        self._installed = False
+        self.target = ""
+        """The CSMS base URL, for log lines about connection failures."""
+
+    # ------------------------------------------------------------ counting
+
+    def add(self, item: Tracked) -> None:
+        self.tracked.add(item)
+
+    def discard(self, item: Tracked) -> None:
+        self.tracked.discard(item)
+
+    def local_counts(self) -> dict[str, int]:
+        counts = empty_counts()
+        for item in list(self.tracked):
+            state = item.fleet_state()
+            if state in counts:
+                counts[state] += 1
+                counts["total"] += 1
+        return counts
+
+    def counts(self) -> dict[str, int]:
+        """This process's counts plus the last report of every worker."""
+        counts = self.local_counts()
+        for report in list(self.worker_counts.values()):
+            for key, value in report.items():
+                if key in counts and isinstance(value, int):
+                    counts[key] += value
+        return counts
+
+    def rows(self) -> list[dict[str, Any]]:
+        counts = self.counts()
+        return [{"state": "total", "count": counts["total"]}] + [
+            {"state": state, "count": counts[state]} for state in STATES
+        ]
+
+    def summary(self) -> str:
+        return summary_line(self.counts())
+
+    def reset_run(self) -> None:
+        self._logged.clear()
+
+    # ------------------------------------------------------------ listeners
+
+    def install(self) -> None:
+        """Listen to the request event (first failures) and the worker reports."""
+        if self._installed:
+            return
+        self._installed = True
+        events = self.environment.events
+        events.request.add_listener(self._on_request)
+        events.report_to_master.add_listener(self._on_report_to_master)
+        events.worker_report.add_listener(self._on_worker_report)
+
+    def _on_report_to_master(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
+        data[REPORT_KEY] = self.local_counts()
+
+    def _on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
+        report = data.get(REPORT_KEY)
+        if isinstance(report, dict):
+            self.worker_counts[client_id] = report
+
+    def _on_request(self, request_type: str, name: str, exception: BaseException | None = None, **_: Any) -> None:
+        if exception is None:
+            return
+        reason = str(exception)
+        key = (request_type, name, reason)
+        if key in self._logged:
+            return
+        if len(self._logged) >= MAX_LOGGED_REASONS:
+            return
+        self._logged.add(key)
+        if request_type == WEBSOCKET and name in ("connect", "reconnect"):
+            where = f" to {self.target}" if self.target else ""
+            log.warning(
+                "cannot %s%s: %s (first occurrence; the charge points retry with backoff, every failure is counted)",
+                name,
+                where,
+                reason,
+            )
+        elif request_type == WEBSOCKET:
+            log.warning("charge points disconnected: %s (first occurrence; they reconnect with backoff)", reason)
+        else:
+            log.warning("first failure of %s %s: %s (further ones are counted)", request_type, name, reason)
+        if len(self._logged) == MAX_LOGGED_REASONS:
+            log.warning("%d distinct failure reasons logged; further new ones are only counted", MAX_LOGGED_REASONS)
+
+    # ------------------------------------------------------------ headless log
+
+    def start_printer(self, interval: float = SUMMARY_INTERVAL) -> None:
+        if self._printer is not None and not self._printer.dead:
+            return
+
+        def loop() -> None:
+            while True:
+                gevent.sleep(interval)
+                log.info(self.summary())
+
+        self._printer = gevent.spawn(loop)
+
+    def stop_printer(self) -> None:
+        if self._printer is not None:
+            self._printer.kill(block=False)
+            self._printer = None
+
+    def connection_problems(self) -> list[str]:
+        """One line per distinct WebSocket failure reason, with its count (from the run's stats)."""
+        runner = self.environment.runner
+        if runner is None:
+            return []
+        lines = []
+        for error in runner.stats.errors.values():
+            if error.method == WEBSOCKET:
+                lines.append(f"{error.name}: {_plain(error.error)} x{error.occurrences}")
+        return sorted(lines)
+
+    # ------------------------------------------------------------ web UI
+
+    def install_web_ui(self, web_ui: Any) -> None:
+        """A "Charge points" tab (locust's extended tabs) and ``GET /charge-points`` (JSON)."""
+        from flask import jsonify, request
+
+        args = web_ui.template_args
+        args["extended_tabs"] = _merge(args.get("extended_tabs"), {"title": "Charge points", "key": TAB_KEY})
+        args["extended_tables"] = _merge(
+            args.get("extended_tables"),
+            {
+                "key": TAB_KEY,
+                "structure": [{"key": "state", "title": "State"}, {"key": "count", "title": "Charge points"}],
+            },
+        )
+        protect: Callable[[Callable[..., Any]], Callable[..., Any]] = getattr(
+            web_ui, "auth_required_if_enabled", lambda view: view
+        )
+
+        def charge_points() -> Any:
+            return jsonify({"counts": self.counts(), "summary": self.summary()})
+
+        web_ui.app.add_url_rule("/charge-points", "vocpp_charge_points", protect(charge_points))
+
+        @web_ui.app.after_request
+        def add_charge_points(response: Any) -> Any:
+            if not request.path.endswith("/stats/requests") or response.status_code != 200:
+                return response
+            body = response.get_json(silent=True)
+            if isinstance(body, dict):
+                extended = [e for e in body.get("extended_stats") or [] if e.get("key") != TAB_KEY]
+                extended.append({"key": TAB_KEY, "data": self.rows()})
+                body["extended_stats"] = extended
+                response.set_data(json.dumps(body))
+            return response
+
+
+def _merge(existing: Iterable[dict[str, Any]] | None, entry: dict[str, Any]) -> list[dict[str, Any]]:
+    items = [item for item in existing or [] if item.get("key") != entry["key"]]
+    items.append(entry)
+    return items
+
+
+def _plain(error: Any) -> str:
+    """``TransportError('connection refused')`` -> ``connection refused``."""
+    if isinstance(error, BaseException):
+        return str(error)
+    text = str(error)
+    head, sep, rest = text.partition("(")
+    if sep and head.isidentifier() and rest.endswith(")") and len(rest) >= 3 and rest[0] in "'\"":
+        return rest[1:-2]
+    return text

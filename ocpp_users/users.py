@@ -1,0 +1,362 @@
+"""ChargePointUser: one Locust User is one simulated OCPP 1.6J charge point.
+
+on_start connects (retrying with the engine's backoff while counting every failure), boots
+(honouring Pending/Rejected) and reports every connector's status. Then a heartbeat loop and
+one session loop per connector run concurrently with the CSMS's calls; on_stop ends running
+transactions and closes the socket cleanly. Every outcome reaches Locust through the engine's
+request events; a loop that dies for an unexpected reason is logged once, counted, and the
+charge point is recorded as failed instead of vanishing.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import gevent
+import gevent.event
+from gevent import GreenletExit
+from locust import User, constant, task
+from locust.exception import StopTest, StopUser
+
+from . import storms
+from .actions import Action
+from .chargepoint import Phase
+from .errors import ConnectionLost, TransportError, VolatileOcppError
+from .fleet_options import FleetConfig
+from .fleet_runtime import Fleet
+from .handlers import on
+from .ids import IdPool, IdsExhausted
+from .model.status import ChargePointStatus
+from .rpc import Reply
+from .simulated import SimulatedChargePoint
+
+log = logging.getLogger("ocpp_users.fleet")
+
+S = ChargePointStatus
+FLEET = "VolatileOCPP"
+"""request_type of the fleet's own events (a charge point recorded as failed)."""
+PASS_THROUGH: tuple[type[BaseException], ...] = (GreenletExit, StopUser, StopTest, KeyboardInterrupt, SystemExit)
+"""Exceptions that end a User the Locust way; everything else is caught, logged once and counted."""
+CLAIM_SECONDS = 10.0
+
+
+class FleetFailure(Exception):
+    """Why a charge point stopped working; the reason names no charge point."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "charge point failed"
+
+
+class FleetChargePoint(SimulatedChargePoint):
+    """The engine's charge point, with the fleet's connector bookkeeping: a RemoteStartTransaction
+    is refused on a connector whose session the fleet's loop is already running, and a connector a
+    remote start has just claimed is not taken by the loop before that session begins."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.remote_claims: dict[int, float] = {}
+
+    def session_active(self, connector_id: int) -> bool:
+        session = self.connectors[connector_id].session
+        return session is not None and not session.dead
+
+    def claimed(self, connector_id: int) -> bool:
+        at = self.remote_claims.get(connector_id)
+        return at is not None and time.monotonic() - at < CLAIM_SECONDS
+
+    def connector_free(self, connector_id: int) -> bool:
+        """True when a driver could start a session here now."""
+        connector = self.connectors[connector_id]
+        return (
+            self.connected
+            and self.registration == "Accepted"
+            and not self.stopping
+            and connector.operative
+            and self.connectors[0].operative
+            and connector.status == S.available
+            and connector.reservation is None
+            and not connector.charging
+            and not self.session_active(connector_id)
+            and not self.claimed(connector_id)
+        )
+
+    @on(Action.remote_start_transaction)
+    def on_remote_start_transaction(self, payload: dict[str, Any]) -> dict[str, Any] | Reply:
+        connector_id = payload.get("connectorId")
+        if connector_id is None:
+            free = [cid for cid in self.connectors if cid > 0 and self.connector_free(cid)]
+            if not free:
+                return {"status": "Rejected"}
+            connector_id = free[0]
+            payload = {**payload, "connectorId": connector_id}
+        elif isinstance(connector_id, int) and connector_id in self.connectors:
+            if self.session_active(connector_id) or self.claimed(connector_id):
+                return {"status": "Rejected"}
+        answer = super().on_remote_start_transaction(payload)
+        if not (isinstance(answer, Reply) and answer.payload.get("status") == "Accepted"):
+            return answer
+        self.remote_claims[connector_id] = time.monotonic()
+        begin = answer.after
+
+        def after() -> None:
+            try:
+                if begin is not None:
+                    begin()
+            finally:
+                self.remote_claims.pop(connector_id, None)
+
+        return Reply(answer.payload, after)
+
+
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" at {last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
+
+
+class ChargePointUser(User):
+    """One simulated OCPP 1.6J charge point (abstract: the locustfile picks a concrete subclass)."""
+
+    abstract = True
+    wait_time = constant(0)
+    connector_poll = 1.0
+    """Seconds between checks while a connector is busy, reserved or unavailable."""
+    charge_point_class: type[FleetChargePoint] = FleetChargePoint
+    _logged_crashes: ClassVar[set[str]] = set()
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        self.fleet = Fleet.of(environment)
+        self.config: FleetConfig | None = None
+        self.cp: FleetChargePoint | None = None
+        """The simulated charge point, once on_start has built it."""
+        self.cp_id: str | None = None
+        self.failed: str | None = None
+        """Why this charge point stopped working, when it did."""
+        self.rng = random.Random()
+        self._pool: IdPool | None = None
+        self._crashed = gevent.event.Event()
+        self._loops: list[gevent.Greenlet] = []
+
+    # ------------------------------------------------------------ the "Charge points" view
+
+    def fleet_state(self) -> str | None:
+        if self.failed is not None:
+            return "failed"
+        cp = self.cp
+        if cp is None:
+            return "connecting"
+        phase = cp.phase
+        if phase == Phase.booted:
+            return "charging" if any(c.charging for c in cp.connectors.values()) else "booted"
+        if phase in (Phase.booting, Phase.pending):
+            return "booting"
+        if phase == Phase.reconnecting:
+            return "reconnecting"
+        if phase == Phase.failed:
+            return "failed"
+        if phase == Phase.stopped:
+            return None
+        return "connecting"
+
+    # ------------------------------------------------------------ life cycle
+
+    def on_start(self) -> None:
+        """Connect, boot, report statuses; a failure is recorded, never raised (no traceback)."""
+        self.fleet.monitor.add(self)
+        try:
+            self._start()
+        except PASS_THROUGH:
+            raise
+        except BaseException as exc:
+            self._record_failure("charge point", exc)
+            self._stop_cp()
+
+    @task
+    def operate(self) -> None:
+        """The heartbeat and session loops, until Locust stops the user (on_stop follows)."""
+        try:
+            if self.failed is None:
+                self._run_loops()
+        except PASS_THROUGH:
+            raise
+        except BaseException as exc:
+            self._record_failure("charge point", exc)
+            self._stop_cp()
+        gevent.event.Event().wait()  # a failed charge point stays counted until Locust stops the user
+
+    def on_stop(self) -> None:
+        """StopTransaction for running transactions, then close the socket cleanly."""
+        try:
+            self._stop_cp()
+        finally:
+            self.fleet.monitor.discard(self)
+            if self._pool is not None and self.cp_id is not None:
+                self._pool.release(self.cp_id)
+                self._pool = None
+
+    def _start(self) -> None:
+        config = self.fleet.ensure_configured()
+        if config is None:
+            raise FleetFailure(f"not started: {self.fleet.error}")
+        self.config = config
+        pool = self.fleet.ids
+        assert pool is not None
+        try:
+            self.cp_id = pool.acquire()
+        except IdsExhausted as exc:
+            raise FleetFailure(f"no charge point id: {exc}") from None
+        self._pool = pool
+        settings = config.settings_for(self.cp_id, self.fleet.url)
+        self.cp = self.charge_point_class(settings, sink=self.environment.events.request.fire)
+        self._connect()
+        storms.hold_boot(self.environment)  # a boot storm releases all boots at once
+        self._boot()
+        self._report_statuses()
+
+    def _stop_cp(self) -> None:
+        cp = self.cp
+        if cp is None or cp.stopping:
+            return
+        try:
+            # The loops first, so that no Heartbeat is in flight when the socket closes (it would
+            # count as a failure the CSMS did not cause); running sessions are stopped by cp.stop.
+            loops, self._loops = self._loops, []
+            gevent.killall([g for g in loops if g is not gevent.getcurrent()], block=True, timeout=2.0)
+            cp.stop(stop_transactions=True)
+        except PASS_THROUGH:
+            raise
+        except BaseException as exc:
+            self._record_failure("stop", exc)
+
+    # ------------------------------------------------------------ start-up
+
+    def _connect(self) -> None:
+        """Connect; a failure is counted by the engine, then retried with its backoff."""
+        cp = self.cp
+        assert cp is not None
+        next_delay = cp.backoff_delays()
+        while True:
+            try:
+                cp.connect()
+                return
+            except TransportError:
+                gevent.sleep(next_delay())
+
+    def _boot(self) -> None:
+        """BootNotification until Accepted (Pending/Rejected wait ``interval``, answering the CSMS
+        meanwhile); after a drop the engine's reconnect loop boots and this waits for it."""
+        cp = self.cp
+        assert cp is not None
+        while cp.registration != "Accepted":
+            if cp.reconnecting:
+                gevent.sleep(0.5)
+                continue
+            if not cp.connected:
+                cp.reconnect_in_background()
+                gevent.sleep(0.5)
+                continue
+            try:
+                cp.boot_until_accepted()
+            except ConnectionLost:
+                continue  # the engine reconnects (and boots) in the background
+            except VolatileOcppError:
+                gevent.sleep(cp.settings.boot_retry_default)  # timeout, CALLERROR, schema: counted already
+
+    def _report_statuses(self) -> None:
+        """StatusNotification for connector 0 and every connector."""
+        cp = self.cp
+        assert cp is not None
+        for cid, connector in cp.connectors.items():
+            try:
+                cp.status_notification(cid, connector.status, connector.error_code)
+            except ConnectionLost:
+                return
+            except VolatileOcppError:
+                continue  # counted already
+
+    # ------------------------------------------------------------ loops
+
+    def _run_loops(self) -> None:
+        cp = self.cp
+        assert cp is not None
+        self._loops = [cp.spawn(self._guard, "heartbeat loop", cp.run_heartbeats)]
+        for cid in cp.connectors:
+            if cid > 0:
+                self._loops.append(cp.spawn(self._guard, "session loop", self._connector_loop, cid))
+        self._crashed.wait()
+        self._stop_cp()
+
+    def _guard(self, what: str, func: Callable[..., Any], *args: Any) -> None:
+        try:
+            func(*args)
+        except PASS_THROUGH:
+            raise
+        except BaseException as exc:
+            self._record_failure(what, exc)
+            self._crashed.set()
+
+    def _draw(self, bounds: tuple[float, float]) -> float:
+        config = self.config
+        assert config is not None
+        return self.rng.uniform(*bounds) / config.time_factor
+
+    def _connector_loop(self, connector_id: int) -> None:
+        """idle -> session (Preparing ... Available) -> idle ..., on free connectors only."""
+        cp, config = self.cp, self.config
+        assert cp is not None and config is not None
+        connector = cp.connectors[connector_id]
+        while not cp.stopping:
+            gevent.sleep(self._draw(config.idle_duration))
+            while not cp.connector_free(connector_id):
+                if cp.stopping:
+                    return
+                busy = connector.session
+                if busy is not None and not busy.dead:
+                    busy.join()  # a session the CSMS started remotely
+                else:
+                    gevent.sleep(self.connector_poll)
+            id_tag = self.rng.choice(config.id_tags)
+            reason = config.stop_reason
+            if reason == "mixed":
+                reason = self.rng.choice(("Local", "EVDisconnected"))
+            session = cp.start_session(
+                connector_id, id_tag, self._draw(config.session_duration), default_stop_reason=reason
+            )
+            session.join()
+            failure = session.exception
+            if failure is not None and not isinstance(failure, GreenletExit):
+                raise failure
+
+    # ------------------------------------------------------------ failures
+
+    def _record_failure(self, what: str, exc: BaseException) -> None:
+        """Log one line (first occurrence of each kind only) and count the failure."""
+        if isinstance(exc, FleetFailure):
+            reason = str(exc)
+            detail = reason
+        else:
+            reason = f"{what} crashed: {type(exc).__name__}{_where(exc)}"
+            detail = f"{reason}: {exc}"
+        self.failed = reason
+        if self.cp is not None:
+            self.cp.phase = Phase.failed
+        if not isinstance(exc, FleetFailure) and reason not in ChargePointUser._logged_crashes:
+            ChargePointUser._logged_crashes.add(reason)  # one line per kind, not one per charge point
+            log.error("charge point %s: %s (further ones are counted, not logged)", self.cp_id, detail)
+        log.debug("charge point %s: %s", self.cp_id, detail, exc_info=not isinstance(exc, FleetFailure))
+        self.environment.events.request.fire(
+            request_type=FLEET,
+            name="charge point failed",
+            response_time=0.0,
+            response_length=0,
+            exception=FleetFailure(reason),
+            context={},
+        )

@@ -1,0 +1,80 @@
+"""What the runner prints: support lines, one line per case, FAILED details with the wire log."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from .results import CaseResult, RunResult, Support, Verdict, WireEntry
+
+WIRE_LINE_LIMIT = 400
+
+
+def printable(text: str) -> str:
+    """CSMS-provided text made safe for a terminal (control characters escaped)."""
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+
+
+def wire_line(entry: WireEntry, limit: int = WIRE_LINE_LIMIT) -> str:
+    raw = printable(entry.raw)
+    if len(raw) > limit:
+        raw = raw[:limit] + "..."
+    return f"{entry.clock} {entry.arrow} {raw}"
+
+
+class Console:
+    """A :class:`scenarios.runner.Listener` that prints in the seed's form, with more detail."""
+
+    def __init__(self, out: TextIO, verbose: bool = False) -> None:
+        self.out = out
+        self.verbose = verbose
+
+    def write(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def support(self, support: dict[str, Support], seconds: float | None) -> None:
+        for action in sorted(support):
+            item = support[action]
+            if item.state == "supported":
+                self.write(f"Supports method: {action}")
+            elif item.state == "unsupported":
+                self.write(f"Does not support method: {action}")
+            else:
+                self.write(f"Unknown support: {action} ({printable(item.detail)})")
+        if seconds is not None:
+            self.write(f"(probe took {seconds:.2f} s)")
+
+    def case(self, result: CaseResult) -> None:
+        name = f"{result.case_id:<15}"
+        if result.verdict == Verdict.not_applicable:
+            self.write(f"Skipping incompatible test {result.case_id} ({printable(result.reason)})")
+            return
+        if result.verdict == Verdict.passed:
+            self.write(f"Running scenario: {name} -- PASSED!  ({result.duration:.2f} s)")
+            for note in result.notes:
+                self.write(f"    note: {printable(note)}")
+            if self.verbose:
+                self._wire(result.wire)
+            return
+        word = "FAILED!" if result.verdict == Verdict.failed else "ERROR!"
+        self.write(f"Running scenario: {name} -- {word}  ({result.duration:.2f} s)")
+        failures = result.failed_checks
+        if result.verdict == Verdict.failed and failures:
+            for check in failures:
+                self.write(f"    step {check.step} ({printable(check.message)}):")
+                self.write(f"    expected: {printable(check.expected_text)}   actual: {printable(check.actual)}")
+        else:
+            self.write(f"    {printable(result.reason)}")
+        for note in result.notes:
+            self.write(f"    note: {printable(note)}")
+        self._wire(result.wire)
+
+    def _wire(self, wire: list[WireEntry]) -> None:
+        if not wire:
+            self.write("        (no frames)")
+        for entry in wire:
+            self.write("        " + wire_line(entry))
+
+    def summary(self, run: RunResult) -> None:
+        counts = ", ".join(f"{run.count(v)} {v}" for v in Verdict)
+        self.write(f"{len(run.cases)} cases in {run.duration:.1f} s: {counts}")

@@ -1,0 +1,436 @@
+"""What a case sees: the charge point, the checks, the CSMS's requests, the reusable states.
+
+Every message the Tool sends goes through :meth:`Context.send`, which validates our own payload
+first (an invalid one is a harness fault, ERROR) and turns whatever goes wrong with the CSMS's
+answer (CALLERROR, schema violation, invalid frame, no answer within the step timeout, the
+connection dropped) into a recorded failed check: FAILED with expected and actual.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NoReturn, TypeVar
+
+import gevent
+
+from ocpp_users import schemas
+from ocpp_users.errors import (
+    CallTimeout,
+    ConnectionLost,
+    FrameError,
+    OcppCallError,
+    SchemaViolation,
+    TransportError,
+    VolatileOcppError,
+)
+from ocpp_users.model.status import ChargePointStatus
+from ocpp_users.simulated import SimulatedChargePoint
+
+from .drivers import Driver, Trigger, describe
+from .options import RunOptions, Tags
+from .results import CaseResult, Check, CheckFailed, HarnessError, NotApplicable, is_missing, lookup, show
+from .wire import InboundCall, WireTap
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+def response_step(step: object) -> str:
+    """The step of the answer to a request: 4 for 3, "Charging 4" for "Charging 3"."""
+    text = str(step)
+    head, _, last = text.rpartition(" ")
+    if last.isdigit():
+        return f"{head} {int(last) + 1}".strip()
+    return text
+
+
+def timestamp(at: float | None = None) -> str:
+    """RFC 3339 UTC with milliseconds (``at`` = epoch seconds, default now)."""
+    moment = datetime.now(UTC) if at is None else datetime.fromtimestamp(at, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Exchange:
+    """One Tool-initiated call: what we sent and what the CSMS answered."""
+
+    action: str
+    request: dict[str, Any]
+    response: dict[str, Any]
+
+
+class Context:
+    """Handed to :meth:`scenarios.base.Case.run`; one per case run."""
+
+    def __init__(
+        self,
+        cp: SimulatedChargePoint,
+        options: RunOptions,
+        tap: WireTap,
+        result: CaseResult,
+        driver: Driver | None,
+        reconnect: Callable[[], None],
+    ) -> None:
+        self.cp = cp
+        self.options = options
+        self.tags: Tags = options.tags
+        self.connector_id = options.connector_id
+        self.tap = tap
+        self.result = result
+        self.driver = driver
+        self.triggers: list[Trigger] = []
+        self.transaction_id: int | None = None
+        """The transaction of the Charging state (its StartTransaction.conf)."""
+        self._reconnect = reconnect
+
+    # ------------------------------------------------------------------ checks
+
+    def record(self, check: Check, soft: bool = False) -> Check:
+        self.result.checks.append(check)
+        if not check.ok and not soft:
+            if check.side == "tool":
+                raise HarnessError(
+                    f"step {check.step}: our own {check.message} broke the document: expected "
+                    f"{check.expected_text}, actual {check.actual}"
+                )
+            raise CheckFailed(check)
+        return check
+
+    def fail(self, step: object, message: str, expected: str, actual: str, field: str = "") -> NoReturn:
+        """Record a failed check on the CSMS and end the case FAILED."""
+        check = Check(str(step), message, field, expected, actual, ok=False)
+        self.result.checks.append(check)
+        raise CheckFailed(check)
+
+    def expect(self, field: str, expected: Any, payload: Any, *, step: object, message: str, soft: bool = False) -> Any:
+        """The CSMS's ``message`` must carry ``expected`` at ``field`` (else FAILED, or recorded if soft)."""
+        actual = lookup(payload, field)
+        ok = not is_missing(actual) and actual == expected
+        self.record(Check(str(step), message, field, show(expected), show(actual), ok), soft=soft)
+        return actual
+
+    def expect_in(
+        self,
+        field: str,
+        allowed: Iterable[Any],
+        payload: Any,
+        *,
+        step: object,
+        message: str,
+        warn: dict[Any, str] | None = None,
+    ) -> Any:
+        """``field`` must be one of ``allowed``; values in ``warn`` pass with that warning."""
+        allowed = list(allowed)
+        warn = warn or {}
+        actual = lookup(payload, field)
+        ok = not is_missing(actual) and (actual in allowed or actual in warn)
+        warning = warn.get(actual) if ok and actual not in allowed else None
+        expected = " OR ".join(show(a) for a in allowed)
+        self.record(Check(str(step), message, field, expected, show(actual), ok, warning=warning))
+        if warning:
+            self.note(f"step {step}: {warning}")
+        return actual
+
+    def expect_own(self, field: str, expected: Any, payload: Any, *, step: object, message: str) -> None:
+        """A check on the Tool's own message (the document's left column); a mismatch is ERROR."""
+        actual = lookup(payload, field)
+        ok = not is_missing(actual) and actual == expected
+        self.record(Check(str(step), message, field, show(expected), show(actual), ok, side="tool"))
+
+    def note(self, text: str) -> None:
+        self.result.notes.append(text)
+
+    # ------------------------------------------------------------------ Tool -> CSMS
+
+    @property
+    def step_timeout(self) -> float:
+        return self.options.step_timeout
+
+    def send(self, action: str, payload: dict[str, Any], *, step: object) -> dict[str, Any]:
+        """Send a CALL; return the CSMS's CALLRESULT payload, or end the case FAILED."""
+        try:
+            schemas.validate_request(action, payload)
+        except SchemaViolation as exc:
+            raise HarnessError(f"step {step}: our own {action}.req is invalid: {exc.reason}") from None
+        conf = f"{action}.conf"
+        timeout = self.step_timeout
+        step = response_step(step)
+        try:
+            answer = self.cp.call(action, payload, timeout=timeout)
+        except SchemaViolation as exc:
+            got = f"; payload {show(exc.payload)}" if exc.payload is not None else ""
+            self.fail(step, conf, f"a schema-valid {conf}", f"{exc.reason}{got}")
+        except OcppCallError as exc:
+            text = f"CALLERROR {exc.code}" + (f": {exc.description}" if exc.description else "")
+            self.fail(step, conf, f"{conf} (a CALLRESULT)", text)
+        except CallTimeout:
+            self.fail(step, conf, conf, f"no answer within {timeout:g} s")
+        except FrameError as exc:
+            self.fail(step, conf, conf, f"invalid frame: {exc.reason}")
+        except ConnectionLost as exc:
+            self.fail(step, conf, conf, exc.reason)
+        except VolatileOcppError as exc:
+            self.fail(step, conf, conf, exc.reason)
+        self.record(Check(step, conf, "", f"a schema-valid {conf}", show(answer), True))
+        return answer
+
+    def exchange(self, action: str, payload: dict[str, Any], *, step: object) -> Exchange:
+        return Exchange(action, payload, self.send(action, payload, step=step))
+
+    def boot(self, *, step: object) -> Exchange:
+        """BootNotification.req with <Configured Vendor Name> and <Configured Model>."""
+        payload = {"chargePointVendor": self.options.vendor[:20], "chargePointModel": self.options.model[:20]}
+        ex = self.exchange("BootNotification", payload, step=step)
+        self.cp.registration = ex.response.get("status")
+        interval = ex.response.get("interval")
+        if isinstance(interval, int) and interval > 0:
+            self.cp.heartbeat_interval = float(interval)
+        return ex
+
+    def status(self, connector_id: int, status: str, *, step: object, error_code: str = "NoError") -> Exchange:
+        payload = {
+            "connectorId": connector_id,
+            "errorCode": error_code,
+            "status": status,
+            "timestamp": timestamp(),
+        }
+        connector = self.cp.connectors[connector_id]
+        connector.status = ChargePointStatus(status)
+        connector.error_code = error_code
+        return self.exchange("StatusNotification", payload, step=step)
+
+    def statuses(self, *, step: object, special: dict[int, str] | None = None) -> list[Exchange]:
+        """ "[Send per connector and connectorId=0.]": connector 0 first, then 1..N."""
+        special = special or {}
+        return [self.status(cid, special.get(cid, "Available"), step=step) for cid in sorted(self.cp.connectors)]
+
+    def authorize(self, id_tag: str, *, step: object) -> Exchange:
+        return self.exchange("Authorize", {"idTag": id_tag}, step=step)
+
+    def heartbeat(self, *, step: object) -> Exchange:
+        return self.exchange("Heartbeat", {}, step=step)
+
+    def start_transaction(self, connector_id: int, id_tag: str, *, step: object, at: float | None = None) -> Exchange:
+        connector = self.cp.connectors[connector_id]
+        payload = {
+            "connectorId": connector_id,
+            "idTag": id_tag,
+            "meterStart": connector.meter.start(),
+            "timestamp": timestamp(at),
+        }
+        ex = self.exchange("StartTransaction", payload, step=step)
+        tx = ex.response.get("transactionId")
+        connector.transaction_id = tx if isinstance(tx, int) else None
+        connector.id_tag = id_tag
+        return ex
+
+    def stop_transaction(
+        self,
+        connector_id: int,
+        reason: str,
+        *,
+        step: object,
+        at: float | None = None,
+        transaction_id: int | None = None,
+    ) -> Exchange:
+        connector = self.cp.connectors[connector_id]
+        tx = transaction_id if transaction_id is not None else connector.transaction_id
+        if tx is None:
+            raise HarnessError(f"step {step}: no transaction to stop on connector {connector_id}")
+        payload: dict[str, Any] = {
+            "transactionId": tx,
+            "meterStop": connector.meter.stop(),
+            "timestamp": timestamp(at),
+            "reason": reason,
+        }
+        if connector.id_tag:
+            payload["idTag"] = connector.id_tag
+        connector.transaction_id = None
+        connector.id_tag = None
+        return self.exchange("StopTransaction", payload, step=step)
+
+    def either_order(self, first: Callable[[], T], second: Callable[[], U]) -> tuple[T, U]:
+        """Two messages §1.2 lets the Tool swap (StatusNotification(Charging) and StartTransaction;
+        StatusNotification(Finishing) and StopTransaction): the document's order, or the other one
+        with ``--swap-order``. Returns the outcomes in the document's order either way."""
+        if self.options.swap_order:
+            later = second()
+            return first(), later
+        earlier = first()
+        return earlier, second()
+
+    # ------------------------------------------------------------------ connectivity
+
+    def disconnect(self, clean: bool = True) -> None:
+        """Close the connection (clean) or cut it like a power or network loss would."""
+        if clean:
+            self.cp.close()
+        else:
+            self.cp.drop()
+
+    def connect(self, *, step: object) -> None:
+        """Open a new WebSocket connection; a refused one is FAILED."""
+        try:
+            self._reconnect()
+        except TransportError as exc:
+            self.fail(step, "WebSocket connection", "the CSMS accepts the connection (HTTP 101, ocpp1.6)", exc.reason)
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            gevent.sleep(seconds)
+
+    # ------------------------------------------------------------------ CSMS -> Tool
+
+    def answer(self, action: str, status: str) -> None:
+        """Answer the CSMS's ``action`` with this status (the runner clears it after the case)."""
+        self.cp.settings.behaviour.answers[action] = status
+
+    def trigger(self, action: str, payload: dict[str, Any]) -> Trigger:
+        """Ask the driver (or the operator) to make the CSMS send ``action`` with ``payload``."""
+        if self.driver is None:
+            raise NotApplicable(f"needs {action} from the CSMS; no driver and no terminal")
+        trigger = self.driver.request(self.cp.cp_id, action, payload, self.tap)
+        self.triggers.append(trigger)
+        return trigger
+
+    def wait_for_call(self, action: str, timeout: float | None = None, since: float = 0.0) -> InboundCall | None:
+        """The CSMS's next ``action`` CALL (received at or after ``since``), or None after the timeout."""
+        return self.tap.wait_for(action, self.step_timeout if timeout is None else timeout, since)
+
+    def csms_call(
+        self,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        step: object,
+        answer: str | None = None,
+    ) -> InboundCall:
+        """Make the CSMS send ``action`` and wait for it: "The Central System sends a X.req".
+
+        Returns the request as received, once our answer is on the wire. No request within the
+        step timeout, or a schema-invalid one, is FAILED.
+        """
+        if answer is not None:
+            self.answer(action, answer)
+        since = time.time()
+        trigger = self.trigger(action, payload)
+        timeout = self.step_timeout
+        call = self.wait_for_call(action, timeout, since)
+        req = f"{action}.req"
+        if call is None:
+            gevent.sleep(0)
+            self.fail(
+                step,
+                req,
+                f"{req} from the CSMS ({describe(action, payload)})",
+                f"none within {timeout:g} s (trigger: {trigger.summary()})",
+            )
+        try:
+            schemas.validate_request(action, call.payload)
+        except SchemaViolation as exc:
+            self.fail(step, req, f"a schema-valid {req}", f"{exc.reason}; payload {show(call.payload)}")
+        self.record(Check(str(step), req, "", f"{req} from the CSMS", f"received {show(call.payload)}", True))
+        return call
+
+    def remote_start_target(self, call: InboundCall, step: object) -> tuple[int, str]:
+        """Connector and idTag of a RemoteStartTransaction.req: its idTag is the one the Tool then
+        presents; its connectorId when it names one of ours, else <Configured ConnectorId>."""
+        id_tag = call.payload["idTag"]
+        requested = call.payload.get("connectorId")
+        if requested is None:
+            return self.connector_id, id_tag
+        if requested not in self.cp.connectors or requested == 0:
+            self.note(
+                f"step {step}: RemoteStartTransaction.req names connector {requested}, which this charge "
+                f"point does not have; using connector {self.connector_id}"
+            )
+            return self.connector_id, id_tag
+        return int(requested), id_tag
+
+    # ------------------------------------------------------------------ reusable states (§3.22)
+
+    def booted(self) -> Exchange:
+        """Reusable state Booted: BootNotification (Accepted), then Available per connector and 0."""
+        ex = self.boot(step="Booted 1")
+        self.expect("status", "Accepted", ex.response, step="Booted 2", message="BootNotification.conf")
+        self.statuses(step="Booted 3")
+        return ex
+
+    def authorized(self, id_tag: str | None = None) -> Exchange:
+        """Reusable state Authorized: Authorize.req with <Configured Valid IdTag>, Accepted."""
+        tag = id_tag or self.valid_tag
+        ex = self.authorize(tag, step="Authorized 1")
+        self.expect("idTagInfo.status", "Accepted", ex.response, step="Authorized 2", message="Authorize.conf")
+        return ex
+
+    def charging(self) -> int | None:
+        """Reusable state Charging: Authorized, Preparing, StartTransaction (Accepted), Charging.
+
+        Returns the transactionId of the StartTransaction.conf ("the transaction").
+        """
+        self.authorized()
+        cid = self.connector_id
+        self.status(cid, "Preparing", step="Charging 1")
+
+        def start() -> None:
+            ex = self.start_transaction(cid, self.valid_tag, step="Charging 3")
+            self.expect("idTagInfo.status", "Accepted", ex.response, step="Charging 4", message="StartTransaction.conf")
+
+        self.either_order(start, lambda: self.status(cid, "Charging", step="Charging 5"))
+        self.transaction_id = self.cp.connectors[cid].transaction_id
+        return self.transaction_id
+
+    def reboot(self, first_step: int, special: dict[int, str] | None = None, clean: bool = True) -> Exchange:
+        """The Tool restarts (reset: ``clean``; power loss: the connection is cut), reconnects and
+        boots: BootNotification (step ``first_step``, Accepted at the next step), then a
+        StatusNotification per connector and connectorId 0 (Available unless ``special``)."""
+        self.disconnect(clean=clean)
+        self.sleep(self.options.reboot_delay)
+        self.connect(step=first_step)
+        boot = self.boot(step=first_step)
+        self.expect("status", "Accepted", boot.response, step=first_step + 1, message="BootNotification.conf")
+        special = special or {}
+        for ex in self.statuses(step=first_step + 2, special=special):
+            cid = ex.request["connectorId"]
+            self.expect_own(
+                "status",
+                special.get(cid, "Available"),
+                ex.request,
+                step=first_step + 2,
+                message="StatusNotification.req",
+            )
+        return boot
+
+    def ensure_booted(self) -> None:
+        if self.cp.registration != "Accepted" or not self.cp.connected:
+            self.booted()
+
+    def ensure_authorized(self) -> None:
+        self.ensure_booted()
+        self.authorized()
+
+    def ensure_charging(self) -> int | None:
+        self.ensure_booted()
+        return self.charging()
+
+    # ------------------------------------------------------------------ preconditions
+
+    @property
+    def valid_tag(self) -> str:
+        return self._tag("valid_tag")
+
+    def _tag(self, name: str) -> str:
+        value = self.tags.for_precondition(name)
+        if not value:
+            raise NotApplicable(f"precondition missing: {name.replace('_', ' ')}")
+        return value
+
+    def tag(self, name: str) -> str:
+        """The idTag of a declared precondition (``expired_tag``, ``blocked_tag``, ...)."""
+        return self._tag(name)
+
+    def now(self) -> float:
+        return time.time()

@@ -1,0 +1,44 @@
+"""TC_032_1_CSMS: Power failure boot charging point-configured to stop transaction(s)
+(OCTT 1.6, section 3.11.1, Table 144)."""
+
+from __future__ import annotations
+
+from scenarios.base import Case, register
+from scenarios.context import Context
+
+
+@register
+class PowerFailureStopTransactions(Case):
+    """ "To test if the Central System can handle when a Charge Point stops all transactions, when
+    a power failure occurred."
+
+    The power loss cuts the connection without a close handshake. After the boot the connector
+    that had the transaction reports Finishing (the others and connector 0 Available), then the
+    StopTransaction (reason PowerLoss) for the Charging state's transaction, timestamped before
+    the outage. The document's "(Message: BootNotification.req) status is Accepted" means the
+    BootNotification.conf.
+    """
+
+    case_id = "TC_032_1_CSMS"
+    title = "Power failure boot charging point-configured to stop transaction(s)"
+    section = "3.11.1"
+    table = 144
+    cp_actions = ("Authorize", "BootNotification", "StatusNotification", "StartTransaction", "StopTransaction")
+    preconditions = ("valid_tag",)
+    steps = (
+        "Before: Reusable State(s): Charging",
+        "1. [Disconnect and reconnect the power of the Charge Point.] The Charge Point sends a BootNotification.req",
+        "2. The Central System responds with a BootNotification.conf",
+        "3. [Send per connector and connectorId = 0.] The Charge Point sends a StatusNotification.req",
+        "4. The Central System responds with a StatusNotification.conf",
+        "5. The Charge Point sends a StopTransaction.req",
+        "6. The Central System responds with a StopTransaction.conf",
+    )
+
+    def run(self, ctx: Context) -> None:
+        cid = ctx.connector_id
+        tx = ctx.charging()
+        outage = ctx.now()
+        ctx.reboot(1, special={cid: "Finishing"}, clean=False)
+        stop = ctx.stop_transaction(cid, "PowerLoss", step=5, at=outage, transaction_id=tx)
+        ctx.expect_own("reason", "PowerLoss", stop.request, step=5, message="StopTransaction.req")

@@ -1,0 +1,307 @@
+"""``volatileocpp scenarios`` and ``locustfiles/compliance.py`` as a user runs them (subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import socket
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from ocpp_users.embedded import REPO_ROOT, TestbedProcess
+from tests.test_compliance_suite import CORE_IDS
+
+CLI = [sys.executable, "-m", "scenarios.cli", "scenarios"]
+
+
+def run_cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], cwd=REPO_ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_demo_run_without_url_passes_every_core_case_and_writes_reports(tmp_path: Path) -> None:
+    junit, report, html = tmp_path / "out.xml", tmp_path / "out.json", tmp_path / "out.html"
+    started = time.monotonic()
+    done = run_cli("--junit", str(junit), "--json", str(report), "--html", str(html))
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "Supports method: Authorize" in out
+    for case_id in [*CORE_IDS, "TC_085_CSMS"]:
+        assert re.search(rf"Running scenario: {case_id}\s+-- PASSED!", out), case_id
+    assert "Skipping incompatible test TC_086_CSMS (needs a wss:// URL" in out
+    assert elapsed < 30
+    probe = re.search(r"\(probe took ([0-9.]+) s\)", out)
+    assert probe is not None and float(probe.group(1)) < 2
+
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == (
+        "36",
+        "0",
+        "0",
+        "1",
+    )
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == [*CORE_IDS, "TC_085_CSMS", "TC_086_CSMS"]
+    skipped = cases[-1].find("skipped")
+    assert skipped is not None and "wss" in (skipped.get("message") or "")
+
+    data = json.loads(report.read_text())
+    assert data["summary"] == {"PASSED": 35, "FAILED": 0, "NOT APPLICABLE": 1, "ERROR": 0}
+    assert data["probe_duration_s"] < 2
+    first = data["cases"][0]
+    assert first["id"] == "TC_001_CSMS" and first["verdict"] == "PASSED" and first["duration_s"] >= 0
+    check = next(c for c in first["checks"] if c["field"] == "status" and c["side"] == "csms")
+    assert (check["expected"], check["actual"], check["ok"]) == ("Accepted", "Accepted", True)
+    directions = {w["direction"] for w in first["wire"]}
+    assert directions == {"in", "out"} and first["wire"][0]["at"].endswith("Z")
+
+    page = html.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "TC_064_CSMS" in page
+    assert "http://" not in page.split("</style>")[0] and "<script" not in page
+
+
+def test_failed_cases_print_expected_actual_and_wire_log_and_exit_1(
+    csms: TestbedProcess, cp_id: str, tmp_path: Path
+) -> None:
+    csms.api("PUT", "/faults", {"name": "accept_all_tags"})
+    password = "s3cret-password-0123456789"
+    report = tmp_path / "r.json"
+    done = run_cli(
+        "--url",
+        csms.ws_url + "{cp_id}",
+        "--cp-id",
+        cp_id,
+        "--id-tag",
+        "VOCPP-VALID",
+        "--blocked-tag",
+        "VOCPP-BLOCKED",
+        "--expired-tag",
+        "VOCPP-EXPIRED",
+        "--only",
+        "TC_023*",
+        "--basic-auth-password",
+        password,
+        "--json",
+        str(report),
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = done.stdout
+    assert re.search(r"Running scenario: TC_023_3_CSMS\s+-- FAILED!", out)
+    assert "expected: idTagInfo.status Blocked   actual: Accepted" in out
+    assert "expected: idTagInfo.status Expired   actual: Accepted" in out
+    assert re.search(r'\d\d:\d\d:\d\d\.\d{3} --> \[2,"[^"]+","Authorize",\{"idTag":"VOCPP-BLOCKED"\}\]', out)
+    assert re.search(r"\d\d:\d\d:\d\d\.\d{3} <-- \[3,", out)
+    assert password not in out + done.stderr + report.read_text()
+
+
+def test_usage_errors_are_one_line_and_exit_2() -> None:
+    for args in (
+        ["--step-timeout", "-1"],
+        ["--bogus"],
+        ["--protocol", "ocpp2.0.1"],
+        ["--only", "TC_999"],
+        ["--url", "http://example.invalid/"],
+        ["--security-profile", "2", "--url", "ws://h/"],
+        ["--trigger-url", "http://x/{action}", "--trigger-cmd", "true"],
+    ):
+        done = run_cli(*args, timeout=30)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1, (args, done.stderr)
+        assert "error:" in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "scenarios.cli"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_csms_is_one_line_and_exit_2() -> None:
+    done = run_cli("--url", f"ws://127.0.0.1:{free_port()}/ocpp/", "--id-tag", "X", timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "cannot connect" in done.stderr and "refused" in done.stderr
+
+
+def test_help_and_list() -> None:
+    done = run_cli("--help", timeout=30)
+    assert done.returncode == 0 and "--trigger-url" in done.stdout and "exit status" in done.stdout
+    done = run_cli("--list", "--only", "TC_01*,TC_061", "--exclude", "TC_014", timeout=30)
+    assert done.returncode == 0, done.stderr
+    ids = re.findall(r"^(TC_\S+)", done.stdout, re.M)
+    assert ids == [
+        "TC_061_CSMS",
+        "TC_010_CSMS",
+        "TC_011_1_CSMS",
+        "TC_011_2_CSMS",
+        "TC_012_CSMS",
+        "TC_013_CSMS",
+        "TC_017_1_CSMS",
+        "TC_017_2_CSMS",
+        "TC_018_1_CSMS",
+        "TC_019_1_CSMS",
+        "TC_019_2_CSMS",
+    ]
+    assert "CSMS->CP RemoteStartTransaction" in done.stdout and "3.4.1" in done.stdout
+
+
+def test_without_driver_or_terminal_csms_initiated_cases_are_not_applicable(csms: TestbedProcess, cp_id: str) -> None:
+    done = run_cli(
+        "--url", csms.ws_url + "{cp_id}", "--cp-id", cp_id, "--id-tag", "VOCPP-VALID", "--only", "TC_010,TC_061,TC_064"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (
+        "Skipping incompatible test TC_010_CSMS (needs RemoteStartTransaction from the CSMS; no driver" in done.stdout
+    )
+    assert "Skipping incompatible test TC_061_CSMS (needs ClearCache" in done.stdout
+    assert re.search(r"Running scenario: TC_064_CSMS\s+-- PASSED!", done.stdout)
+
+
+class Pty:
+    """The CLI under a pseudo-terminal, as an operator runs it."""
+
+    def __init__(self, args: list[str]) -> None:
+        master, slave = pty.openpty()
+        self.master = master
+        self.proc = subprocess.Popen(
+            [*CLI, *args], cwd=REPO_ROOT, stdin=slave, stdout=slave, stderr=slave, close_fds=True
+        )
+        os.close(slave)
+        self.output = ""
+
+    def read_until(self, text: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while text not in self.output:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{text!r} not seen; output so far:\n{self.output}")
+            ready, _, _ = select.select([self.master], [], [], remaining)
+            if ready:
+                try:
+                    data = os.read(self.master, 4096)
+                except OSError:
+                    data = b""
+                if not data:
+                    raise AssertionError(f"{text!r} not seen before EOF; output:\n{self.output}")
+                self.output += data.decode("utf-8", "replace")
+        return self.output
+
+    def send(self, text: str) -> None:
+        os.write(self.master, text.encode())
+
+    def finish(self, timeout: float) -> int:
+        try:
+            self.read_until("\x00never\x00", timeout)
+        except AssertionError:
+            pass
+        code = self.proc.wait(timeout=timeout)
+        os.close(self.master)
+        return code
+
+
+@pytest.mark.parametrize("operator_acts", [True, False], ids=["operator-triggers", "prompt-times-out"])
+def test_prompt_at_a_terminal(csms: TestbedProcess, cp_id: str, operator_acts: bool) -> None:
+    term = Pty(
+        [
+            "--url",
+            csms.ws_url + "{cp_id}",
+            "--cp-id",
+            cp_id,
+            "--only",
+            "TC_061",
+            "--prompt-timeout",
+            "3",
+            "--step-timeout",
+            "1",
+        ]
+    )
+    try:
+        term.read_until("then press Enter", 20)
+        assert f"Make the CSMS send ClearCache to charge point {cp_id}, then press Enter" in term.output
+        if operator_acts:
+            threading.Thread(target=csms.api, args=("POST", f"/cps/{cp_id}/ClearCache", {})).start()
+            term.read_until("ClearCache.req received", 10)
+            term.send("\n")
+        code = term.finish(20)
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+    if operator_acts:
+        assert re.search(r"TC_061_CSMS\s+-- PASSED!", term.output), term.output
+        assert code == 0
+    else:
+        assert re.search(r"TC_061_CSMS\s+-- FAILED!", term.output), term.output
+        assert "none within 1 s (trigger: no Enter within 3 s)" in term.output
+        assert code == 1
+
+
+def _locust(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        "locustfiles/compliance.py",
+        "--headless",
+        "-u",
+        "1",
+        "-r",
+        "1",
+        "--only-summary",
+        *args,
+    ]
+    return subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_locust_runs_cases_as_stats_entries(csms: TestbedProcess, cp_id: str, tmp_path: Path) -> None:
+    csms.api("PUT", "/faults", {"name": "accept_all_tags"})
+    junit = tmp_path / "l.xml"
+    done = _locust(
+        "--host",
+        csms.ws_url,
+        "--cp-id",
+        cp_id,
+        "--octt-junit",
+        str(junit),
+        env={"VOCPP_OCTT_ONLY": "TC_023_3,TC_064,TC_086", "VOCPP_BLOCKED_TAG": "VOCPP-BLOCKED"},
+    )
+    text = done.stdout + done.stderr
+    assert done.returncode == 1, text
+    assert re.search(r"OCTT\s+TC_023_3_CSMS\s+1\s+1\(100\.00%\)", text), text
+    assert re.search(r"OCTT\s+TC_064_CSMS\s+1\s+0\(0\.00%\)", text), text
+    assert re.search(r"OCTT n/a\s+TC_086_CSMS", text), text
+    assert "expected idTagInfo.status Blocked, actual Accepted" in text
+    names = [c.get("name") for c in ET.parse(junit).getroot().iter("testcase")]
+    assert names == ["TC_023_3_CSMS", "TC_064_CSMS", "TC_086_CSMS"]
+
+
+def test_locust_without_host_starts_the_testbed() -> None:
+    done = _locust("--octt-only", "TC_001,TC_010")
+    text = done.stdout + done.stderr
+    assert done.returncode == 0, text
+    assert re.search(r"OCTT\s+TC_001_CSMS\s+1\s+0\(0\.00%\)", text), text
+    assert re.search(r"OCTT\s+TC_010_CSMS\s+1\s+0\(0\.00%\)", text), text

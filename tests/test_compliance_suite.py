@@ -1,0 +1,399 @@
+"""Compliance mode against the testbed, in-process through the runner's Python API.
+
+The whole suite passes against the clean testbed; each case FAILS against a fault aimed at what
+it checks (the fault is switched on right before the case and off right after it, so the runner's
+connect/boot/probe and clean-up see a correct CSMS).
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from ocpp_users.embedded import TestbedProcess
+from scenarios.options import RunOptions, Tags
+from scenarios.results import CaseResult, RunResult, Verdict
+from scenarios.runner import Runner
+
+CORE_IDS = [
+    "TC_001_CSMS",
+    "TC_003_CSMS",
+    "TC_004_1_CSMS",
+    "TC_004_2_CSMS",
+    "TC_005_1_CSMS",
+    "TC_007_CSMS",
+    "TC_061_CSMS",
+    "TC_010_CSMS",
+    "TC_011_1_CSMS",
+    "TC_011_2_CSMS",
+    "TC_012_CSMS",
+    "TC_013_CSMS",
+    "TC_014_CSMS",
+    "TC_017_1_CSMS",
+    "TC_017_2_CSMS",
+    "TC_018_1_CSMS",
+    "TC_019_1_CSMS",
+    "TC_019_2_CSMS",
+    "TC_021_CSMS",
+    "TC_023_1_CSMS",
+    "TC_023_2_CSMS",
+    "TC_023_3_CSMS",
+    "TC_024_CSMS",
+    "TC_026_CSMS",
+    "TC_028_CSMS",
+    "TC_030_CSMS",
+    "TC_031_CSMS",
+    "TC_032_1_CSMS",
+    "TC_037_1_CSMS",
+    "TC_037_3_CSMS",
+    "TC_039_CSMS",
+    "TC_040_1_CSMS",
+    "TC_040_2_CSMS",
+    "TC_064_CSMS",
+]
+
+TESTBED_TAGS = Tags(valid="VOCPP-VALID", invalid="VOCPP-INVALID", expired="VOCPP-EXPIRED", blocked="VOCPP-BLOCKED")
+
+
+def options_for(csms: TestbedProcess, cp_id: str, **changes: Any) -> RunOptions:
+    """Options aimed at the testbed with short waits (the suite's timing is not under test here)."""
+    values: dict[str, Any] = dict(
+        url=csms.ws_url.rstrip("/") + "/{cp_id}",
+        cp_id=cp_id,
+        trigger_url=csms.api_url + "/cps/{cp_id}/{action}",
+        tags=TESTBED_TAGS,
+        step_timeout=2.0,
+        connection_timeout=0.2,
+        offline_time=0.1,
+        reboot_delay=0.05,
+        probe_timeout=1.0,
+    )
+    values.update(changes)
+    return RunOptions(**values)
+
+
+def run_with_fault(csms: TestbedProcess, cp_id: str, case_id: str, fault: dict[str, Any], **changes: Any) -> RunResult:
+    def before(_case: str) -> None:
+        status, body = csms.api("PUT", "/faults", fault)
+        assert status == 200, body
+
+    def after(_case: str) -> None:
+        csms.api("DELETE", "/faults")
+
+    options = options_for(csms, cp_id, only=(case_id,), **changes)
+    return Runner(options, before_case=before, after_case=after).run()
+
+
+def no_open_transactions(csms: TestbedProcess, cp_id: str) -> bool:
+    _, body = csms.api("GET", "/transactions")
+    return not [t for t in body["transactions"] if t["cp_id"] == cp_id and t["active"]]
+
+
+@pytest.mark.parametrize("swap_order", [False, True], ids=["document-order", "swapped-order"])
+def test_whole_suite_passes_against_the_clean_testbed(csms: TestbedProcess, cp_id: str, swap_order: bool) -> None:
+    started = time.monotonic()
+    run = Runner(options_for(csms, cp_id, swap_order=swap_order)).run()
+    elapsed = time.monotonic() - started
+    verdicts = {c.case_id: c.verdict for c in run.cases}
+    assert [c.case_id for c in run.cases] == [*CORE_IDS, "TC_085_CSMS", "TC_086_CSMS"]
+    for case_id in CORE_IDS:
+        result = run.by_id()[case_id]
+        assert result.verdict == Verdict.passed, (case_id, result.reason, result.error_detail)
+        assert all(c.ok for c in result.checks)
+    assert verdicts["TC_085_CSMS"] == Verdict.not_applicable
+    assert "Basic" in run.by_id()["TC_085_CSMS"].reason
+    assert verdicts["TC_086_CSMS"] == Verdict.not_applicable
+    assert "wss" in run.by_id()["TC_086_CSMS"].reason
+    assert run.ok
+    assert elapsed < 30
+    assert run.probe_duration is not None and run.probe_duration < 2
+    assert all(s.state == "supported" for s in run.support.values())
+    # The clean-up between cases left the CSMS with no transaction and every connector Available.
+    assert no_open_transactions(csms, cp_id)
+    _, record = csms.api("GET", f"/cps/{cp_id}")
+    assert set(record["statuses"].values()) == {"Available"}
+
+
+def _override(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"name": "override_response", "action": action, "payload": payload}
+
+
+def _tag_status(action: str, status: str) -> dict[str, Any]:
+    return _override(action, {"idTagInfo": {"status": status}})
+
+
+IGNORED = {"name": "ignore_trigger"}
+
+#: case id -> (fault, (message, field, text in expected, text in actual)) of the first failing check.
+FAULTS: dict[str, tuple[dict[str, Any], tuple[str, str, str, str]]] = {
+    "TC_001_CSMS": (
+        _override("BootNotification", {"status": "Pending"}),
+        ("BootNotification.conf", "status", "Accepted", "Pending"),
+    ),
+    "TC_003_CSMS": (_tag_status("Authorize", "Blocked"), ("Authorize.conf", "idTagInfo.status", "Accepted", "Blocked")),
+    "TC_004_1_CSMS": (
+        _tag_status("StartTransaction", "Invalid"),
+        ("StartTransaction.conf", "idTagInfo.status", "Accepted", "Invalid"),
+    ),
+    "TC_004_2_CSMS": (
+        {"name": "schema_invalid_response", "action": "StatusNotification"},
+        ("StatusNotification.conf", "", "schema-valid", "unexpectedField"),
+    ),
+    "TC_005_1_CSMS": (
+        {"name": "callerror", "action": "StopTransaction", "code": "InternalError"},
+        ("StopTransaction.conf", "", "CALLRESULT", "CALLERROR InternalError"),
+    ),
+    "TC_007_CSMS": (
+        _tag_status("StartTransaction", "Blocked"),
+        ("StartTransaction.conf", "idTagInfo.status", "Accepted", "Blocked"),
+    ),
+    "TC_061_CSMS": (IGNORED, ("ClearCache.req", "", "ClearCache.req", "none within")),
+    "TC_010_CSMS": (IGNORED, ("RemoteStartTransaction.req", "", "RemoteStartTransaction.req", "none within")),
+    "TC_011_1_CSMS": (IGNORED, ("RemoteStartTransaction.req", "", "RemoteStartTransaction.req", "none within")),
+    "TC_011_2_CSMS": (IGNORED, ("RemoteStartTransaction.req", "", "RemoteStartTransaction.req", "none within")),
+    "TC_012_CSMS": (IGNORED, ("RemoteStopTransaction.req", "", "RemoteStopTransaction.req", "none within")),
+    "TC_013_CSMS": (IGNORED, ("Reset.req", "", "Reset (type Hard)", "none within")),
+    "TC_014_CSMS": (IGNORED, ("Reset.req", "", "Reset (type Soft)", "none within")),
+    "TC_017_1_CSMS": (IGNORED, ("UnlockConnector.req", "", "UnlockConnector.req", "none within")),
+    "TC_017_2_CSMS": (IGNORED, ("UnlockConnector.req", "", "UnlockConnector.req", "none within")),
+    "TC_018_1_CSMS": (IGNORED, ("UnlockConnector.req", "", "UnlockConnector.req", "none within")),
+    "TC_019_1_CSMS": (IGNORED, ("GetConfiguration.req", "", "GetConfiguration.req", "none within")),
+    "TC_019_2_CSMS": (IGNORED, ("GetConfiguration.req", "", "SupportedFeatureProfiles", "none within")),
+    "TC_021_CSMS": (IGNORED, ("ChangeConfiguration.req", "", "MeterValueSampleInterval", "none within")),
+    "TC_023_1_CSMS": ({"name": "accept_all_tags"}, ("Authorize.conf", "idTagInfo.status", "Invalid", "Accepted")),
+    "TC_023_2_CSMS": ({"name": "accept_all_tags"}, ("Authorize.conf", "idTagInfo.status", "Expired", "Accepted")),
+    "TC_023_3_CSMS": ({"name": "accept_all_tags"}, ("Authorize.conf", "idTagInfo.status", "Blocked", "Accepted")),
+    "TC_024_CSMS": (
+        {"name": "callerror", "action": "StatusNotification", "code": "GenericError"},
+        ("StatusNotification.conf", "", "CALLRESULT", "CALLERROR GenericError"),
+    ),
+    "TC_026_CSMS": (IGNORED, ("RemoteStartTransaction.req", "", "RemoteStartTransaction.req", "none within")),
+    "TC_028_CSMS": (IGNORED, ("RemoteStopTransaction.req", "", "RemoteStopTransaction.req", "none within")),
+    "TC_030_CSMS": (IGNORED, ("UnlockConnector.req", "", "UnlockConnector.req", "none within")),
+    "TC_031_CSMS": (IGNORED, ("UnlockConnector.req", "", "UnlockConnector.req", "none within")),
+    "TC_032_1_CSMS": (
+        _override("BootNotification", {"status": "Rejected"}),
+        ("BootNotification.conf", "status", "Accepted", "Rejected"),
+    ),
+    "TC_037_1_CSMS": (
+        _tag_status("StartTransaction", "Invalid"),
+        ("StartTransaction.conf", "idTagInfo.status", "Accepted", "Invalid"),
+    ),
+    "TC_037_3_CSMS": (
+        {"name": "accept_all_tags"},
+        ("StartTransaction.conf", "idTagInfo.status", "Invalid", "Accepted"),
+    ),
+    "TC_039_CSMS": (
+        _tag_status("StartTransaction", "Blocked"),
+        ("StartTransaction.conf", "idTagInfo.status", "Accepted", "Blocked"),
+    ),
+    "TC_040_1_CSMS": (IGNORED, ("ChangeConfiguration.req", "", "ChangeConfiguration.req", "none within")),
+    "TC_040_2_CSMS": (IGNORED, ("ChangeConfiguration.req", "", "ChangeConfiguration.req", "none within")),
+    "TC_064_CSMS": (
+        {"name": "schema_invalid_response", "action": "DataTransfer"},
+        ("DataTransfer.conf", "", "schema-valid DataTransfer.conf", "status"),
+    ),
+}
+
+
+def test_every_core_case_has_a_fault_aimed_at_it() -> None:
+    assert sorted(FAULTS) == sorted(CORE_IDS)
+
+
+@pytest.mark.parametrize("case_id", CORE_IDS)
+def test_case_fails_against_the_fault_aimed_at_it(csms: TestbedProcess, cp_id: str, case_id: str) -> None:
+    fault, (message, field, expected, actual) = FAULTS[case_id]
+    run = run_with_fault(csms, cp_id, case_id, fault, step_timeout=0.5)
+    result = run.by_id()[case_id]
+    assert result.verdict == Verdict.failed, (result.verdict, result.reason, result.error_detail)
+    check = result.first_failure
+    assert check is not None
+    assert (check.message, check.field) == (message, field), check
+    assert expected in check.expected and actual in check.actual, check
+    if fault is not IGNORED:  # (an ignored trigger means no frame at all)
+        assert result.wire, "the case's wire log is recorded"
+    assert no_open_transactions(csms, cp_id)
+
+
+def test_a_failure_mid_case_does_not_cascade(csms: TestbedProcess, cp_id: str) -> None:
+    """The CSMS drops the connection in the middle of TC_003; the runner reconnects, boots and
+    TC_004_1 starts clean and passes; no transaction stays open."""
+
+    def before(case_id: str) -> None:
+        if case_id == "TC_003_CSMS":
+            csms.api("PUT", "/faults", {"name": "close_after", "count": 3})
+
+    def after(case_id: str) -> None:
+        csms.api("DELETE", "/faults")
+
+    options = options_for(csms, cp_id, only=("TC_003_CSMS", "TC_004_1_CSMS", "TC_005_1_CSMS"))
+    run = Runner(options, before_case=before, after_case=after).run()
+    verdicts = [(c.case_id, c.verdict) for c in run.cases]
+    assert verdicts == [
+        ("TC_003_CSMS", Verdict.failed),
+        ("TC_004_1_CSMS", Verdict.passed),
+        ("TC_005_1_CSMS", Verdict.passed),
+    ]
+    failure = run.by_id()["TC_003_CSMS"].first_failure
+    assert failure is not None and failure.message == "StartTransaction.conf"
+    assert "connection" in failure.actual
+    assert no_open_transactions(csms, cp_id)
+
+
+def test_missing_preconditions_and_driver_make_cases_not_applicable(csms: TestbedProcess, cp_id: str) -> None:
+    options = options_for(
+        csms,
+        cp_id,
+        tags=Tags(),
+        trigger_url=None,
+        only=("TC_003_CSMS", "TC_010_CSMS", "TC_023_1_CSMS", "TC_023_2_CSMS", "TC_023_3_CSMS"),
+    )
+    run = Runner(options).run()
+    by_id = run.by_id()
+    assert by_id["TC_003_CSMS"].verdict == Verdict.not_applicable
+    assert "--id-tag" in by_id["TC_003_CSMS"].reason
+    assert by_id["TC_010_CSMS"].verdict == Verdict.not_applicable
+    assert "--id-tag" in by_id["TC_010_CSMS"].reason
+    assert by_id["TC_023_2_CSMS"].verdict == Verdict.not_applicable
+    assert "--expired-tag" in by_id["TC_023_2_CSMS"].reason
+    assert "--blocked-tag" in by_id["TC_023_3_CSMS"].reason
+    # An unknown idTag needs no configuration: a random one is used.
+    assert by_id["TC_023_1_CSMS"].verdict == Verdict.passed
+    assert run.ok
+
+    options = options_for(csms, cp_id, trigger_url=None, only=("TC_010_CSMS", "TC_013_CSMS"))
+    run = Runner(options).run()
+    for result in run.cases:
+        assert result.verdict == Verdict.not_applicable
+        assert "no driver" in result.reason
+    assert "RemoteStartTransaction" in run.by_id()["TC_010_CSMS"].reason
+
+
+def _probe(csms: TestbedProcess, cp_id: str, fault: dict[str, Any], **changes: Any) -> RunResult:
+    status, body = csms.api("PUT", "/faults", fault)
+    assert status == 200, body
+    try:
+        return Runner(options_for(csms, cp_id, **changes)).run()
+    finally:
+        csms.api("DELETE", "/faults")
+
+
+def test_probe_marks_not_implemented_actions_unsupported_and_skips_their_cases(
+    csms: TestbedProcess, cp_id: str
+) -> None:
+    run = _probe(
+        csms,
+        cp_id,
+        {"name": "callerror", "action": "Authorize", "code": "NotImplemented"},
+        only=("TC_023_1_CSMS", "TC_064_CSMS"),
+    )
+    assert run.support["Authorize"].state == "unsupported"
+    assert run.support["DataTransfer"].state == "supported"
+    assert run.support["BootNotification"].state == "supported"
+    result = run.by_id()["TC_023_1_CSMS"]
+    assert result.verdict == Verdict.not_applicable
+    assert "does not support Authorize" in result.reason
+    assert run.by_id()["TC_064_CSMS"].verdict == Verdict.passed
+
+
+def test_probe_other_callerrors_mean_supported_and_silence_unknown(csms: TestbedProcess, cp_id: str) -> None:
+    run = _probe(
+        csms, cp_id, {"name": "callerror", "action": "DataTransfer", "code": "InternalError"}, only=("TC_001_CSMS",)
+    )
+    assert run.support["DataTransfer"].state == "supported"
+    run = _probe(csms, cp_id, {"name": "no_answer", "action": "MeterValues"}, only=("TC_001_CSMS",), probe_timeout=0.5)
+    assert run.support["MeterValues"].state == "unknown"
+    assert run.support["Heartbeat"].state == "supported"
+    assert run.probe_duration is not None and run.probe_duration < 1.5  # concurrent, not one timeout each
+    assert run.by_id()["TC_001_CSMS"].verdict == Verdict.passed
+
+
+def test_no_probe_and_assume_supported_override_the_probe(csms: TestbedProcess, cp_id: str) -> None:
+    fault = {"name": "callerror", "action": "Authorize", "code": "NotSupported"}
+    run = _probe(csms, cp_id, fault, only=("TC_023_1_CSMS",), probe=False)
+    assert "Authorize" not in run.support
+    result = run.by_id()["TC_023_1_CSMS"]  # runs, and the CSMS's CALLERROR is FAILED
+    assert result.verdict == Verdict.failed
+    assert result.first_failure is not None and "NotSupported" in result.first_failure.actual
+    run = _probe(csms, cp_id, fault, only=("TC_023_1_CSMS",), probe=False, assume_supported=frozenset({"*"}))
+    assert run.support["Authorize"].state == "supported"
+
+
+def test_data_transfer_accepted_passes_with_a_warning(csms: TestbedProcess, cp_id: str) -> None:
+    run = run_with_fault(csms, cp_id, "TC_064_CSMS", _override("DataTransfer", {"status": "Accepted"}))
+    result = run.by_id()["TC_064_CSMS"]
+    assert result.verdict == Verdict.passed
+    assert any("warned" in note for note in result.notes)
+    assert any(c.warning for c in result.checks)
+
+
+def _poster(mapping: dict[str, Any] | None = None) -> str:
+    """A --trigger-cmd template: POST to the testbed API, the given payload or a fixed wrong one."""
+    code = (
+        "import json, sys, urllib.request as u\n"
+        "api, cp, action, payload = sys.argv[1:5]\n"
+        f"payload = json.dumps({mapping!r}.get(action, json.loads(payload)))\n"
+        "r = u.Request(f'{api}/cps/{cp}/{action}', data=payload.encode(), method='POST',"
+        " headers={'Content-Type': 'application/json'})\n"
+        "print(u.urlopen(r, timeout=30).read().decode())\n"
+    )
+    return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)} API {{cp_id}} {{action}} {{payload}}"
+
+
+def test_trigger_cmd_drives_the_csms(csms: TestbedProcess, cp_id: str) -> None:
+    template = _poster({}).replace("API", shlex.quote(csms.api_url))
+    options = options_for(
+        csms, cp_id, trigger_url=None, trigger_cmd=template, only=("TC_061_CSMS", "TC_013_CSMS", "TC_019_2_CSMS")
+    )
+    run = Runner(options).run()
+    assert [(c.case_id, c.verdict) for c in run.cases] == [
+        ("TC_061_CSMS", Verdict.passed),
+        ("TC_013_CSMS", Verdict.passed),
+        ("TC_019_2_CSMS", Verdict.passed),
+    ]
+
+
+def _failure(result: CaseResult) -> tuple[str, str, str]:
+    check = result.first_failure
+    assert result.verdict == Verdict.failed and check is not None, (result.verdict, result.reason)
+    return check.field, check.expected, check.actual
+
+
+def test_wrong_requests_from_the_csms_fail_the_checks_on_them(csms: TestbedProcess, cp_id: str) -> None:
+    """A CSMS whose admin API sends other values than the document prescribes (or a schema-invalid
+    request) fails the checks on the request itself."""
+    wrong = {
+        "Reset": {"type": "Soft"},
+        "GetConfiguration": {"key": ["HeartbeatInterval"]},
+        "ChangeConfiguration": {"key": "MeterValueSampleInterval", "value": "30"},
+        "UnlockConnector": {"connectorId": "one"},
+    }
+    template = _poster(wrong).replace("API", shlex.quote(csms.api_url))
+    options = options_for(
+        csms,
+        cp_id,
+        trigger_url=None,
+        trigger_cmd=template,
+        only=("TC_013_CSMS", "TC_017_1_CSMS", "TC_019_1_CSMS", "TC_019_2_CSMS", "TC_021_CSMS", "TC_040_2_CSMS"),
+    )
+    by_id = Runner(options).run().by_id()
+    assert _failure(by_id["TC_013_CSMS"]) == ("type", "Hard", "Soft")
+    assert _failure(by_id["TC_019_1_CSMS"]) == ("key", "<Empty>", '["HeartbeatInterval"]')
+    assert _failure(by_id["TC_019_2_CSMS"]) == ("key", '["SupportedFeatureProfiles"]', '["HeartbeatInterval"]')
+    assert _failure(by_id["TC_021_CSMS"]) == ("value", "60", "30")
+    assert _failure(by_id["TC_040_2_CSMS"]) == ("value", "-1", "30")
+    _field, expected, actual = _failure(by_id["TC_017_1_CSMS"])
+    assert expected == "a schema-valid UnlockConnector.req" and "connectorId" in actual
+
+
+def test_trigger_url_failure_is_reported_next_to_the_missing_request(csms: TestbedProcess, cp_id: str) -> None:
+    options = options_for(
+        csms, cp_id, trigger_url=csms.api_url + "/nowhere/{cp_id}/{action}", step_timeout=0.5, only=("TC_061_CSMS",)
+    )
+    result = Runner(options).run().by_id()["TC_061_CSMS"]
+    _, _, actual = _failure(result)
+    assert "none within 0.5 s" in actual and "HTTP 404" in actual

@@ -1,0 +1,217 @@
+"""Unit tests of the compliance framework's pure parts: registry, selection, drivers' templates,
+result helpers and the report writers (with hostile CSMS-provided text)."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import pkgutil
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from ocpp_users.actions import CP_INITIATED, CSMS_INITIATED
+from scenarios import core, security
+from scenarios.base import PRECONDITIONS, Case, all_cases
+from scenarios.console import Console
+from scenarios.context import response_step
+from scenarios.drivers import CommandDriver, PromptDriver, UrlDriver, describe
+from scenarios.options import selected, split_patterns
+from scenarios.reports import run_json, write_html, write_json, write_junit
+from scenarios.results import CaseResult, Check, RunResult, Verdict, WireEntry, lookup, show
+from scenarios.wire import WireTap
+from tests.test_compliance_suite import CORE_IDS
+
+
+def test_registry_has_every_case_once_in_document_order() -> None:
+    cases = all_cases()
+    ids = [c.case_id for c in cases]
+    assert ids == [*CORE_IDS, "TC_085_CSMS", "TC_086_CSMS"]
+    assert len(set(ids)) == len(ids)
+    assert [c.order_key() for c in cases] == sorted(c.order_key() for c in cases)
+    for case in cases:
+        assert case.title and case.section and case.steps and case.table
+        assert case.profile == ("Security" if case.case_id in ("TC_085_CSMS", "TC_086_CSMS") else "Core")
+        assert set(case.cp_actions) <= {str(a) for a in CP_INITIATED}, case.case_id
+        assert set(case.csms_actions) <= {str(a) for a in CSMS_INITIATED}, case.case_id
+        assert set(case.preconditions) <= set(PRECONDITIONS)
+
+
+def test_one_file_per_case_named_after_its_id() -> None:
+    for package in (core, security):
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            defined = [
+                v
+                for v in vars(module).values()
+                if isinstance(v, type) and issubclass(v, Case) and v is not Case and v.__module__ == module.__name__
+            ]
+            assert len(defined) == 1, info.name
+            case_id = defined[0].case_id
+            assert info.name.startswith(case_id[: -len("_CSMS")].lower() + "_"), (info.name, case_id)
+
+
+def test_selection_globs() -> None:
+    assert selected("TC_001_CSMS", ("TC_001",), ())
+    assert selected("TC_023_2_CSMS", ("tc_023*",), ())
+    assert not selected("TC_023_2_CSMS", ("TC_023*",), ("TC_023_2",))
+    assert not selected("TC_010_CSMS", ("TC_001",), ())
+    assert selected("TC_064_CSMS", (), ())
+    assert split_patterns(["TC_001, TC_003", "TC_01*"]) == ("TC_001", "TC_003", "TC_01*")
+
+
+def test_describe_and_helpers() -> None:
+    assert describe("Reset", {"type": "Hard"}) == "Reset (type Hard)"
+    assert describe("GetConfiguration", {}) == "GetConfiguration (no key: all configuration keys)"
+    assert describe("GetConfiguration", {"key": ["A", "B"]}) == "GetConfiguration (key A,B)"
+    assert describe("ClearCache", {}) == "ClearCache"
+    assert response_step(3) == "4" and response_step("Charging 3") == "Charging 4"
+    payload = {"idTagInfo": {"status": "Accepted"}, "list": [{"key": "K"}]}
+    assert lookup(payload, "idTagInfo.status") == "Accepted"
+    assert lookup(payload, "list.0.key") == "K"
+    assert show(lookup(payload, "idTagInfo.expiryDate")) == "<missing>"
+    assert show(["a"]) == '["a"]'
+
+
+def test_command_driver_quotes_every_placeholder(tmp_path: Path) -> None:
+    out = tmp_path / "args.json"
+    driver = CommandDriver(
+        f'python3 -c \'import json,sys; json.dump(sys.argv[1:], open("{out}", "w"))\' {{cp_id}} {{action}} {{payload}}'
+    )
+    payload = {"idTag": 'it\'s $(rm -rf /) `x` "q"', "connectorId": 1}
+    command = driver.command("CP 1;echo", "RemoteStartTransaction", payload)
+    subprocess.run(["/bin/sh", "-c", command], check=True, timeout=30)
+    cp_id, action, sent = json.loads(out.read_text())
+    assert (cp_id, action, json.loads(sent)) == ("CP 1;echo", "RemoteStartTransaction", payload)
+
+
+def test_url_driver_fills_in_the_template() -> None:
+    driver = UrlDriver("http://csms/api/{cp_id}/{action}?x=1")
+    assert driver.url("CP/1 x", "Reset") == "http://csms/api/CP%2F1%20x/Reset?x=1"
+
+
+def test_prompt_driver_waits_for_enter_or_the_request() -> None:
+    out = io.StringIO()
+    lines = iter([None, None, "\n"])
+    driver = PromptDriver(5.0, out, read_line=lambda timeout: next(lines, None) if timeout else None)
+    trigger = driver.request("CP1", "Reset", {"type": "Hard"}, WireTap())
+    assert trigger.outcome == "operator pressed Enter"
+    assert "Make the CSMS send Reset (type Hard) to charge point CP1, then press Enter" in out.getvalue()
+
+    tap = WireTap()
+    tap("in", '[2,"m1","Reset",{"type":"Hard"}]')
+    started = time.monotonic()
+    trigger = PromptDriver(5.0, io.StringIO(), read_line=lambda timeout: None).request("CP1", "Reset", {}, tap)
+    assert trigger.outcome == "Reset.req arrived" and time.monotonic() - started < 1
+
+    trigger = PromptDriver(0.3, io.StringIO(), read_line=lambda timeout: None).request("CP1", "Reset", {}, WireTap())
+    assert trigger.outcome == "no Enter within 0.3 s"
+
+
+def test_wire_tap_tracks_calls_until_answered() -> None:
+    tap = WireTap()
+    tap("in", '[2,"m1","Reset",{"type":"Soft"}]')
+    tap("out", b'[3,"m1",{"status":"Accepted"}]')
+    tap("in", '[2,"m2","UnlockConnector",{"connectorId":"x"}]')
+    tap("out", '[4,"m2","TypeConstraintViolation","bad",{}]')
+    tap("in", "garbage")
+    call = tap.wait_for("Reset", 0.1)
+    assert call is not None and call.answer == {"status": "Accepted"} and call.payload == {"type": "Soft"}
+    refused = tap.wait_for("UnlockConnector", 0.1)
+    assert refused is not None and refused.answer is None and refused.error == "TypeConstraintViolation: bad"
+    assert tap.wait_for("Reset", 0.05) is None  # consumed
+    assert [e.direction for e in tap.log] == ["in", "out", "in", "out", "in"]
+
+
+HOSTILE = '<script>alert("x")</script>\x1b[31m\x00'
+
+
+def hostile_run() -> RunResult:
+    run = RunResult("ws://csms/ocpp/{cp_id}", "CP1", time.time(), duration=1.5, probe_duration=0.01)
+    failed = CaseResult(
+        "TC_023_3_CSMS",
+        "Start Charging Session - Authorize blocked",
+        "3.8.3",
+        "Core",
+        Verdict.failed,
+        reason=f"step 2 (Authorize.conf): expected Blocked, actual {HOSTILE}",
+        duration=0.2,
+    )
+    failed.checks.append(Check("2", "Authorize.conf", "idTagInfo.status", "Blocked", HOSTILE, False))
+    failed.wire.append(WireEntry(time.time(), "out", '[2,"1","Authorize",{"idTag":"B"}]'))
+    failed.wire.append(WireEntry(time.time(), "in", f'[3,"1",{{"idTagInfo":{{"status":"{HOSTILE}"}}}}]'))
+    passed = CaseResult("TC_001_CSMS", "Cold Boot Charge Point", "3.1.1", "Core", Verdict.passed, duration=0.1)
+    skipped = CaseResult("TC_086_CSMS", "TLS", "3.21.3", "Security", Verdict.not_applicable, reason="needs wss")
+    error = CaseResult(
+        "TC_064_CSMS",
+        "Data Transfer",
+        "3.20.1",
+        "Core",
+        Verdict.error,
+        reason="harness fault: boom",
+        error_detail="Traceback ...",
+    )
+    run.cases.extend([passed, failed, skipped, error])
+    return run
+
+
+def test_junit_report_parses_with_failure_skipped_and_error(tmp_path: Path) -> None:
+    path = tmp_path / "j.xml"
+    write_junit(hostile_run(), str(path))
+    suite = ET.parse(path).getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped"), suite.get("errors")) == (
+        "4",
+        "1",
+        "1",
+        "1",
+    )
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    failure = cases["TC_023_3_CSMS"].find("failure")
+    assert failure is not None and "expected Blocked" in (failure.get("message") or "")
+    assert "Authorize" in (failure.text or "")
+    assert cases["TC_086_CSMS"].find("skipped") is not None
+    assert cases["TC_064_CSMS"].find("error") is not None
+    assert cases["TC_001_CSMS"].find("failure") is None
+
+
+def test_json_report_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    write_json(hostile_run(), str(path))
+    data = json.loads(path.read_text())
+    assert data["summary"] == {"PASSED": 1, "FAILED": 1, "NOT APPLICABLE": 1, "ERROR": 1}
+    assert data["url"] == "ws://csms/ocpp/{cp_id}" and data["probe_duration_s"] == 0.01
+    assert set(data) == set(run_json(hostile_run()))
+    case = data["cases"][1]
+    assert case["verdict"] == "FAILED" and case["checks"][0]["actual"] == HOSTILE
+    assert [w["direction"] for w in case["wire"]] == ["out", "in"]
+
+
+def test_html_report_escapes_csms_text_and_is_self_contained(tmp_path: Path) -> None:
+    path = tmp_path / "r.html"
+    write_html(hostile_run(), str(path))
+    page = path.read_text()
+    assert "<script" not in page and "&lt;script&gt;" in page
+    assert "src=" not in page and 'href="http' not in page and "@import" not in page
+    for case_id in ("TC_001_CSMS", "TC_023_3_CSMS", "TC_086_CSMS", "TC_064_CSMS"):
+        assert f'id="{case_id}"' in page
+
+
+def test_console_escapes_control_characters() -> None:
+    out = io.StringIO()
+    Console(out).case(hostile_run().cases[1])
+    text = out.getvalue()
+    assert "\x1b" not in text and "\\x1b" in text
+    assert "-- FAILED!" in text and "expected: idTagInfo.status Blocked   actual:" in text
+    assert "--> [2," in text and "<-- [3," in text
+
+
+@pytest.mark.parametrize("case", all_cases(), ids=lambda c: c.case_id)
+def test_every_case_quotes_its_document_steps(case: type[Case]) -> None:
+    assert case.__doc__ and '"' in case.__doc__  # the purpose, quoted from the document
+    numbered = [s for s in case.steps if s[:1].isdigit()]
+    assert [int(s.split(".")[0]) for s in numbered] == list(range(1, len(numbered) + 1))

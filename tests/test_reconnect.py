@@ -1,0 +1,202 @@
+"""Reconnect: the testbed process is killed and restarted on the same port (``TestbedProcess.restart``);
+the drop is counted, a call pending during the kill fails with ConnectionLost, the backoff between
+attempts is bounded, the reconnect succeeds and calls work again."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import gevent
+import pytest
+
+from ocpp_users import errors
+from ocpp_users.chargepoint import Phase
+from ocpp_users.embedded import TestbedProcess
+from ocpp_users.settings import ChargePointSettings
+from ocpp_users.simulated import SimulatedChargePoint
+from ocpp_users.sink import CP_TO_CSMS, WEBSOCKET, Recorder
+
+
+class TimedRecorder(Recorder):
+    """A Recorder that also notes when each event arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[tuple[float, str, str, BaseException | None]] = []
+
+    def __call__(self, **kwargs: Any) -> None:  # type: ignore[override]
+        self.times.append((time.monotonic(), kwargs["request_type"], kwargs["name"], kwargs.get("exception")))
+        super().__call__(**kwargs)
+
+
+def settings(url: str, cp_id: str, **overrides: Any) -> ChargePointSettings:
+    options: dict[str, Any] = {
+        "call_timeout": 5.0,
+        "connect_timeout": 2.0,
+        "backoff_initial": 0.2,
+        "backoff_max": 0.8,
+        "backoff_jitter": 0.5,
+    }
+    options.update(overrides)
+    return ChargePointSettings(cp_id=cp_id, url=url, **options)
+
+
+def wait_until(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        gevent.sleep(0.05)
+
+
+@pytest.fixture
+def own_testbed() -> Iterator[TestbedProcess]:
+    """A testbed of this test's own, since it gets killed."""
+    proc = TestbedProcess(["--port", "0", "--heartbeat-interval", "30", "-q"])
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+# ---------------------------------------------------------------- backoff
+
+
+def test_backoff_is_exponential_and_bounded() -> None:
+    cp = SimulatedChargePoint(
+        settings("ws://127.0.0.1:1/", "B1", backoff_initial=0.5, backoff_max=4.0, backoff_jitter=0.0)
+    )
+    next_delay = cp.backoff_delays()
+    assert [next_delay() for _ in range(7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0, 4.0]
+
+
+def test_backoff_jitter_stays_within_its_fraction() -> None:
+    cp = SimulatedChargePoint(
+        settings("ws://127.0.0.1:1/", "B2", backoff_initial=1.0, backoff_max=8.0, backoff_jitter=0.5)
+    )
+    cp.rng = random.Random(7)
+    next_delay = cp.backoff_delays()
+    delays = [next_delay() for _ in range(40)]
+    nominal = [min(2.0**i, 8.0) for i in range(40)]
+    assert all(n / 2 <= d <= n for d, n in zip(delays, nominal, strict=True))
+    assert len({round(d, 6) for d in delays[4:]}) > 10, "jitter spreads reconnects out"
+
+
+# ---------------------------------------------------------------- kill and restart
+
+
+def test_reconnect_after_the_csms_is_killed_and_restarted(own_testbed: TestbedProcess, cp_id: str) -> None:
+    sink = TimedRecorder()
+    cp = SimulatedChargePoint(settings(own_testbed.ws_url, cp_id), sink=sink)
+    try:
+        cp.connect()
+        cp.boot()
+        # A call pending when the CSMS dies: the testbed is told not to answer it.
+        status, _ = own_testbed.api("PUT", "/faults", {"name": "no_answer", "action": "Heartbeat"})
+        assert status == 200
+
+        def pending_heartbeat() -> BaseException | None:
+            try:
+                cp.heartbeat()
+            except errors.VolatileOcppError as exc:
+                return exc
+            return None
+
+        pending = gevent.spawn(pending_heartbeat)
+        gevent.sleep(0.2)
+        killed = time.monotonic()
+        own_testbed.stop()
+        failure = pending.get(timeout=3)
+        assert time.monotonic() - killed < 2.0, "the pending call failed with the connection, not its timeout"
+        assert isinstance(failure, errors.ConnectionLost)
+        assert str(failure).startswith("connection lost: ")
+        wait_until(lambda: cp.drops == 1, 2, "the drop to be counted")
+        [drop] = sink.select(WEBSOCKET, "disconnect")
+        assert isinstance(drop.exception, errors.ConnectionLost)
+        assert cp.phase == Phase.reconnecting
+
+        # While the CSMS is down, attempts fail, spaced by the bounded backoff.
+        gevent.sleep(2.2)
+        attempts = [t for t, kind, name, exc in sink.times if kind == WEBSOCKET and name == "reconnect"]
+        failures = sink.select(WEBSOCKET, "reconnect")
+        assert len(failures) >= 3 and all(isinstance(r.exception, errors.TransportError) for r in failures)
+        gaps = [b - a for a, b in itertools.pairwise(attempts)]
+        assert all(0.05 <= gap <= 0.8 + 0.3 for gap in gaps), gaps
+        assert not cp.connected
+        with pytest.raises(errors.ConnectionLost):
+            cp.heartbeat()
+
+        restarted = time.monotonic()
+        own_testbed.restart()
+        assert cp.wait_connected(timeout=3)
+        assert time.monotonic() - restarted < 0.8 + 1.5, "the next attempt comes within backoff_max"
+        wait_until(lambda: cp.phase == Phase.booted, 3, "the charge point to be back in service")
+        assert cp.reconnects == 1 and cp.drops == 1
+        assert sink.select(WEBSOCKET, "reconnect")[-1].exception is None
+        assert cp.heartbeat()["currentTime"], "calls work again"
+        status, body = own_testbed.api("GET", f"/cps/{cp_id}")
+        assert status == 200 and body["connected"] is True and body["counts"]["Heartbeat"] == 1
+        heartbeat_outcomes = [type(r.exception).__name__ for r in sink.select(CP_TO_CSMS, "Heartbeat")]
+        assert heartbeat_outcomes == ["ConnectionLost", "ConnectionLost", "NoneType"]
+    finally:
+        cp.stop(stop_transactions=False)
+
+
+def test_reconnect_boots_again_when_not_yet_accepted(own_testbed: TestbedProcess, cp_id: str) -> None:
+    own_testbed.api("PATCH", "/config", {"boot_status": "Pending", "boot_retry_interval": 1})
+    sink = Recorder()
+    cp = SimulatedChargePoint(settings(own_testbed.ws_url, cp_id), sink=sink)
+    try:
+        cp.connect()
+        assert cp.boot()["status"] == "Pending"
+        own_testbed.stop()
+        wait_until(lambda: cp.drops == 1, 3, "the drop")
+        own_testbed.restart()  # a fresh process: boot status Accepted again
+        wait_until(lambda: cp.registration == "Accepted", 5, "an accepted BootNotification after the reconnect")
+        assert cp.phase == Phase.booted
+        _, body = own_testbed.api("GET", f"/cps/{cp_id}")
+        assert body["counts"]["BootNotification"] == 1 and body["booted"] is True
+    finally:
+        cp.stop(stop_transactions=False)
+
+
+def test_reconnect_after_csms_closes_the_connection(csms: TestbedProcess, cp_id: str) -> None:
+    sink = Recorder()
+    cp = SimulatedChargePoint(settings(csms.ws_url, cp_id), sink=sink)
+    try:
+        cp.connect()
+        cp.boot()
+        status, _ = csms.api("POST", f"/cps/{cp_id}/disconnect?code=1001")
+        assert status == 200
+        wait_until(lambda: cp.reconnects == 1 and cp.connected, 3, "the reconnect")
+        [drop] = sink.select(WEBSOCKET, "disconnect")
+        assert "code 1001" in str(drop.exception)
+        assert cp.heartbeat()["currentTime"]
+        _, body = csms.api("GET", f"/cps/{cp_id}")
+        assert body["connections"] == 2
+    finally:
+        cp.stop(stop_transactions=False)
+
+
+def test_no_reconnect_when_disabled_or_stopped(csms: TestbedProcess, cp_id: str) -> None:
+    cp = SimulatedChargePoint(settings(csms.ws_url, cp_id, reconnect=False), sink=Recorder())
+    cp.connect()
+    cp.boot()
+    csms.api("POST", f"/cps/{cp_id}/disconnect")
+    wait_until(lambda: cp.drops == 1, 3, "the drop")
+    gevent.sleep(0.6)
+    assert not cp.connected and cp.reconnects == 0
+    cp.stop(stop_transactions=False)
+    assert cp.phase == Phase.stopped
+
+    other = SimulatedChargePoint(settings(csms.ws_url, cp_id + "s"), sink=Recorder())
+    other.connect()
+    other.boot()
+    other.stop()
+    gevent.sleep(0.6)
+    assert other.drops == 0 and other.reconnects == 0 and not other.connected
