@@ -95,13 +95,3 @@ class Child:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-
-
-def fast_csms(*listen: str, heartbeat_interval: int = 60, delay_ms: float = 0.0, max_seconds: float = 1800) -> Child:
-    args = [f"--listen={spec}" for spec in listen or ("127.0.0.1:0",)]
-    args += [f"--heartbeat-interval={heartbeat_interval}", f"--delay-ms={delay_ms}", f"--max-seconds={max_seconds}"]
-    return Child("benchmarks.fastcsms", *args, ready="fastcsms: ready")
-
-
-def ws_urls(child: Child) -> list[str]:
-    return [line.split()[-1] for line in child.lines if "listening on" in line]

@@ -26,7 +26,7 @@ from gevent.fileobject import FileObjectPosix
 from locust.env import Environment
 
 from benchmarks.messages import MESSAGES
-from benchmarks.procutil import cpu_s, open_fds, percentiles, raise_nofile, rss_kib
+from benchmarks.procutil import cpu_s, open_fds, percentiles, preemptions, raise_nofile, rss_kib
 from ocpp_users import schemas
 from ocpp_users.errors import VolatileOcppError
 from ocpp_users.fidelity import FidelityTracker
@@ -48,7 +48,6 @@ class Harness:
         self.loop_lag: array[float] = array("d")
         self.timeline: list[tuple[float, int]] = []
         self._sampler: gevent.Greenlet | None = None
-        self.env.events.request.add_listener(self._on_request)
         schemas.warm_up([name for name, _ in MESSAGES] + ["BootNotification"])
         gc.collect()
         self.baseline_rss_kib = rss_kib()
@@ -67,10 +66,8 @@ class Harness:
         exception: BaseException | None = None,
         **kwargs: Any,
     ) -> None:
-        if exception is not None:
-            self.failures[f"{request_type} {name}: {exception}"[:160]] += 1
-        if self.recording:
-            self.events.append((time.monotonic(), request_type, name, response_time, exception is None))
+        """Only while watching (the storm): every event with its time, for the plot."""
+        self.events.append((time.monotonic(), request_type, name, response_time, exception is None))
 
     # ------------------------------------------------------------ commands
 
@@ -156,13 +153,16 @@ class Harness:
             "request_failures": stats.total.num_failures,
             "open_fds": open_fds(),
             "failures": dict(self.failures.most_common(5)),
+            "errors": {f"{e.method} {e.name}: {e.error}"[:160]: e.occurrences for e in stats.errors.values()},
         }
 
     def cmd_watch(self, period: float = 0.25, record_events: bool = True) -> dict[str, Any]:
         """Start sampling the connected count (and recording request events) for the storm plot."""
         self.timeline = []
         self.events = []
-        self.recording = record_events
+        if record_events and not self.recording:
+            self.env.events.request.add_listener(self._on_request)
+            self.recording = True
 
         def sample() -> None:
             while True:
@@ -178,7 +178,9 @@ class Harness:
         if self._sampler is not None:
             self._sampler.kill()
             self._sampler = None
-        self.recording = False
+        if self.recording:
+            self.env.events.request.remove_listener(self._on_request)
+            self.recording = False
         return {
             "timeline": self.timeline,
             "events": [e for e in self.events if e[1] in (CP_TO_CSMS, WEBSOCKET)],
@@ -213,7 +215,6 @@ class Harness:
             counts[index] = n
 
         self.env.stats.reset_all()
-        failures0 = sum(self.failures.values())
         gc.collect()
         greenlets = [gevent.spawn(loop, i, cp) for i, cp in enumerate(cps)]
         gevent.sleep(min(1.0, duration / 5))  # warm-up: every loop running
@@ -236,33 +237,36 @@ class Harness:
             "cpu_s": c1 - c0,
             "roundtrips_per_cpu_s": window_requests / (c1 - c0) if c1 > c0 else 0.0,
             "roundtrips_per_s": window_requests / (t1 - t0),
-            "failures": sum(self.failures.values()) - failures0,
+            "failures": self.env.stats.total.num_failures,
             "stats_entries": len(self.env.stats.entries),
         }
 
     def cmd_open_loop(
         self,
-        url: str,
         cps: int,
         rate: float,
         duration: float,
-        validate: bool = True,
-        tolerance: float = 0.5,
+        tolerance: float = 0.05,
     ) -> dict[str, Any]:
-        """``cps`` charge points, each sending on a fixed schedule (Heartbeat and MeterValues alternating
-        per charge point) so that together they offer ``rate`` messages per second."""
-        while len(self.cps) < cps:
+        """The first ``cps`` ramped charge points each send on a fixed schedule (Heartbeat or
+        MeterValues, alternating by charge point) so that together they offer ``rate`` messages per
+        second. Latency is what the engine reports (``response_time`` of its request events)."""
+        if len(self.cps) < cps:
             raise ValueError("ramp the charge points first")
         fleet = self.cps[:cps]
         interval = cps / rate
-        tracker = FidelityTracker(tolerance_s=tolerance)
+        tracker = FidelityTracker(tolerance_s=tolerance, window_s=duration + 1.0)
         latencies: array[float] = array("d")
-        sent = 0
         running = True
         start = time.monotonic() + 0.2
 
+        def on_request(
+            request_type: str, response_time: float, exception: BaseException | None = None, **kwargs: Any
+        ) -> None:
+            if request_type == CP_TO_CSMS and exception is None:
+                latencies.append(response_time)
+
         def loop(index: int, cp: SimulatedChargePoint) -> None:
-            nonlocal sent
             action, payload = MESSAGES[0] if index % 2 == 0 else MESSAGES[2]
             due = start + interval * index / cps
             while running:
@@ -271,40 +275,43 @@ class Harness:
                     gevent.sleep(due - now)
                     if not running:
                         return
-                now = time.monotonic()
+                    now = time.monotonic()
                 missed = int((now - due) // interval)
                 if missed > 0:
                     tracker.missed(action, missed)
                     due += missed * interval
                 tracker.scheduled(action, due)
-                tracker.sent(action, due, time.monotonic())
-                t0 = time.perf_counter()
+                tracker.sent(action, due, now)
                 try:
                     cp.call(action, payload)
-                    latencies.append(time.perf_counter() - t0)
-                    sent += 1
                 except VolatileOcppError:
                     pass
                 due += interval
 
-        tracker.start_sampling()
         gc.collect()
-        c0, t0 = cpu_s(), time.monotonic()
+        self.env.events.request.add_listener(on_request)
+        self.env.stats.reset_all()
+        tracker.start_sampling()
         greenlets = [gevent.spawn(loop, i, cp) for i, cp in enumerate(fleet)]
-        gevent.sleep(duration + 0.2)
+        gevent.sleep(0.2)
+        c0, t0, n0, p0 = cpu_s(), time.monotonic(), len(latencies), preemptions()
+        gevent.sleep(duration)
+        c1, t1, n1, p1 = cpu_s(), time.monotonic(), len(latencies), preemptions()
         running = False
-        c1, t1 = cpu_s(), time.monotonic()
-        done = sent
-        gevent.killall(greenlets, timeout=5)
         snapshot = tracker.snapshot()
+        warning = tracker.warn(force=True)
+        gevent.killall(greenlets, timeout=5)
         tracker.stop_sampling()
+        self.env.events.request.remove_listener(on_request)
         return {
             "offered_per_s": rate,
-            "achieved_per_s": done / (t1 - t0 - 0.2),
+            "achieved_per_s": (n1 - n0) / (t1 - t0),
             "cpu_percent": 100.0 * (c1 - c0) / (t1 - t0),
-            "latency_s": percentiles(latencies),
+            "preempted_per_s": round((p1 - p0) / (t1 - t0)),
+            "latency_ms": percentiles(latencies[n0:n1]),
+            "failures": self.env.stats.total.num_failures,
             "fidelity": snapshot.as_dict(),
-            "warning": tracker.warn(force=True),
+            "warning": warning,
         }
 
     def cmd_stop(self) -> dict[str, Any]:

@@ -21,6 +21,11 @@ def cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def preemptions() -> int:
+    """Involuntary context switches of this process so far: how often something else took the core."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw
+
+
 def rss_kib() -> int:
     """Resident set size now, KiB (``/proc/self/statm``)."""
     try:

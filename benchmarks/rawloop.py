@@ -64,7 +64,7 @@ def main() -> int:
             k += 1
             message_id = str(k)
             ws.send(orjson.dumps([2, message_id, action, payload]), websocket.ABNF.OPCODE_TEXT)
-            frame = orjson.loads(ws.recv())
+            frame = orjson.loads(ws.recv_data()[1])
             if frame[0] == 3 and frame[1] == message_id:
                 n += 1
                 counts[index] = n

@@ -2,14 +2,22 @@
 
     locust -f locustfiles/compliance.py --headless -u 1 -r 1                       # the testbed
     locust -f locustfiles/compliance.py --headless -u 1 -r 1 --host ws://csms/ocpp/ \\
-        --id-tag TAG1 --expired-tag TAG2 --blocked-tag TAG3 --trigger-url 'http://csms/api/{cp_id}/{action}'
+        --octt-id-tag TAG1 --octt-expired-tag TAG2 --octt-blocked-tag TAG3 \\
+        --octt-trigger-url 'http://csms/api/{cp_id}/{action}'
 
 Each case is a request of type ``OCTT`` named by its id with the case's duration; a FAILED or
 ERROR case is a failure whose message carries expected and actual. NOT APPLICABLE cases are
 reported under the type ``OCTT n/a``. The user stops the runner when the suite is done; the
 exit code is 1 when a case FAILED or ERRORed. Without ``--host`` the testbed CSMS is started,
-as ``volatileocpp scenarios`` does. Options: ``locust -f locustfiles/compliance.py --help``,
-group "custom options"; each has an environment variable.
+as ``volatileocpp scenarios`` does.
+
+Options (each also an environment variable: ``--octt-id-tag`` is ``VOCPP_OCTT_ID_TAG``; all start
+with ``--octt-`` so this file can be loaded beside the fleet's): ``--octt-only``/``--octt-exclude``
+(comma-separated globs), ``--octt-cp-id``, ``--octt-id-tag``, ``--octt-expired-tag``,
+``--octt-blocked-tag``, ``--octt-invalid-tag``, ``--octt-trigger-url``, ``--octt-trigger-cmd``,
+``--octt-step-timeout``, ``--octt-connection-timeout``, ``--octt-security-profile``,
+``--octt-basic-auth-password``, ``--octt-ca-file``, ``--octt-junit``/``--octt-json``/``--octt-html``.
+(Locust answers ``--help`` before it loads a locustfile, so they are not listed there.)
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from locust.exception import StopUser
 from ocpp_users.transport import SecurityConfig
 from scenarios import demo
 from scenarios.options import RunOptions, Tags, split_patterns
-from scenarios.reports import write_html, write_json, write_junit
+from scenarios.reporting import write_html, write_json, write_junit
 from scenarios.results import CaseResult, RunResult, Support, Verdict
 from scenarios.runner import ConnectionFailed, Runner
 
@@ -46,40 +54,27 @@ class OcttFailure(Exception):
 
 @events.init_command_line_parser.add_listener
 def _add_options(parser: LocustArgumentParser) -> None:
-    def opt(name: str, env: str, help_text: str, **kwargs: object) -> None:
+    def opt(name: str, help_text: str, **kwargs: Any) -> None:
+        env = "VOCPP_" + name.removeprefix("--").upper().replace("-", "_")
         parser.add_argument(name, env_var=env, help=help_text, **kwargs)
 
-    opt("--cp-id", "VOCPP_CP_ID", "charge point id (default VOCPP-OCTT-CP)", default="VOCPP-OCTT-CP")
-    opt("--octt-only", "VOCPP_OCTT_ONLY", "run only these cases (comma-separated globs)", default="")
-    opt("--octt-exclude", "VOCPP_OCTT_EXCLUDE", "skip these cases (comma-separated globs)", default="")
-    opt("--id-tag", "VOCPP_ID_TAG", "an idTag the CSMS accepts", default="")
-    opt("--expired-tag", "VOCPP_EXPIRED_TAG", "an idTag with status Expired", default="")
-    opt("--blocked-tag", "VOCPP_BLOCKED_TAG", "an idTag with status Blocked", default="")
-    opt("--invalid-tag", "VOCPP_INVALID_TAG", "an idTag unknown to the CSMS (default random)", default="")
-    opt("--trigger-url", "VOCPP_TRIGGER_URL", "POST CSMS-initiated payloads here ({cp_id}, {action})", default="")
-    opt("--trigger-cmd", "VOCPP_TRIGGER_CMD", "or run this shell command ({cp_id}, {action}, {payload})", default="")
-    opt("--step-timeout", "VOCPP_STEP_TIMEOUT", "seconds per CSMS answer/request (default 5)", type=float, default=5.0)
-    opt(
-        "--connection-timeout",
-        "VOCPP_CONNECTION_TIMEOUT",
-        "the Tool's ConnectionTimeOut in s (default 1)",
-        type=float,
-        default=1.0,
-    )
-    opt(
-        "--security-profile", "VOCPP_SECURITY_PROFILE", "0-3 (default: 1 with a password, else 0)", type=int, default=-1
-    )
-    opt(
-        "--basic-auth-password",
-        "VOCPP_BASIC_AUTH_PASSWORD",
-        "Basic auth password (never printed)",
-        default="",
-        is_secret=True,
-    )
-    opt("--ca-file", "VOCPP_CA_FILE", "CA bundle for wss", default="")
-    opt("--octt-junit", "VOCPP_OCTT_JUNIT", "write a JUnit XML report here", default="")
-    opt("--octt-json", "VOCPP_OCTT_JSON", "write a JSON report here", default="")
-    opt("--octt-html", "VOCPP_OCTT_HTML", "write an HTML report here", default="")
+    opt("--octt-cp-id", "charge point id (default VOCPP-OCTT-CP)", default="VOCPP-OCTT-CP")
+    opt("--octt-only", "run only these cases (comma-separated globs)", default="")
+    opt("--octt-exclude", "skip these cases (comma-separated globs)", default="")
+    opt("--octt-id-tag", "an idTag the CSMS accepts", default="")
+    opt("--octt-expired-tag", "an idTag with status Expired", default="")
+    opt("--octt-blocked-tag", "an idTag with status Blocked", default="")
+    opt("--octt-invalid-tag", "an idTag unknown to the CSMS (default random)", default="")
+    opt("--octt-trigger-url", "POST CSMS-initiated payloads here ({cp_id}, {action})", default="")
+    opt("--octt-trigger-cmd", "or run this shell command ({cp_id}, {action}, {payload})", default="")
+    opt("--octt-step-timeout", "seconds per CSMS answer/request (default 5)", type=float, default=5.0)
+    opt("--octt-connection-timeout", "the Tool's ConnectionTimeOut in s (default 1)", type=float, default=1.0)
+    opt("--octt-security-profile", "0-3 (default: 1 or 2 with a password, else 0)", type=int, default=-1)
+    opt("--octt-basic-auth-password", "Basic auth password (never printed)", default="", is_secret=True)
+    opt("--octt-ca-file", "CA bundle for wss", default="")
+    opt("--octt-junit", "write a JUnit XML report here", default="")
+    opt("--octt-json", "write a JSON report here", default="")
+    opt("--octt-html", "write an HTML report here", default="")
 
 
 class _Results:
@@ -96,24 +91,24 @@ def _parsed(environment: Environment) -> Any:
 
 def _options(environment: Environment, host: str | None) -> RunOptions:
     o = _parsed(environment)
-    password = o.basic_auth_password or None
-    profile = o.security_profile
+    password = o.octt_basic_auth_password or None
+    profile = o.octt_security_profile
     if profile < 0:
         profile = (2 if (host or "").startswith("wss") else 1) if password else 0
     return RunOptions(
         url=host or "",
-        cp_id=o.cp_id,
-        security=SecurityConfig(profile=profile, password=password, ca_file=o.ca_file or None),
+        cp_id=o.octt_cp_id,
+        security=SecurityConfig(profile=profile, password=password, ca_file=o.octt_ca_file or None),
         tags=Tags(
-            valid=o.id_tag or None,
-            invalid=o.invalid_tag or None,
-            expired=o.expired_tag or None,
-            blocked=o.blocked_tag or None,
+            valid=o.octt_id_tag or None,
+            invalid=o.octt_invalid_tag or None,
+            expired=o.octt_expired_tag or None,
+            blocked=o.octt_blocked_tag or None,
         ),
-        step_timeout=o.step_timeout,
-        connection_timeout=o.connection_timeout,
-        trigger_url=o.trigger_url or None,
-        trigger_cmd=o.trigger_cmd or None,
+        step_timeout=o.octt_step_timeout,
+        connection_timeout=o.octt_connection_timeout,
+        trigger_url=o.octt_trigger_url or None,
+        trigger_cmd=o.octt_trigger_cmd or None,
         only=split_patterns([o.octt_only]),
         exclude=split_patterns([o.octt_exclude]),
     )
@@ -129,6 +124,10 @@ class _Fire:
         unsupported = sorted(a for a, s in support.items() if s.state == "unsupported")
         if unsupported:
             print(f"CSMS does not support: {', '.join(unsupported)}")
+
+    def notes(self, notes: list[str]) -> None:
+        for note in notes:
+            print(f"note: {note}")
 
     def case(self, result: CaseResult) -> None:
         exception: Exception | None = None

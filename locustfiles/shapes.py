@@ -92,13 +92,14 @@ def register(parser: Any, **_: Any) -> None:
         "after the shape's steps.",
     )
 
-    def add(*args: Any, **kwargs: Any) -> None:
+    def add(*args: Any, web_ui: bool = True, **kwargs: Any) -> None:
         action = group.add_argument(*args, **kwargs)
-        action.include_in_web_ui = True
+        action.include_in_web_ui = web_ui
         action.is_secret = action.is_required = action.is_multiple = False
 
     add(
         "--shape",
+        web_ui=False,  # chosen at start-up; in the web UI, --class-picker chooses among the shape classes
         choices=[*SHAPES, "none"],
         default="steady",
         env_var="LOCUST_SHAPE",

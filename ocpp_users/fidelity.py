@@ -6,7 +6,9 @@ and reports latencies that include its own queueing. :class:`FidelityTracker` ma
 * periodic messages (Heartbeat, MeterValues, ...) are counted when they fall **due** and when
   they are **sent**; one sent more than ``tolerance_s`` after its due time is *late*, one never
   sent because the next was already due is *missed*;
-* the gevent loop's **lag** (how late a short sleep wakes up) and the process's **CPU** are sampled;
+* the gevent loop's **lag** (how late a short sleep wakes up) and the process's **CPU** are sampled,
+  and the garbage collector's **pauses** recorded (a full collection over ~20,000 charge points'
+  objects stops the process for a good part of a second);
 * :meth:`FidelityTracker.warn` applies the policy and returns a one-line warning (or None).
 
 Hooking it into a fleet (one tracker per worker process)::
@@ -99,6 +101,9 @@ class FidelitySnapshot:
     loop_lag_max_s: float
     cpu_percent: float
     """Mean CPU of this process over the window (100 = one core)."""
+    gc_pause_max_s: float = 0.0
+    """Longest garbage-collector pause in the window."""
+    gc_pause_total_s: float = 0.0
     warnings: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -110,6 +115,8 @@ class FidelitySnapshot:
             "loop_lag_p99_s": round(self.loop_lag_p99_s, 4),
             "loop_lag_max_s": round(self.loop_lag_max_s, 4),
             "cpu_percent": round(self.cpu_percent, 1),
+            "gc_pause_max_s": round(self.gc_pause_max_s, 4),
+            "gc_pause_total_s": round(self.gc_pause_total_s, 4),
             "warnings": self.warnings,
         }
 
@@ -162,6 +169,8 @@ class FidelityTracker:
         self._lateness: deque[tuple[float, float]] = deque(maxlen=20_000)
         self._lags: deque[tuple[float, float]] = deque(maxlen=10_000)
         self._cpu: deque[tuple[float, float]] = deque(maxlen=1_000)
+        self._gc: deque[tuple[float, float]] = deque(maxlen=10_000)
+        self._gc_started = 0.0
         self._last_warning: float | None = None
         self._sampler: Any = None
 
@@ -229,12 +238,26 @@ class FidelityTracker:
     def record_cpu(self, percent: float, at: float | None = None) -> None:
         self._cpu.append((self.clock() if at is None else at, percent))
 
-    def start_sampling(self, period_s: float = 0.1, cpu_period_s: float = 1.0) -> None:
-        """Sample loop lag every ``period_s`` and CPU every ``cpu_period_s`` in a greenlet."""
+    def record_gc_pause(self, seconds: float, at: float | None = None) -> None:
+        self._gc.append((self.clock() if at is None else at, seconds))
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.record_gc_pause(time.perf_counter() - self._gc_started)
+
+    def start_sampling(self, period_s: float = 0.1, cpu_period_s: float = 1.0, track_gc: bool = True) -> None:
+        """Sample loop lag every ``period_s`` and CPU every ``cpu_period_s`` in a greenlet; with
+        ``track_gc`` also time the garbage collector's pauses."""
+        import gc
+
         import gevent
 
         if self._sampler is not None:
             return
+        if track_gc and self._on_gc not in gc.callbacks:
+            gc.callbacks.append(self._on_gc)
 
         def sample() -> None:
             cpu_at, cpu_before = self.clock(), self.cpu_clock()
@@ -251,9 +274,13 @@ class FidelityTracker:
         self._sampler = gevent.spawn(sample)
 
     def stop_sampling(self) -> None:
+        import gc
+
         sampler, self._sampler = self._sampler, None
         if sampler is not None:
             sampler.kill(block=False)
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
 
     # ------------------------------------------------------------ verdicts
 
@@ -271,6 +298,7 @@ class FidelityTracker:
             totals[kind].add(counts)
         lags = [lag for at, lag in self._lags if at >= horizon]
         cpu = [pct for at, pct in self._cpu if at >= horizon]
+        pauses = [pause for at, pause in self._gc if at >= horizon]
         return FidelitySnapshot(
             totals=totals,
             window=window,
@@ -279,6 +307,8 @@ class FidelityTracker:
             loop_lag_p99_s=_p99(lags),
             loop_lag_max_s=max(lags, default=0.0),
             cpu_percent=sum(cpu) / len(cpu) if cpu else 0.0,
+            gc_pause_max_s=max(pauses, default=0.0),
+            gc_pause_total_s=sum(pauses),
             warnings=self.warnings,
         )
 
@@ -293,7 +323,10 @@ class FidelityTracker:
                     f"({counts.on_time} of {counts.due} due; {counts.late} late, {counts.missed} missed)"
                 )
         if snap.loop_lag_p99_s > self.loop_lag_max_s:
-            found.append(f"event loop lag p99 {1000.0 * snap.loop_lag_p99_s:.0f} ms")
+            cause = ""
+            if snap.gc_pause_max_s > self.loop_lag_max_s:
+                cause = f" (garbage collector paused up to {1000.0 * snap.gc_pause_max_s:.0f} ms)"
+            found.append(f"event loop lag p99 {1000.0 * snap.loop_lag_p99_s:.0f} ms{cause}")
         return found
 
     def warn(self, force: bool = False) -> str | None:

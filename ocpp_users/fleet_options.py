@@ -26,8 +26,9 @@ DEFAULT_ID_TAG = "VOCPP-VALID"
 """Accepted by the embedded testbed; a foreign CSMS must know it (or pass --id-tag)."""
 DEFAULT_SESSION = "10-20"
 DEFAULT_IDLE = "2-8"
-EMBEDDED_METER_INTERVAL = 5.0
-"""Meter interval against the embedded testbed, so that a 30 s run sees MeterValues."""
+EMBEDDED_METER_INTERVAL = 5
+"""MeterValueSampleInterval the charge points start with against the embedded testbed, so that a
+30 s run sees MeterValues (a configuration value, not an override: ChangeConfiguration still applies)."""
 EMBEDDED_HEARTBEAT_INTERVAL = 10
 """Heartbeat interval the embedded testbed hands out in BootNotification.conf."""
 MAX_ID_TAG = 20  # CiString20Type
@@ -145,6 +146,8 @@ class FleetConfig:
     """Override of the CSMS's interval; None: the BootNotification/ChangeConfiguration value."""
     meter_interval: float | None = None
     """Override of MeterValueSampleInterval; None: the configuration key (60 s unless changed)."""
+    configuration: dict[str, str] = field(default_factory=dict)
+    """Initial configuration key values of every charge point."""
     session_duration: tuple[float, float] = (10.0, 20.0)
     idle_duration: tuple[float, float] = (2.0, 8.0)
     time_factor: float = 1.0
@@ -171,6 +174,7 @@ class FleetConfig:
             validate=self.validate,
             heartbeat_override=self.heartbeat_interval,
             meter_interval_override=self.meter_interval,
+            configuration=dict(self.configuration),
             time_factor=self.time_factor,
             backoff_max=self.backoff_max,
             backoff_initial=min(1.0, self.backoff_max),
@@ -182,7 +186,8 @@ class FleetConfig:
     def describe(self) -> str:
         """One line for the log; never includes the password."""
         hb = f"{self.heartbeat_interval:g} s" if self.heartbeat_interval else "from the CSMS"
-        meter = f"{self.meter_interval:g} s" if self.meter_interval else "from MeterValueSampleInterval"
+        sample = self.configuration.get("MeterValueSampleInterval", "60")
+        meter = f"{self.meter_interval:g} s" if self.meter_interval else f"MeterValueSampleInterval ({sample} s)"
         ids = f"{len(self.cp_ids)} ids from file" if self.cp_ids else self.cp_id_template
         return (
             f"{self.connectors} connector(s) per charge point, ids {ids}, security profile {self.security.profile}, "
@@ -234,8 +239,7 @@ def fleet_config(options: Any, host: str | None, *, embedded: bool = False) -> F
 
     heartbeat = parse_optional_interval(_get(options, "heartbeat_interval"), "--heartbeat-interval")
     meter = parse_optional_interval(_get(options, "meter_interval"), "--meter-interval")
-    if meter is None and embedded:
-        meter = EMBEDDED_METER_INTERVAL
+    configuration = {"MeterValueSampleInterval": str(EMBEDDED_METER_INTERVAL)} if meter is None and embedded else {}
     stop_reason = _text(_get(options, "stop_reason", "Local")) or "Local"
     if stop_reason not in STOP_REASONS:
         raise OptionError(f"--stop-reason: must be one of {', '.join(STOP_REASONS)}, not {stop_reason!r}")
@@ -257,6 +261,7 @@ def fleet_config(options: Any, host: str | None, *, embedded: bool = False) -> F
         security=security,
         heartbeat_interval=heartbeat,
         meter_interval=meter,
+        configuration=configuration,
         session_duration=parse_range(_get(options, "session_duration", DEFAULT_SESSION), "--session-duration"),
         idle_duration=parse_range(_get(options, "idle_duration", DEFAULT_IDLE), "--idle-duration"),
         time_factor=parse_number(_get(options, "time_factor", 1.0), "--time-factor"),
@@ -434,8 +439,9 @@ def register(parser: Any) -> None:
         type=_checked(_interval_check, "--meter-interval"),
         default="",
         metavar="S",
-        help="MeterValues every S seconds while charging instead of MeterValueSampleInterval "
-        f"(default: the configuration key; {EMBEDDED_METER_INTERVAL:g} s against the embedded testbed)",
+        help="MeterValues every S seconds while charging, whatever the CSMS configures (default: the "
+        f"MeterValueSampleInterval key, 60 s, or {EMBEDDED_METER_INTERVAL} s against the embedded testbed; "
+        "the CSMS may change it with ChangeConfiguration)",
     )
     add(
         "--session-duration",

@@ -110,7 +110,7 @@ class Fleet:
         )
         testbed.start()
         self.testbed = testbed
-        atexit.register(testbed.stop)
+        atexit.register(_kill_quietly, testbed)
         self.environment.host = testbed.ws_url
         log.info(
             "no --host given: started the embedded testbed CSMS at %s (heartbeat interval %d s; control API %s)",
@@ -122,7 +122,21 @@ class Fleet:
     def stop_testbed(self) -> None:
         testbed, self.testbed = self.testbed, None
         if testbed is not None:
-            testbed.stop()
+            try:
+                testbed.stop()
+            except BaseException:  # e.g. a second Ctrl+C / SIGTERM while waiting for it
+                _kill_quietly(testbed)
+                raise
+
+
+def _kill_quietly(testbed: Any) -> None:
+    """Last resort at exit: kill the testbed child if it still runs, without waiting."""
+    process = getattr(testbed, "process", None)
+    try:
+        if process is not None and process.poll() is None:
+            process.kill()
+    except Exception:
+        pass
 
 
 # ---------------------------------------------------------------- listeners

@@ -29,6 +29,9 @@ def _transaction_message(cp: ChargePointBase, send: object) -> None:
     """
     attempts = max(1, cp.configuration.get_int("TransactionMessageAttempts", 3))
     for attempt in range(attempts):
+        if not cp.connected and not cp.stopping:
+            # Offline: a charger queues the message until the connection is back.
+            cp.wait_connected(timeout=cp.settings.backoff_max * 2)
         try:
             send()  # type: ignore[operator]
             return
@@ -90,7 +93,13 @@ def run_session(
                 except VolatileOcppError:
                     pass
         reason = connector.stop_reason or default_stop_reason
-        _transaction_message(cp, lambda: cp.stop_transaction(connector_id, reason))
+        transaction_id = connector.transaction_id
+
+        def send_stop() -> None:
+            connector.transaction_id = transaction_id  # a retry repeats the same transactionId
+            cp.stop_transaction(connector_id, reason)
+
+        _transaction_message(cp, send_stop)
         if connector.scheduled_operative is not None:
             connector.operative = connector.scheduled_operative
             connector.scheduled_operative = None

@@ -225,6 +225,12 @@ class FrameReader:
         parts = [buf] if buf else []
         have = len(buf)
         while have < need:
+            wait = getattr(sock, "_wait", None)
+            watcher = getattr(sock, "_read_event", None)
+            if wait is not None and watcher is not None and not isinstance(sock, ssl.SSLSocket):
+                # A gevent socket: wait until readable, then read (gevent's recv() would first
+                # try, fail with EAGAIN and raise/catch an exception on every message).
+                wait(watcher)
             chunk = sock.recv(min(max(_RECV_SIZE, need - have), _RECV_MAX))
             if not chunk:
                 raise websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")

@@ -24,7 +24,7 @@ from . import demo  # noqa: E402
 from .base import PRECONDITIONS, Case  # noqa: E402
 from .console import Console  # noqa: E402
 from .options import RunOptions, Tags, redact_url, split_patterns  # noqa: E402
-from .reports import write_html, write_json, write_junit  # noqa: E402
+from .reporting import write_html, write_json, write_junit  # noqa: E402
 from .runner import ConnectionFailed, Runner, select_cases  # noqa: E402
 
 PROG = "volatileocpp"
@@ -278,7 +278,7 @@ def options_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
         offline_time=args.offline_time,
         reboot_delay=args.reboot_delay,
         probe_timeout=args.probe_timeout,
-        probe=not args.no_probe and not assumed,
+        probe=not args.no_probe and "*" not in assumed,
         assume_supported=assumed,
         swap_order=args.swap_order,
         trigger_url=args.trigger_url,

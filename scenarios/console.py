@@ -44,6 +44,10 @@ class Console:
         if seconds is not None:
             self.write(f"(probe took {seconds:.2f} s)")
 
+    def notes(self, notes: list[str]) -> None:
+        for note in notes:
+            self.write(f"note: {printable(note)}")
+
     def case(self, result: CaseResult) -> None:
         name = f"{result.case_id:<15}"
         if result.verdict == Verdict.not_applicable:

@@ -186,8 +186,8 @@ class Context:
         ex = self.exchange("BootNotification", payload, step=step)
         self.cp.registration = ex.response.get("status")
         interval = ex.response.get("interval")
-        if isinstance(interval, int) and interval > 0:
-            self.cp.heartbeat_interval = float(interval)
+        if self.cp.registration == "Accepted" and isinstance(interval, int) and interval > 0:
+            self.cp.configuration.set_internal("HeartbeatInterval", str(interval))
         return ex
 
     def status(self, connector_id: int, status: str, *, step: object, error_code: str = "NoError") -> Exchange:
@@ -213,12 +213,22 @@ class Context:
     def heartbeat(self, *, step: object) -> Exchange:
         return self.exchange("Heartbeat", {}, step=step)
 
-    def start_transaction(self, connector_id: int, id_tag: str, *, step: object, at: float | None = None) -> Exchange:
+    def start_transaction(
+        self,
+        connector_id: int,
+        id_tag: str,
+        *,
+        step: object,
+        at: float | None = None,
+        meter_start: int | None = None,
+    ) -> Exchange:
+        """StartTransaction.req; ``at``/``meter_start`` date it (e.g. in an offline period)."""
         connector = self.cp.connectors[connector_id]
+        reading = connector.meter.start()
         payload = {
             "connectorId": connector_id,
             "idTag": id_tag,
-            "meterStart": connector.meter.start(),
+            "meterStart": reading if meter_start is None else meter_start,
             "timestamp": timestamp(at),
         }
         ex = self.exchange("StartTransaction", payload, step=step)
@@ -235,18 +245,22 @@ class Context:
         step: object,
         at: float | None = None,
         transaction_id: int | None = None,
+        meter_stop: int | None = None,
     ) -> Exchange:
+        """StopTransaction.req; ``at``/``meter_stop`` date it (e.g. before a power loss). The idTag
+        "which requested to stop the charging" is sent for a Local stop only (the driver's)."""
         connector = self.cp.connectors[connector_id]
         tx = transaction_id if transaction_id is not None else connector.transaction_id
         if tx is None:
             raise HarnessError(f"step {step}: no transaction to stop on connector {connector_id}")
+        reading = connector.meter.stop()
         payload: dict[str, Any] = {
             "transactionId": tx,
-            "meterStop": connector.meter.stop(),
+            "meterStop": reading if meter_stop is None else meter_stop,
             "timestamp": timestamp(at),
             "reason": reason,
         }
-        if connector.id_tag:
+        if connector.id_tag and reason == "Local":
             payload["idTag"] = connector.id_tag
         connector.transaction_id = None
         connector.id_tag = None
@@ -333,6 +347,15 @@ class Context:
         except SchemaViolation as exc:
             self.fail(step, req, f"a schema-valid {req}", f"{exc.reason}; payload {show(call.payload)}")
         self.record(Check(str(step), req, "", f"{req} from the CSMS", f"received {show(call.payload)}", True))
+        if not call.answered.is_set():
+            if not self.cp.connected:
+                self.fail(
+                    response_step(step),
+                    f"{action}.conf",
+                    "the connection to stay open for the Tool's answer",
+                    f"the CSMS closed it: {self.cp.last_error or 'connection lost'}",
+                )
+            raise HarnessError(f"step {step}: the Tool did not answer the {req}")
         return call
 
     def remote_start_target(self, call: InboundCall, step: object) -> tuple[int, str]:

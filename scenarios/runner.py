@@ -47,6 +47,8 @@ class _CaseTimeout(Exception):
 class Listener(Protocol):
     def support(self, support: dict[str, Support], seconds: float | None) -> None: ...
 
+    def notes(self, notes: list[str]) -> None: ...
+
     def case(self, result: CaseResult) -> None: ...
 
 
@@ -127,7 +129,10 @@ class Runner:
         boot = self._boot_quietly()
         self.result.support["BootNotification"] = probe.from_boot(boot)
         if isinstance(boot, dict) and boot.get("status") != "Accepted":
-            self.result.notes.append(f"initial BootNotification answered {boot.get('status')}")
+            self.result.notes.append(
+                f"the initial BootNotification was answered {boot.get('status')}, not Accepted: is charge point "
+                f"{self.options.cp_id} registered in the CSMS?"
+            )
         self._statuses_quietly()
         if self.options.probe:
             started = time.perf_counter()
@@ -145,8 +150,12 @@ class Runner:
             for action in [*probe.probe_payloads("x", "x", 1), "BootNotification", "StopTransaction"]:
                 if "*" in assumed or action in assumed:
                     self.result.support[action] = Support(action, probe.SUPPORTED, "assumed (--assume-supported)")
+        # A charger keeps heartbeating (every HeartbeatInterval from the BootNotification.conf), so
+        # a CSMS does not drop it while an operator takes time over a prompt.
+        self.cp.spawn(self.cp.run_heartbeats)
         if self.listener is not None:
             self.listener.support(self.result.support, self.result.probe_duration)
+            self.listener.notes(self.result.notes)
 
     def teardown(self) -> None:
         cp = self.cp
@@ -266,6 +275,9 @@ class Runner:
             self.result.notes.append(f"BootNotification failed: {exc}")
             return exc
         self.charge_point.registration = answer.get("status")
+        interval = answer.get("interval")
+        if answer.get("status") == "Accepted" and isinstance(interval, int) and interval > 0:
+            self.charge_point.configuration.set_internal("HeartbeatInterval", str(interval))
         return answer
 
     def _statuses_quietly(self, notes: list[str] | None = None) -> None:

@@ -283,11 +283,11 @@ def test_locust_runs_cases_as_stats_entries(csms: TestbedProcess, cp_id: str, tm
     done = _locust(
         "--host",
         csms.ws_url,
-        "--cp-id",
+        "--octt-cp-id",
         cp_id,
         "--octt-junit",
         str(junit),
-        env={"VOCPP_OCTT_ONLY": "TC_023_3,TC_064,TC_086", "VOCPP_BLOCKED_TAG": "VOCPP-BLOCKED"},
+        env={"VOCPP_OCTT_ONLY": "TC_023_3,TC_064,TC_086", "VOCPP_OCTT_BLOCKED_TAG": "VOCPP-BLOCKED"},
     )
     text = done.stdout + done.stderr
     assert done.returncode == 1, text

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from ocpp_users.embedded import TestbedProcess
+from scenarios.base import Case
+from scenarios.context import Context
 from scenarios.options import RunOptions, Tags
 from scenarios.results import CaseResult, RunResult, Verdict
 from scenarios.runner import Runner
@@ -397,3 +399,42 @@ def test_trigger_url_failure_is_reported_next_to_the_missing_request(csms: Testb
     result = Runner(options).run().by_id()["TC_061_CSMS"]
     _, _, actual = _failure(result)
     assert "none within 0.5 s" in actual and "HTTP 404" in actual
+
+
+def test_the_tool_keeps_heartbeating_during_long_waits(csms: TestbedProcess, cp_id: str) -> None:
+    status, body = csms.api("PATCH", "/config", {"heartbeat_interval": 1})
+    assert status == 200, body
+    run = Runner(options_for(csms, cp_id, only=("TC_004_2_CSMS",), connection_timeout=1.6)).run()
+    result = run.by_id()["TC_004_2_CSMS"]
+    assert result.verdict == Verdict.passed
+    assert any('"Heartbeat"' in entry.raw for entry in result.wire)
+
+
+class _Broken(Case):
+    """A case with a bug (not registered)."""
+
+    case_id, title, section, table = "TC_900_CSMS", "broken", "9.9.9", 1
+
+    def run(self, ctx: Context) -> None:
+        raise RuntimeError("bug in a case")
+
+
+class _InvalidOwnMessage(Case):
+    """A case that builds a schema-invalid message of its own (not registered)."""
+
+    case_id, title, section, table = "TC_901_CSMS", "invalid own message", "9.9.9", 2
+
+    def run(self, ctx: Context) -> None:
+        ctx.send("Authorize", {"idTag": "X" * 30}, step=1)
+
+
+def test_harness_faults_are_errors_not_failures(csms: TestbedProcess, cp_id: str) -> None:
+    runner = Runner(options_for(csms, cp_id, only=("TC_001_CSMS",)))
+    runner.cases = [_Broken, _InvalidOwnMessage, *runner.cases]
+    run = runner.run()
+    broken, invalid, cold_boot = run.cases
+    assert broken.verdict == Verdict.error and "RuntimeError: bug in a case" in broken.reason
+    assert "Traceback" in broken.error_detail
+    assert invalid.verdict == Verdict.error and "our own Authorize.req is invalid" in invalid.reason
+    assert cold_boot.verdict == Verdict.passed
+    assert not run.ok

@@ -7,7 +7,9 @@ import importlib
 import io
 import json
 import pkgutil
+import shlex
 import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -21,7 +23,7 @@ from scenarios.console import Console
 from scenarios.context import response_step
 from scenarios.drivers import CommandDriver, PromptDriver, UrlDriver, describe
 from scenarios.options import selected, split_patterns
-from scenarios.reports import run_json, write_html, write_json, write_junit
+from scenarios.reporting import run_json, write_html, write_json, write_junit
 from scenarios.results import CaseResult, Check, RunResult, Verdict, WireEntry, lookup, show
 from scenarios.wire import WireTap
 from tests.test_compliance_suite import CORE_IDS
@@ -79,9 +81,8 @@ def test_describe_and_helpers() -> None:
 
 def test_command_driver_quotes_every_placeholder(tmp_path: Path) -> None:
     out = tmp_path / "args.json"
-    driver = CommandDriver(
-        f'python3 -c \'import json,sys; json.dump(sys.argv[1:], open("{out}", "w"))\' {{cp_id}} {{action}} {{payload}}'
-    )
+    code = f"import json, sys; json.dump(sys.argv[1:], open({str(out)!r}, 'w'))"
+    driver = CommandDriver(f"{shlex.quote(sys.executable)} -c {shlex.quote(code)} {{cp_id}} {{action}} {{payload}}")
     payload = {"idTag": 'it\'s $(rm -rf /) `x` "q"', "connectorId": 1}
     command = driver.command("CP 1;echo", "RemoteStartTransaction", payload)
     subprocess.run(["/bin/sh", "-c", command], check=True, timeout=30)

@@ -59,11 +59,11 @@ def _finish(proc: subprocess.Popen[str], timeout: float) -> str:
         pytest.fail(f"locust did not finish within {timeout:g} s:\n{out[-4000:]}")
 
 
-def _start(args: list[str]) -> subprocess.Popen[str]:
+def _start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "locust", "-f", LOCUSTFILES, *args],
         cwd=REPO_ROOT,
-        env=_env(),
+        env={**_env(), **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -71,9 +71,9 @@ def _start(args: list[str]) -> subprocess.Popen[str]:
     )
 
 
-def run_local(args: list[str], timeout: float = 90) -> Run:
+def run_local(args: list[str], timeout: float = 90, env: dict[str, str] | None = None) -> Run:
     """One headless ``locust`` process (local runner, or a master with ``--processes``)."""
-    proc = _start(["--headless", "--only-summary", *args])
+    proc = _start(["--headless", "--only-summary", *args], env)
     output = _finish(proc, timeout)
     return Run(proc.returncode, output, [])
 
@@ -82,9 +82,21 @@ def run_distributed(args: list[str], workers: int = 2, timeout: float = 90) -> R
     """A headless master on a free loopback port and ``workers`` worker processes."""
     port = free_port()
     master = _start(
-        ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port), "--expect-workers",
-         str(workers), "--expect-workers-max-wait", "30", "--headless", "--only-summary", *args]
-    )  # fmt: skip
+        [
+            "--master",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            str(port),
+            "--expect-workers",
+            str(workers),
+            "--expect-workers-max-wait",
+            "30",
+            "--headless",
+            "--only-summary",
+            *args,
+        ]
+    )
     procs = [_start(["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]) for _ in range(workers)]
     try:
         output = _finish(master, timeout)
@@ -126,12 +138,34 @@ def test_master_and_two_workers_40_charge_points(testbed: TestbedProcess, tmp_pa
     summary = tmp_path / "summary.json"
     run = run_distributed(
         [
-            "--host", testbed.ws_url, "-u", "40", "-r", "40", "-t", "8s", "--shape", "steady",
-            "--csv", str(tmp_path / "run"), "--html", str(tmp_path / "run.html"), "--json-summary", str(summary),
-            "--max-failure-ratio", "0", "--max-p95", "60000,BootNotification=60000", "--max-p99", "*=60000",
-            "--min-boot-acceptance", "1", "--max-time-to-all-booted", "30",
+            "--host",
+            testbed.ws_url,
+            "-u",
+            "40",
+            "-r",
+            "40",
+            "-t",
+            "8s",
+            "--shape",
+            "steady",
+            "--csv",
+            str(tmp_path / "run"),
+            "--html",
+            str(tmp_path / "run.html"),
+            "--json-summary",
+            str(summary),
+            "--max-failure-ratio",
+            "0",
+            "--max-p95",
+            "60000,BootNotification=60000",
+            "--max-p99",
+            "*=60000",
+            "--min-boot-acceptance",
+            "1",
+            "--max-time-to-all-booted",
+            "30",
         ]
-    )  # fmt: skip
+    )
     assert run.returncode == 0, run.output[-4000:]
     assert [code for code, _ in run.workers] == [0, 0], run.logs[-4000:]
     assert_clean(run)
@@ -165,11 +199,26 @@ def test_boot_storm_across_workers_and_a_failing_p95_gate(testbed: TestbedProces
     summary = tmp_path / "summary.json"
     run = run_distributed(
         [
-            "--host", testbed.ws_url, "-u", "30", "-r", "30", "--shape", "boot-storm", "--storm-hold", "0.5",
-            "--storm-timeout", "20", "--max-p95", "connect=0.001", "--max-failure-ratio", "0",
-            "--json-summary", str(summary),
+            "--host",
+            testbed.ws_url,
+            "-u",
+            "30",
+            "-r",
+            "30",
+            "--shape",
+            "boot-storm",
+            "--storm-hold",
+            "0.5",
+            "--storm-timeout",
+            "20",
+            "--max-p95",
+            "connect=0.001",
+            "--max-failure-ratio",
+            "0",
+            "--json-summary",
+            str(summary),
         ]
-    )  # fmt: skip
+    )
     assert run.returncode == GATE_EXIT_CODE, run.output[-4000:]
     assert_clean(run)
     assert "CHECK FAILED: p95 of WebSocket connect:" in run.output
@@ -192,10 +241,29 @@ def test_boot_storm_across_workers_and_a_failing_p95_gate(testbed: TestbedProces
 def test_processes_flag_forks_workers_with_distinct_ids(testbed: TestbedProcess) -> None:
     port = str(free_port())  # the forked workers connect to --master-port
     run = run_local(
-        ["--processes", "2", "--host", testbed.ws_url, "-u", "10", "-r", "10", "-t", "4s", "--shape", "none",
-         "--master-bind-host", "127.0.0.1", "--master-bind-port", port, "--master-port", port,
-         "--min-boot-acceptance", "1"]
-    )  # fmt: skip
+        [
+            "--processes",
+            "2",
+            "--host",
+            testbed.ws_url,
+            "-u",
+            "10",
+            "-r",
+            "10",
+            "-t",
+            "4s",
+            "--shape",
+            "none",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            port,
+            "--master-port",
+            port,
+            "--min-boot-acceptance",
+            "1",
+        ]
+    )
     assert run.returncode == 0, run.output[-4000:]
     assert_clean(run)
     cps = charge_points(testbed)

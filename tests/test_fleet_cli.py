@@ -18,6 +18,7 @@ from ocpp_users.embedded import REPO_ROOT
 from ocpp_users.fleet_options import OptionError, fleet_config, parse_args
 from ocpp_users.fleet_runtime import Fleet
 from ocpp_users.ids import IdPool, IdsExhausted, check_template, read_ids_file
+from ocpp_users.transport import charge_point_url
 
 LOCUSTFILE = str(REPO_ROOT / "locustfiles" / "fleet.py")
 _SCRIPT = Path(sys.executable).with_name("locust")
@@ -126,9 +127,28 @@ def test_defaults_and_embedded_defaults() -> None:
     assert config.session_duration == (10.0, 20.0) and config.idle_duration == (2.0, 8.0)
     assert config.security.verify and config.validate
     embedded = fleet_config(parse_args([]), "ws://127.0.0.1:5000/", embedded=True)
-    assert embedded.meter_interval == 5.0
+    # a starting value of the configuration key (ChangeConfiguration still applies), not an override
+    assert embedded.meter_interval is None and embedded.configuration == {"MeterValueSampleInterval": "5"}
+    settings = embedded.settings_for("CP1", "ws://127.0.0.1:5000/")
+    assert settings.configuration == {"MeterValueSampleInterval": "5"} and settings.meter_interval_override is None
     given = fleet_config(parse_args(["--meter-interval", "7"]), "ws://127.0.0.1:5000/", embedded=True)
-    assert given.meter_interval == 7.0
+    assert given.meter_interval == 7.0 and given.configuration == {}
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        (
+            "ws://csms.example/steve/websocket/CentralSystemService/",
+            "ws://csms.example/steve/websocket/CentralSystemService/CP-7",
+        ),
+        ("ws://csms.example/ocpp", "ws://csms.example/ocpp/CP-7"),
+        ("wss://csms.example/ocpp/{cp_id}/ws", "wss://csms.example/ocpp/CP-7/ws"),
+    ],
+)
+def test_charge_point_id_goes_into_the_url(host: str, url: str) -> None:
+    settings = fleet_config(parse_args([]), host).settings_for("CP-7", host)
+    assert charge_point_url(settings.url, settings.cp_id) == url
 
 
 def test_every_option_is_parsed(tmp_path: Path) -> None:

@@ -408,3 +408,42 @@ def test_bad_credentials_are_counted() -> None:
     assert list(failures) == ["AuthenticationFailed('handshake refused: HTTP 401 (credentials rejected)')"], failures
     assert entry(good, "BootNotification").num_requests == 1 and errors(good) == []
     assert not any("secret" in e for _, _, e in errors(env))
+
+
+def test_callerror_reason_names_the_code(csms: TestbedProcess) -> None:
+    set_fault(csms, {"name": "callerror", "action": "Heartbeat", "code": "NotSupported", "description": "no"})
+    p = prefix()
+    env = run_fleet(csms.ws_url, [*FAST, "--cp-id-template", p + "-{n}"], users=2, seconds=3)
+    reasons = {e for m, n, e in errors(env) if n == "Heartbeat"}
+    assert reasons == {"NotSupportedError('CALLERROR NotSupported: no')"}, reasons
+    assert entry(env, "StartTransaction").num_failures == 0
+
+
+def test_boot_rejected_then_pending_then_accepted(csms: TestbedProcess) -> None:
+    """Rejected: a counted failure, retried after ``interval``; Pending: no failure, the CSMS's calls
+    are answered meanwhile; Accepted: the charge point reports its statuses and runs."""
+    status, _ = csms.api("PATCH", "/config", {"boot_status": "Rejected", "boot_retry_interval": 1})
+    assert status == 200
+    p = prefix()
+    cp = f"{p}-1"
+    seen: dict[str, Any] = {}
+
+    def during(env: Environment) -> None:
+        assert wait_until(lambda: (entry(env, "BootNotification") or _Zero).num_failures >= 2, 8)
+        csms.api("PATCH", "/config", {"boot_status": "Pending"})
+        gevent.sleep(1.5)
+        seen["state"] = Fleet.of(env).monitor.counts()["booting"]
+        seen["answer"] = csms.api("POST", f"/cps/{cp}/GetConfiguration", {"key": ["HeartbeatInterval"]})[1]
+        seen["pending_failures"] = entry(env, "BootNotification").num_failures
+        csms.api("PATCH", "/config", {"boot_status": "Accepted"})
+        assert wait_until(lambda: (entry(env, "StatusNotification") or _Zero).num_requests >= 2, 5)
+
+    env = run_fleet(
+        csms.ws_url, [*FAST, "--idle-duration", "30", "--cp-id-template", p + "-{n}"], users=1, during=during
+    )
+    boot = entry(env, "BootNotification")
+    assert {e for m, n, e in errors(env)} == {"RejectedError('BootNotification Rejected')"}
+    assert boot.num_failures == seen["pending_failures"] and boot.num_requests > boot.num_failures + 1
+    assert seen["state"] == 1
+    assert seen["answer"]["result"]["configurationKey"][0]["key"] == "HeartbeatInterval"
+    assert entry(env, "StatusNotification").num_failures == 0

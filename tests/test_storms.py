@@ -46,9 +46,25 @@ def _cps(testbed: TestbedProcess) -> dict[str, dict]:
 def test_boot_storm_holds_every_boot_until_the_broadcast(testbed: TestbedProcess, tmp_path: Path) -> None:
     summary = tmp_path / "summary.json"
     proc = _start(
-        ["--headless", "--only-summary", "--host", testbed.ws_url, "-u", "10", "-r", "20", "--shape", "boot-storm",
-         "--storm-hold", "3", "--storm-timeout", "20", "--json-summary", str(summary)]
-    )  # fmt: skip
+        [
+            "--headless",
+            "--only-summary",
+            "--host",
+            testbed.ws_url,
+            "-u",
+            "10",
+            "-r",
+            "20",
+            "--shape",
+            "boot-storm",
+            "--storm-hold",
+            "3",
+            "--storm-timeout",
+            "20",
+            "--json-summary",
+            str(summary),
+        ]
+    )
     held: dict[str, dict] = {}
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -74,10 +90,29 @@ def test_reconnect_storm_across_two_workers(testbed: TestbedProcess, tmp_path: P
     storm causes on purpose do not count against --max-failure-ratio."""
     summary = tmp_path / "summary.json"
     run = run_distributed(
-        ["--host", testbed.ws_url, "-u", "20", "-r", "40", "--shape", "reconnect-storm", "--storm-hold", "0.5",
-         "--storm-timeout", "20", "--storm-jitter", "0,0.5", "--max-failure-ratio", "0",
-         "--max-time-to-all-back", "15", "--json-summary", str(summary)]
-    )  # fmt: skip
+        [
+            "--host",
+            testbed.ws_url,
+            "-u",
+            "20",
+            "-r",
+            "40",
+            "--shape",
+            "reconnect-storm",
+            "--storm-hold",
+            "0.5",
+            "--storm-timeout",
+            "20",
+            "--storm-jitter",
+            "0,0.5",
+            "--max-failure-ratio",
+            "0",
+            "--max-time-to-all-back",
+            "15",
+            "--json-summary",
+            str(summary),
+        ]
+    )
     assert run.returncode == 0, run.output[-4000:]
     assert_clean(run)
     output = printed(run.output)
@@ -104,9 +139,25 @@ def test_reconnect_storm_across_two_workers(testbed: TestbedProcess, tmp_path: P
 def test_rolling_restart_goes_wave_by_wave(testbed: TestbedProcess, tmp_path: Path) -> None:
     summary = tmp_path / "summary.json"
     run = run_local(
-        ["--host", testbed.ws_url, "-u", "12", "-r", "30", "--shape", "rolling-restart", "--restart-waves", "3",
-         "--storm-hold", "0.3", "--storm-timeout", "20", "--json-summary", str(summary)]
-    )  # fmt: skip
+        [
+            "--host",
+            testbed.ws_url,
+            "-u",
+            "12",
+            "-r",
+            "30",
+            "--shape",
+            "rolling-restart",
+            "--restart-waves",
+            "3",
+            "--storm-hold",
+            "0.3",
+            "--storm-timeout",
+            "20",
+            "--json-summary",
+            str(summary),
+        ]
+    )
     assert run.returncode == 1, run.output[-4000:]  # no gate: Locust's own rule, the deliberate drops are failures
     assert_clean(run)
     output = printed(run.output)
@@ -121,10 +172,31 @@ def test_rolling_restart_goes_wave_by_wave(testbed: TestbedProcess, tmp_path: Pa
 def test_peak_hour_keeps_the_fraction_charging(testbed: TestbedProcess, tmp_path: Path) -> None:
     summary = tmp_path / "summary.json"
     run = run_local(
-        ["--host", testbed.ws_url, "-u", "12", "-r", "30", "--shape", "peak-hour", "--peak-fraction", "0.5",
-         "--peak-duration", "4", "--idle-duration", "3600", "--meter-interval", "1", "--storm-hold", "0.3",
-         "--json-summary", str(summary), "--max-failure-ratio", "0"]
-    )  # fmt: skip
+        [
+            "--host",
+            testbed.ws_url,
+            "-u",
+            "12",
+            "-r",
+            "30",
+            "--shape",
+            "peak-hour",
+            "--peak-fraction",
+            "0.5",
+            "--peak-duration",
+            "4",
+            "--idle-duration",
+            "3600",
+            "--meter-interval",
+            "1",
+            "--storm-hold",
+            "0.3",
+            "--json-summary",
+            str(summary),
+            "--max-failure-ratio",
+            "0",
+        ]
+    )
     assert run.returncode == 0, run.output[-4000:]
     assert_clean(run)
     assert "Peak hour: 0.5 of 12 charge points = 6 charging for 4 s" in run.output
@@ -170,12 +242,32 @@ def test_outcome_takes_the_slowest_worker_and_sums_the_rest() -> None:
     hist_a.add(10)
     hist_b.add(30)
     common = {"kind": "drop", "round": 1, "complete": True}
-    conductor.on_result("a", {**common, "n": 3, "done": 3, "duration": 1.2, "first": 1.0,
-                              "latencies": {"WebSocket reconnect": hist_a.to_wire()},
-                              "completions": [[1.0, 2], [1.2, 1]], "failures": {}})  # fmt: skip
-    conductor.on_result("b", {**common, "n": 2, "done": 2, "duration": 1.5, "first": 1.1,
-                              "latencies": {"WebSocket reconnect": hist_b.to_wire()},
-                              "completions": [[1.0, 1], [1.5, 1]], "failures": {"x": 1}})  # fmt: skip
+    conductor.on_result(
+        "a",
+        {
+            **common,
+            "n": 3,
+            "done": 3,
+            "duration": 1.2,
+            "first": 1.0,
+            "latencies": {"WebSocket reconnect": hist_a.to_wire()},
+            "completions": [[1.0, 2], [1.2, 1]],
+            "failures": {},
+        },
+    )
+    conductor.on_result(
+        "b",
+        {
+            **common,
+            "n": 2,
+            "done": 2,
+            "duration": 1.5,
+            "first": 1.1,
+            "latencies": {"WebSocket reconnect": hist_b.to_wire()},
+            "completions": [[1.0, 1], [1.5, 1]],
+            "failures": {"x": 1},
+        },
+    )
     outcome = conductor.outcome(1, nodes=2)
     assert outcome.complete and outcome.n == 5 and outcome.done == 5
     assert outcome.duration == 1.5 and outcome.first == 1.0

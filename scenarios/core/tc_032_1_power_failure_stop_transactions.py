@@ -38,7 +38,7 @@ class PowerFailureStopTransactions(Case):
     def run(self, ctx: Context) -> None:
         cid = ctx.connector_id
         tx = ctx.charging()
-        outage = ctx.now()
+        outage, reading = ctx.now(), ctx.cp.connectors[cid].meter.stop()
         ctx.reboot(1, special={cid: "Finishing"}, clean=False)
-        stop = ctx.stop_transaction(cid, "PowerLoss", step=5, at=outage, transaction_id=tx)
+        stop = ctx.stop_transaction(cid, "PowerLoss", step=5, at=outage, transaction_id=tx, meter_stop=reading)
         ctx.expect_own("reason", "PowerLoss", stop.request, step=5, message="StopTransaction.req")

@@ -33,12 +33,13 @@ class OfflineTransaction(Case):
 
     def run(self, ctx: Context) -> None:
         cid, tag = ctx.connector_id, ctx.valid_tag
+        meter = ctx.cp.connectors[cid].meter
         ctx.disconnect(clean=False)
-        started = ctx.now()
+        started, meter_start = ctx.now(), meter.start()
         ctx.sleep(ctx.options.offline_time)
-        stopped = ctx.now()
+        stopped, meter_stop = ctx.now(), meter.stop()
         ctx.connect(step=1)
-        start = ctx.start_transaction(cid, tag, step=1, at=started)
+        start = ctx.start_transaction(cid, tag, step=1, at=started, meter_start=meter_start)
         ctx.expect("idTagInfo.status", "Accepted", start.response, step=2, message="StartTransaction.conf")
-        stop = ctx.stop_transaction(cid, "Local", step=3, at=stopped)
+        stop = ctx.stop_transaction(cid, "Local", step=3, at=stopped, meter_stop=meter_stop)
         ctx.expect_own("reason", "Local", stop.request, step=3, message="StopTransaction.req")

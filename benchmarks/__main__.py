@@ -1,0 +1,223 @@
+"""``python -m benchmarks [--quick] [--json FILE] [--out DIR] [--only SECTIONS] [--host URL]``
+
+Prints a table of the figures and writes them as JSON (plots as PNG in ``--out``). Benchmarks
+print figures; they never fail on a figure. Loopback targets only; every part is bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+import orjson
+
+from benchmarks import plots
+from benchmarks.capacity import run_capacity
+from benchmarks.common import Options, csms_loop, is_loopback_url, log
+from benchmarks.compliance import run_compliance
+from benchmarks.latency import run_latency
+from benchmarks.procutil import machine, raise_nofile
+from benchmarks.roundtrip import run_roundtrip
+from benchmarks.storm import run_storm
+from benchmarks.testbed_check import run_testbed_check
+
+SECTIONS = ("capacity", "roundtrip", "latency", "storm", "testbed", "compliance")
+
+TARGETS: dict[str, tuple[str, float]] = {
+    "max_connected_cps_per_worker": (">=", 19000),
+    "rss_kib_per_cp": ("<=", 40),
+    "two_workers_connected_cps": (">=", 38000),
+    "ratio_vs_raw": (">=", 0.8),
+    "compliance_suite_s": ("<", 30),
+    "probe_s": ("<", 2),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.exit(2)
+
+
+def _options(argv: list[str] | None) -> tuple[argparse.Namespace, Options]:
+    parser = _Parser(prog="python -m benchmarks", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="shorter runs (under ~5 minutes on 2 cores)")
+    parser.add_argument("--json", metavar="FILE", help="write the figures as JSON to FILE")
+    parser.add_argument("--out", metavar="DIR", default="benchmark-results", help="PNG plots go here")
+    parser.add_argument("--only", metavar="SECTIONS", help=f"comma-separated subset of {','.join(SECTIONS)}")
+    parser.add_argument(
+        "--host", metavar="URL", help="an external CSMS (ws://, loopback only) instead of the benchmark CSMS"
+    )
+    parser.add_argument(
+        "--csms-loop", choices=("auto", "asyncio", "uvloop"), default="auto", help="benchmark CSMS event loop"
+    )
+    args = parser.parse_args(argv)
+    only = SECTIONS if not args.only else tuple(s.strip() for s in args.only.split(",") if s.strip())
+    unknown = [s for s in only if s not in SECTIONS]
+    if unknown:
+        parser.error(f"--only: unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    if args.host and not is_loopback_url(args.host):
+        parser.error(f"--host {args.host!r}: benchmarks target loopback addresses only (ws://127.0.0.x/...)")
+    if args.csms_loop == "uvloop":
+        try:
+            import uvloop  # noqa: F401
+        except ImportError:
+            parser.error("--csms-loop uvloop: uvloop is not installed")
+    args.only = only
+    return args, Options(quick=args.quick, host=args.host, out_dir=args.out, loop=args.csms_loop)
+
+
+def _flatten(results: dict[str, Any], options: Options) -> dict[str, Any]:
+    """The headline keys, flat, from the sections that ran."""
+    flat: dict[str, Any] = {}
+    single = results.get("capacity_single")
+    two = results.get("capacity_two")
+    if single or two:
+        source = single or two
+        assert source is not None
+        workers = source["per_worker"]
+        best = min(workers, key=lambda w: w["heartbeating"])
+        flat["max_connected_cps_per_worker"] = best["heartbeating"]
+        flat["rss_kib_per_cp"] = max(w["rss_kib_per_cp"] for w in workers if w["rss_kib_per_cp"] is not None)
+        flat["idle_cpu_percent"] = max(w["idle_cpu_percent"] for w in workers)
+        flat["idle_cpu_heartbeat_interval_s"] = source["heartbeat_interval_s"]
+        per_hb = flat["idle_cpu_percent"] / (best["connected"] / source["heartbeat_interval_s"])
+        flat["idle_cpu_percent_at_300s_estimate"] = round(per_hb * best["connected"] / 300.0, 2)
+        flat["capacity_measured_with"] = "one worker alone" if single else "two workers at once (per-worker minimum)"
+    if two:
+        flat["two_workers_connected_cps"] = two["total_heartbeating"]
+    rt = results.get("roundtrip")
+    if rt and "ratio_vs_raw" in rt:
+        for key in ("roundtrips_per_cpu_s", "roundtrips_per_cpu_s_novalidation", "raw_roundtrips_per_cpu_s"):
+            flat[key] = rt[key]
+        flat["ratio_vs_raw"] = rt["ratio_vs_raw"]
+    lat = results.get("latency")
+    if lat and "steps" in lat:
+        flat["latency_low_load"] = lat["low_load"]
+        flat["latency_high_load"] = lat["high_load"]
+        flat["max_faithful_rate_per_s"] = lat["max_faithful_rate_per_s"]
+        flat["max_faithful_cpu_percent"] = lat["max_faithful_cpu_percent"]
+        flat["saturation_cpu_percent"] = lat["saturation_cpu_percent"]
+        flat["falling_behind_at_per_s"] = lat["falling_behind_at_per_s"]
+    storm = results.get("storm")
+    if storm and "charge_points" in storm:
+        flat["storm_charge_points"] = storm["charge_points"]
+        flat["storm_all_reconnected_s"] = storm["all_reconnected_s"]
+    tb = results.get("testbed")
+    if tb:
+        flat["testbed_is_bottleneck"] = tb["testbed_is_bottleneck"]
+    comp = results.get("compliance")
+    if comp:
+        flat["compliance_suite_s"] = comp.get("compliance_suite_s")
+        flat["probe_s"] = comp.get("probe_s")
+        if comp.get("reason"):
+            flat["compliance_null_reason"] = comp["reason"]
+    return flat
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        if "harness_p50_ms" in value:
+            return (
+                f"{value['offered_per_s']}/s: p50 {value['harness_p50_ms']:.2f} ms"
+                f" (ref {value['reference_p50_ms']:.2f}),"
+                f" p99 {value['harness_p99_ms']:.2f} ms (ref {value['reference_p99_ms']:.2f}),"
+                f" CPU {value['harness_cpu_percent']:.0f}%"
+            )
+    return str(value)
+
+
+def _table(flat: dict[str, Any]) -> str:
+    rows = [("figure", "value", "target", "met")]
+    for key, value in flat.items():
+        target, met = "", ""
+        if key in TARGETS:
+            op, bound = TARGETS[key]
+            target = f"{op} {bound:g}"
+            if value is not None:
+                ok = {">=": value >= bound, "<=": value <= bound, "<": value < bound}[op]
+                met = "yes" if ok else "NO"
+        rows.append((key, _fmt(value), target, met))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = []
+    for index, (a, b, c, d) in enumerate(rows):
+        lines.append(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip())
+        if index == 0:
+            lines.append("-" * (sum(widths) + 10))
+    return "\n".join(lines)
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if not k.startswith("_")}
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, options = _options(argv)
+    raise_nofile()
+    started = time.time()
+    log(f"benchmarks: {'quick' if options.quick else 'full'} run of {', '.join(args.only)}")
+    results: dict[str, Any] = {}
+    heartbeat = 30 if options.quick else 60
+    steps: list[tuple[str, str, Callable[[], dict[str, Any]]]] = []
+    if "capacity" in args.only:
+        if not options.quick:
+            steps.append(("capacity", "capacity_single", lambda: run_capacity(options, 1, heartbeat)))
+        steps.append(("capacity", "capacity_two", lambda: run_capacity(options, 2, heartbeat)))
+    steps += [
+        ("roundtrip", "roundtrip", lambda: run_roundtrip(options)),
+        ("latency", "latency", lambda: run_latency(options)),
+        ("storm", "storm", lambda: run_storm(options)),
+        ("testbed", "testbed", lambda: run_testbed_check(options)),
+        ("compliance", "compliance", lambda: run_compliance(options)),
+    ]
+    for section, key, run in steps:
+        if section not in args.only:
+            continue
+        t0 = time.monotonic()
+        try:
+            results[key] = run()
+        except Exception as exc:  # one broken part must not lose the others' figures
+            log(f"{key}: failed: {type(exc).__name__}: {exc}")
+            results[key] = {"error": f"{type(exc).__name__}: {exc}"}
+        results[key]["elapsed_s"] = round(time.monotonic() - t0, 1)
+    written = plots.write_all(results, options.out_dir)
+    flat = _flatten(results, options)
+    document = {
+        **flat,
+        "quick": options.quick,
+        "command": "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "csms": options.host or f"benchmarks.fastcsms ({csms_loop(options)})",
+        "machine": machine(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "duration_s": round(time.time() - started, 1),
+        "plots": written,
+        "targets": {k: f"{op} {bound:g}" for k, (op, bound) in TARGETS.items()},
+        "details": _strip(results),
+    }
+    print(_table(flat))
+    print(f"\n{len(results)} part(s) in {document['duration_s']:.0f} s; plots: {', '.join(written.values()) or 'none'}")
+    if args.json:
+        directory = os.path.dirname(os.path.abspath(args.json))
+        os.makedirs(directory, exist_ok=True)
+        with open(args.json, "wb") as fh:
+            fh.write(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+        print(f"JSON: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

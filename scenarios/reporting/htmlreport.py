@@ -1,0 +1,106 @@
+"""A self-contained HTML report: a matrix of cases and verdicts, then each case's checks and wire log.
+
+No external assets; every piece of text (much of it CSMS-provided) goes through ``html.escape``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html import escape
+
+from ..results import CaseResult, RunResult, Verdict
+
+COLOURS = {
+    Verdict.passed: ("#1a7f37", "#dafbe1"),
+    Verdict.failed: ("#cf222e", "#ffebe9"),
+    Verdict.error: ("#8250df", "#fbefff"),
+    Verdict.not_applicable: ("#6e7781", "#f6f8fa"),
+}
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#1f2328}
+h1{font-size:20px;margin:0 0 4px} .meta{color:#59636e;margin-bottom:16px}
+.summary span{display:inline-block;margin-right:12px;padding:2px 8px;border-radius:10px;font-weight:600}
+.matrix{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:6px;margin:16px 0}
+.tile{border-radius:6px;padding:6px 8px;border:1px solid;text-decoration:none;font-size:13px}
+.tile b{display:block;font-size:12px} table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{border-bottom:1px solid #d0d7de;padding:4px 6px;text-align:left;vertical-align:top}
+.v{font-weight:700;white-space:nowrap} pre{background:#f6f8fa;padding:8px;overflow-x:auto;font-size:12px;margin:4px 0}
+details{margin:4px 0 12px} .bad{color:#cf222e;font-weight:600} .ok{color:#1a7f37}
+"""
+
+
+def _verdict(verdict: Verdict) -> str:
+    fg, bg = COLOURS[verdict]
+    return f'<span class="v" style="color:{fg};background:{bg}">{escape(str(verdict))}</span>'
+
+
+def _tile(result: CaseResult) -> str:
+    fg, bg = COLOURS[result.verdict]
+    return (
+        f'<a class="tile" href="#{escape(result.case_id)}" style="color:{fg};background:{bg};border-color:{fg}" '
+        f'title="{escape(result.title)}">{escape(result.case_id)}<b>{escape(str(result.verdict))}</b></a>'
+    )
+
+
+def _case(result: CaseResult) -> str:
+    rows = []
+    for check in result.checks:
+        mark = '<span class="ok">ok</span>' if check.ok else '<span class="bad">FAIL</span>'
+        warn = f"<br><i>{escape(check.warning)}</i>" if check.warning else ""
+        rows.append(
+            f"<tr><td>{mark}</td><td>{escape(check.step)}</td><td>{escape(check.side)}</td>"
+            f"<td>{escape(check.message)}</td><td>{escape(check.expected_text)}</td>"
+            f"<td>{escape(check.actual)}{warn}</td></tr>"
+        )
+    checks = (
+        "<table><tr><th></th><th>step</th><th>side</th><th>message</th><th>expected</th><th>actual</th></tr>"
+        + "".join(rows)
+        + "</table>"
+        if rows
+        else ""
+    )
+    notes = "".join(f"<li>{escape(n)}</li>" for n in result.notes)
+    wire = "\n".join(f"{w.clock} {w.arrow} {w.raw}" for w in result.wire)
+    error = f"<pre>{escape(result.error_detail)}</pre>" if result.error_detail else ""
+    opened = " open" if result.verdict in (Verdict.failed, Verdict.error) else ""
+    return (
+        f'<h3 id="{escape(result.case_id)}">{escape(result.case_id)} {_verdict(result.verdict)}</h3>'
+        f"<div>{escape(result.title)} &middot; section {escape(result.section)} &middot; "
+        f"{escape(result.profile)} &middot; {result.duration:.2f} s</div>"
+        + (f"<p>{escape(result.reason)}</p>" if result.reason else "")
+        + (f"<ul>{notes}</ul>" if notes else "")
+        + f"<details{opened}><summary>checks and wire log</summary>{checks}{error}"
+        f"<pre>{escape(wire) or '(no frames)'}</pre></details>"
+    )
+
+
+def render(run: RunResult) -> str:
+    started = datetime.fromtimestamp(run.started, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    summary = "".join(
+        f'<span style="color:{COLOURS[v][0]};background:{COLOURS[v][1]}">{run.count(v)} {escape(str(v))}</span>'
+        for v in Verdict
+    )
+    index = "".join(
+        f'<tr><td><a href="#{escape(c.case_id)}">{escape(c.case_id)}</a></td><td>{escape(c.section)}</td>'
+        f"<td>{escape(c.title)}</td><td>{_verdict(c.verdict)}</td><td>{c.duration:.2f}</td>"
+        f"<td>{escape(c.reason)}</td></tr>"
+        for c in run.cases
+    )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        "<title>OCTT 1.6 CSMS compliance report</title>"
+        f"<style>{STYLE}</style></head><body>"
+        "<h1>OCTT 1.6 Central System compliance</h1>"
+        f'<div class="meta">{escape(run.url)} &middot; charge point {escape(run.cp_id)} &middot; {started} '
+        f"&middot; {run.duration:.1f} s</div>"
+        f'<div class="summary">{summary}</div>'
+        f'<div class="matrix">{"".join(_tile(c) for c in run.cases)}</div>'
+        "<table><tr><th>case</th><th>section</th><th>title</th><th>verdict</th><th>s</th><th>reason</th></tr>"
+        f"{index}</table>" + "".join(_case(c) for c in run.cases) + "</body></html>\n"
+    )
+
+
+def write_html(run: RunResult, path: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(render(run))

@@ -1,0 +1,35 @@
+"""JSON report: per case the verdict, duration, checks (expected and actual) and the wire log."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from ocpp_users import __version__
+
+from ..results import RunResult, Verdict
+
+
+def run_json(run: RunResult) -> dict[str, Any]:
+    return {
+        "tool": "volatileocpp",
+        "version": __version__,
+        "suite": "OCTT 1.6 TC_xxx_CSMS",
+        "url": run.url,
+        "cp_id": run.cp_id,
+        "started": datetime.fromtimestamp(run.started, UTC).isoformat(timespec="seconds"),
+        "duration_s": round(run.duration, 3),
+        "probe_duration_s": round(run.probe_duration, 3) if run.probe_duration is not None else None,
+        "support": {a: {"state": s.state, "detail": s.detail} for a, s in sorted(run.support.items())},
+        "summary": {str(v): run.count(v) for v in Verdict},
+        "notes": list(run.notes),
+        "cases": [c.to_json() for c in run.cases],
+        "setup_wire": [w.to_json() for w in run.setup_wire],
+    }
+
+
+def write_json(run: RunResult, path: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(run_json(run), handle, indent=2, ensure_ascii=False)
+        handle.write("\n")
