@@ -167,6 +167,7 @@ class TestbedProcess:
             cwd=str(REPO_ROOT),
             env=env,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl+C in the terminal reaches Locust only; we stop the testbed ourselves
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -17,7 +17,7 @@ import gevent
 
 from .actions import Action
 from .chargepoint import ChargePointBase, InboundCall, Reservation
-from .errors import InternalError, OcppCallError, TransportError, VolatileOcppError
+from .errors import ConnectionLost, InternalError, OcppCallError, TransportError, VolatileOcppError
 from .handlers import HandlerRegistry, on
 from .model.status import OCCUPIED, ChargePointStatus
 from .rpc import Handler, Reply
@@ -284,7 +284,16 @@ class SimulatedChargePoint(ChargePointBase, HandlerRegistry):
         except TransportError:
             self.reconnect_in_background()  # the CSMS is unreachable now: back off and retry
             return
-        self.boot_until_accepted()
+        while True:
+            try:
+                self.boot_until_accepted()
+                break
+            except ConnectionLost:
+                return  # the drop started the reconnect loop, which boots again
+            except VolatileOcppError:
+                if self.stopping or not self.connected:
+                    return
+                gevent.sleep(self.settings.boot_retry_default)
         self.report_all_statuses()
         if self.firmware_status == "Installing":
             self.firmware_status = self.settings.behaviour.firmware_outcome

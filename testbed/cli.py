@@ -68,41 +68,90 @@ def build_parser() -> argparse.ArgumentParser:
     net = p.add_argument_group("network")
     net.add_argument("--host", default="127.0.0.1", help="OCPP listen address (default 127.0.0.1)")
     net.add_argument("--port", type=_port, default=9000, help="OCPP listen port; 0 = any free port (default 9000)")
-    net.add_argument("--api-port", type=_port, default=0,
-                     help="control API port on 127.0.0.1; 0 = any free port (default 0)")
-    net.add_argument("--ws-ping-interval", type=_nonnegative_float, default=0.0, metavar="S",
-                     help="send WebSocket pings every S seconds; 0 = never (default 0)")
+    net.add_argument(
+        "--api-port", type=_port, default=0, help="control API port on 127.0.0.1; 0 = any free port (default 0)"
+    )
+    net.add_argument(
+        "--ws-ping-interval",
+        type=_nonnegative_float,
+        default=0.0,
+        metavar="S",
+        help="send WebSocket pings every S seconds; 0 = never (default 0)",
+    )
     ocpp = p.add_argument_group("OCPP behaviour")
-    ocpp.add_argument("--heartbeat-interval", type=_interval, default=60, metavar="S",
-                      help="interval in an Accepted BootNotification response (default 60)")
-    ocpp.add_argument("--boot-status", default="Accepted", choices=BOOT_STATUSES,
-                      help="BootNotification status (default Accepted)")
-    ocpp.add_argument("--boot-retry-interval", type=_interval, default=10, metavar="S",
-                      help="interval returned with Pending/Rejected (default 10)")
+    ocpp.add_argument(
+        "--heartbeat-interval",
+        type=_interval,
+        default=60,
+        metavar="S",
+        help="interval in an Accepted BootNotification response (default 60)",
+    )
+    ocpp.add_argument(
+        "--boot-status", default="Accepted", choices=BOOT_STATUSES, help="BootNotification status (default Accepted)"
+    )
+    ocpp.add_argument(
+        "--boot-retry-interval",
+        type=_interval,
+        default=10,
+        metavar="S",
+        help="interval returned with Pending/Rejected (default 10)",
+    )
     tags = p.add_argument_group("authorization")
-    tags.add_argument("--tag", action="append", default=[], metavar="TAG=STATUS",
-                      help="add/override an idTag (Accepted|Blocked|Expired|Invalid|ConcurrentTx); repeatable. "
-                      "Built in: " + ", ".join(f"{t.tag}={t.status}" for t in DEFAULT_TAGS))
+    tags.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="TAG=STATUS",
+        help="add/override an idTag (Accepted|Blocked|Expired|Invalid|ConcurrentTx); repeatable. "
+        "Built in: " + ", ".join(f"{t.tag}={t.status}" for t in DEFAULT_TAGS),
+    )
     tags.add_argument("--tags-file", metavar="FILE", help="file with lines 'TAG STATUS' (# comments)")
-    tags.add_argument("--accept-prefix", default="VOCPP-LOAD-", metavar="PREFIX",
-                      help="unlisted tags starting with PREFIX are Accepted; '' disables (default VOCPP-LOAD-). "
-                      "Other unknown tags are Invalid")
+    tags.add_argument(
+        "--accept-prefix",
+        default="VOCPP-LOAD-",
+        metavar="PREFIX",
+        help="unlisted tags starting with PREFIX are Accepted; '' disables (default VOCPP-LOAD-). "
+        "Other unknown tags are Invalid",
+    )
     sec = p.add_argument_group("security")
-    sec.add_argument("--basic-auth-password", metavar="PW",
-                     help="require HTTP Basic auth: user = charge point id, password PW (else 401)")
-    sec.add_argument("--tls-cert", metavar="FILE", help="serve wss with this certificate (PEM)")
-    sec.add_argument("--tls-key", metavar="FILE", help="private key for --tls-cert (PEM)")
-    sec.add_argument("--tls-client-ca", metavar="FILE",
-                     help="require a client certificate signed by this CA (security profile 3)")
+    sec.add_argument(
+        "--basic-auth-password",
+        metavar="PW",
+        help="require HTTP Basic auth: user = charge point id, password PW (else 401)",
+    )
+    sec.add_argument(
+        "--tls-cert",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="serve wss with this certificate (PEM); give it twice, an RSA and an ECDSA one, for all the "
+        "cipher suites of the OCPP security whitepaper (TLS >= 1.2)",
+    )
+    sec.add_argument(
+        "--tls-key",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="private key for --tls-cert (PEM); the n-th --tls-key goes with the n-th --tls-cert",
+    )
+    sec.add_argument(
+        "--tls-client-ca", metavar="FILE", help="require a client certificate signed by this CA (security profile 3)"
+    )
     flt = p.add_argument_group("faults")
-    flt.add_argument("--fault", choices=sorted(SPECS), metavar="NAME",
-                     help="start with this fault active: " + ", ".join(SPECS))
-    flt.add_argument("--fault-args", metavar="JSON", help='arguments for --fault, e.g. \'{"seconds": 5}\'')
+    flt.add_argument(
+        "--fault", choices=sorted(SPECS), metavar="NAME", help="start with this fault active: " + ", ".join(SPECS)
+    )
+    flt.add_argument("--fault-args", metavar="JSON", help="arguments for --fault, e.g. '{\"seconds\": 5}'")
     out = p.add_argument_group("logging")
     out.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     out.add_argument("--log-frames", action="store_true", help="log every OCPP frame (secrets masked)")
-    out.add_argument("--max-messages", type=_positive, default=10000, metavar="N",
-                     help="keep the last N frames per charge point (default 10000)")
+    out.add_argument(
+        "--max-messages",
+        type=_positive,
+        default=10000,
+        metavar="N",
+        help="keep the last N frames per charge point (default 10000)",
+    )
     return p
 
 
@@ -127,22 +176,31 @@ def settings_from_args(argv: list[str] | None = None) -> Settings:
             fault = parse_fault({**extra, "name": args.fault})
         except ValueError as exc:
             parser.error(str(exc))
-    if bool(args.tls_cert) != bool(args.tls_key):
-        parser.error("--tls-cert and --tls-key go together")
+    if len(args.tls_cert) != len(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together (one --tls-key per --tls-cert)")
     if args.tls_client_ca and not args.tls_cert:
         parser.error("--tls-client-ca needs --tls-cert/--tls-key")
     context = None
     if args.tls_cert:
         try:
-            context = server_context(args.tls_cert, args.tls_key, args.tls_client_ca)
+            context = server_context(list(zip(args.tls_cert, args.tls_key, strict=True)), args.tls_client_ca)
         except ValueError as exc:
             parser.error(str(exc))
     config = Config(args.heartbeat_interval, canonical_boot_status(args.boot_status), args.boot_retry_interval)
     return Settings(
-        host=args.host, port=args.port, api_port=args.api_port, config=config, tags=entries,
-        accept_prefix=args.accept_prefix, basic_auth_password=args.basic_auth_password, ssl_context=context,
-        fault=fault, log_frames=args.log_frames, max_messages=args.max_messages,
-        ping_interval=args.ws_ping_interval or None, quiet=args.quiet,
+        host=args.host,
+        port=args.port,
+        api_port=args.api_port,
+        config=config,
+        tags=entries,
+        accept_prefix=args.accept_prefix,
+        basic_auth_password=args.basic_auth_password,
+        ssl_context=context,
+        fault=fault,
+        log_frames=args.log_frames,
+        max_messages=args.max_messages,
+        ping_interval=args.ws_ping_interval or None,
+        quiet=args.quiet,
     )
 
 
