@@ -515,3 +515,28 @@ class _StandaloneParser(argparse.ArgumentParser):
         for key in ("env_var", "include_in_web_ui", "is_secret", "is_required", "is_multiple"):
             kwargs.pop(key, None)
         return super().add_argument(*args, **kwargs)
+
+
+class _HelpParser(argparse.ArgumentParser):
+    """Accepts Locust's extra ``add_argument`` keywords so the options can be listed without Locust."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        env_var = kwargs.pop("env_var", None)
+        kwargs.pop("is_secret", None)
+        kwargs.pop("include_in_web_ui", None)
+        if env_var and kwargs.get("help"):
+            kwargs["help"] = f"{kwargs['help']} [env {env_var}]"
+        return super().add_argument(*args, **kwargs)
+
+
+def help_text() -> str:
+    """The fleet's options as ``--help`` would show them (Locust prints its own help before it
+    loads a locustfile, so ``locust -f locustfiles/fleet.py --help`` cannot list them)."""
+    parser = _HelpParser(
+        prog="locust -f locustfiles/fleet.py",
+        description="Fleet options, in addition to Locust's own (locust --help). Each can also be set "
+        "with the environment variable shown, in a config file, or in the web UI.",
+        add_help=False,
+    )
+    register(parser)
+    return parser.format_help()

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import gevent
 import gevent.lock
+import orjson
 import websocket
 from gevent.event import AsyncResult
 
@@ -80,6 +81,7 @@ class _Pending:
 
 
 _text = websocket.ABNF.OPCODE_TEXT
+_dumps = orjson.dumps
 
 
 def _raw_text(raw: str | bytes, limit: int = 500) -> str:
@@ -122,6 +124,7 @@ class OcppConnection:
         self._id_prefix = os.urandom(4).hex() + "-"
         self._closing_by_us = False
         self._receiver: gevent.Greenlet | None = None
+        self._call_timer: gevent.Timeout | None = None
         # websocket-client's own objects expose the socket and send lock that the fast frame path needs.
         self._fast = getattr(ws, "sock", None) is not None and hasattr(ws, "lock")
 
@@ -220,10 +223,22 @@ class OcppConnection:
         message_id = self.next_id()
         pending = _Pending(action, AsyncResult())
         self._pending[message_id] = pending
-        raw = Call(message_id, action, payload).to_json()
+        raw = _dumps([2, message_id, action, payload])  # Call(...).to_json(), without the object
         try:
             self._send(raw)
-            outcome = pending.result.get(timeout=timeout)
+            if self._call_lock is None:
+                outcome = pending.result.get(timeout=timeout)
+            else:
+                # Serialized calls: one call at a time on this connection, so one timer, reused
+                # (AsyncResult.get(timeout=...) would make and destroy one per call).
+                timer = self._call_timer
+                if timer is None or timer.seconds != timeout:
+                    timer = self._call_timer = gevent.Timeout(timeout)
+                timer.start()
+                try:
+                    outcome = pending.result.get()
+                finally:
+                    timer.cancel()
         except gevent.Timeout:
             self._pending.pop(message_id, None)
             self._timed_out.append(message_id)

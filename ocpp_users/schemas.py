@@ -254,11 +254,15 @@ def validate(action: str, payload: Any, *, response: bool) -> None:
 
 
 def validate_request(action: str, payload: Any) -> None:
-    validate(action, payload, response=False)
+    fast = _fast_validator(action, False)
+    if fast is None or not fast(payload):
+        validate(action, payload, response=False)
 
 
 def validate_response(action: str, payload: Any) -> None:
-    validate(action, payload, response=True)
+    fast = _fast_validator(action, True)
+    if fast is None or not fast(payload):
+        validate(action, payload, response=True)
 
 
 def call_error_for_violation(violation: SchemaViolation) -> OcppCallError:

@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    sub.add_parser(
+        "fleet-options",
+        help="list the fleet load test's options (locust -f locustfiles/fleet.py --help cannot)",
+        description="Print the options of locustfiles/fleet.py with their environment variables.",
+    )
     target = p.add_argument_group("target")
     target.add_argument(
         "--url",
@@ -356,6 +361,11 @@ def run_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "fleet-options":
+        from ocpp_users.fleet_options import help_text
+
+        sys.stdout.write(help_text())
+        return 0
     try:
         return run_scenarios(args, args.subparser)
     except KeyboardInterrupt:

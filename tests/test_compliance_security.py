@@ -1,11 +1,12 @@
-"""TC_085 (Basic auth) and TC_086 (TLS) against a testbed serving wss with Basic authentication."""
+"""TC_085 (Basic auth) and TC_086 (TLS) against testbeds serving wss with Basic authentication: one
+with only an RSA certificate (TC_086 FAILS: no ECDSA suites) and one with an RSA and an ECDSA
+certificate (TC_086 PASSES: all four cipher suites of the OCPP 1.6 security whitepaper)."""
 
 from __future__ import annotations
 
 import ipaddress
-import socket
 import ssl
-import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -74,25 +75,35 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pem]:
 
 
 @pytest.fixture(scope="module")
-def secure_csms(certs: dict[str, Pem]) -> Iterator[TestbedProcess]:
-    proc = TestbedProcess(
-        [
-            "--port",
-            "0",
-            "-q",
-            "--tls-cert",
-            certs["rsa"].cert,
-            "--tls-key",
-            certs["rsa"].key,
-            "--basic-auth-password",
-            PASSWORD,
-        ]
-    )
+def both_ca(certs: dict[str, Pem], tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A CA file trusting both (self-signed) certificates."""
+    bundle = tmp_path_factory.mktemp("bundle") / "both.pem"
+    bundle.write_text(Path(certs["rsa"].cert).read_text() + Path(certs["ec"].cert).read_text())
+    return str(bundle)
+
+
+def _secure_testbed(*pems: Pem) -> Iterator[TestbedProcess]:
+    args = ["--port", "0", "-q", "--basic-auth-password", PASSWORD]
+    for pem in pems:
+        args += ["--tls-cert", pem.cert, "--tls-key", pem.key]
+    proc = TestbedProcess(args)
     proc.start()
     try:
         yield proc
     finally:
         proc.stop()
+
+
+@pytest.fixture(scope="module")
+def secure_csms(certs: dict[str, Pem]) -> Iterator[TestbedProcess]:
+    """Only an RSA certificate."""
+    yield from _secure_testbed(certs["rsa"])
+
+
+@pytest.fixture(scope="module")
+def dual_csms(certs: dict[str, Pem]) -> Iterator[TestbedProcess]:
+    """An RSA and an ECDSA certificate (``--tls-cert``/``--tls-key`` given twice)."""
+    yield from _secure_testbed(certs["rsa"], certs["ec"])
 
 
 def secure_options(csms: TestbedProcess, cp_id: str, ca: str, host: str = "localhost", **changes: Any) -> RunOptions:
@@ -123,11 +134,16 @@ def test_tc085_passes_and_tc086_checks_the_tls_server(
     assert checks[("serialNumber", "present")].ok
     assert checks[("subject commonName", "localhost (the FQDN of the endpoint)")].ok
     assert checks[("format", "an X.509 certificate")].ok
-    # The testbed serves one RSA certificate with Python's default ciphers: no ECDSA suite, no RSA
-    # key exchange. The document requires all four suites, so TC_086 FAILS, naming each of them.
+    # The testbed serves only an RSA certificate: the two TLS_RSA suites work, the two ECDHE_ECDSA
+    # ones cannot. The document requires all four suites, so TC_086 FAILS, naming the missing ones.
     assert tls.verdict == Verdict.failed
     failed = {c.expected for c in tls.failed_checks}
-    assert failed == {f"{suite} supported" for suite in tlscheck.REQUIRED_SUITES}
+    assert failed == {
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 supported",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 supported",
+    }
+    supported = {c.expected for c in tls.checks if c.field == "cipher suite" and c.ok}
+    assert supported == {"TLS_RSA_WITH_AES_128_GCM_SHA256 supported", "TLS_RSA_WITH_AES_256_GCM_SHA384 supported"}
     # ... and, as the document allows, the case went on: upgrade, boot and status notifications.
     assert any(c.message == "BootNotification.conf" and c.ok for c in tls.checks)
 
@@ -184,47 +200,51 @@ def test_wrong_password_is_a_connection_error(secure_csms: TestbedProcess, certs
         Runner(options).run()
 
 
-def _tls_server(certs: dict[str, Pem]) -> tuple[int, socket.socket]:
-    """A bare TLS listener with an RSA and an ECDSA certificate and the four required suites: the
-    server TC_086 wants, to check the checker's passing side (no CSMS behind it)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(certs["rsa"].cert, certs["rsa"].key)
-    context.load_cert_chain(certs["ec"].cert, certs["ec"].key)
-    context.set_ciphers(":".join(tlscheck.REQUIRED_SUITES.values()) + ":ECDH+AESGCM:@SECLEVEL=0")
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                with context.wrap_socket(conn, server_side=True):
-                    pass
-            except (OSError, ssl.SSLError):
-                pass
-
-    threading.Thread(target=serve, daemon=True).start()
-    return int(listener.getsockname()[1]), listener
+def test_tc085_and_tc086_pass_against_a_testbed_with_rsa_and_ecdsa_certificates(
+    dual_csms: TestbedProcess, both_ca: str, cp_id: str
+) -> None:
+    run = Runner(secure_options(dual_csms, cp_id, both_ca)).run()
+    by_id = run.by_id()
+    assert by_id["TC_001_CSMS"].verdict == Verdict.passed
+    assert by_id["TC_085_CSMS"].verdict == Verdict.passed, by_id["TC_085_CSMS"].reason
+    tls = by_id["TC_086_CSMS"]
+    assert tls.verdict == Verdict.passed, [(c.expected, c.actual) for c in tls.failed_checks]
+    suites = {c.expected for c in tls.checks if c.field == "cipher suite" and c.ok}
+    assert suites == {f"{suite} supported" for suite in tlscheck.REQUIRED_SUITES}
+    assert any(c.field == "version" and c.ok for c in tls.checks)
+    assert any(c.field == "subject commonName" and c.ok for c in tls.checks)
+    assert any(c.message == "BootNotification.conf" and c.ok for c in tls.checks)
 
 
-def test_tls_checker_accepts_a_server_with_all_required_suites(certs: dict[str, Pem], tmp_path: Path) -> None:
-    port, listener = _tls_server(certs)
-    bundle = tmp_path / "both.pem"
-    bundle.write_text(Path(certs["rsa"].cert).read_text() + Path(certs["ec"].cert).read_text())
+def test_testbed_negotiates_each_required_suite_with_the_matching_certificate(
+    dual_csms: TestbedProcess, both_ca: str
+) -> None:
+    security = SecurityConfig(ca_file=both_ca)
+    main = tlscheck.handshake("localhost", dual_csms.port, tlscheck.main_context(security), 5)
+    assert main.ok and tlscheck.version_ok(main.version), main.error
+    for iana, name in tlscheck.REQUIRED_SUITES.items():
+        one = tlscheck.handshake("127.0.0.1", dual_csms.port, tlscheck.suite_context(name, security), 5)
+        assert one.ok and one.cipher == name and one.version == "TLSv1.2", (iana, one.error)
+        key_type = parse_certificate(one.der or b"").key_type
+        assert key_type == ("EC" if "ECDSA" in iana else "RSA"), (iana, key_type)
+
+
+def test_testbed_refuses_tls_below_1_2(dual_csms: TestbedProcess) -> None:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
     try:
-        security = SecurityConfig(ca_file=str(bundle))
-        main = tlscheck.handshake("localhost", port, tlscheck.main_context(security), 5)
-        assert main.ok and tlscheck.version_ok(main.version), main.error
-        for iana, name in tlscheck.REQUIRED_SUITES.items():
-            one = tlscheck.handshake("127.0.0.1", port, tlscheck.suite_context(name, security), 5)
-            assert one.ok and one.cipher == name, (iana, one.error)
-    finally:
-        listener.close()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1_1
+            context.maximum_version = ssl.TLSVersion.TLSv1_1
+        context.set_ciphers("ALL:@SECLEVEL=0")
+    except (ValueError, ssl.SSLError):
+        pytest.skip("this OpenSSL cannot offer TLS 1.1")
+    result = tlscheck.handshake("127.0.0.1", dual_csms.port, context, 5)
+    if "NO_PROTOCOLS_AVAILABLE" in result.error:
+        pytest.skip("this OpenSSL cannot offer TLS 1.1")
+    assert not result.ok  # the server ended the handshake
 
 
 def test_certificate_parser_reads_serial_common_name_and_key_size(certs: dict[str, Pem]) -> None:
