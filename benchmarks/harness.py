@@ -314,6 +314,12 @@ class Harness:
             "warning": warning,
         }
 
+    def cmd_gc_freeze(self) -> dict[str, Any]:
+        """Move every object alive now out of the collector's sight (``gc.freeze()``)."""
+        gc.collect()
+        gc.freeze()
+        return {"frozen": gc.get_freeze_count()}
+
     def cmd_stop(self) -> dict[str, Any]:
         pool = gevent.pool.Pool(500)
         for cp in self.cps:
@@ -333,6 +339,7 @@ COMMANDS: dict[str, Callable[..., dict[str, Any]]] = {
     "closed_loop": Harness.cmd_closed_loop,
     "open_loop": Harness.cmd_open_loop,
     "stop": Harness.cmd_stop,
+    "gc_freeze": Harness.cmd_gc_freeze,
 }
 
 

@@ -5,7 +5,8 @@ that rises step by step. At each step:
 
 * what the harness reports (the engine's ``response_time``, exact, not Locust's rounded buckets);
 * the reference: the CSMS's own receive-to-send time at that step plus the loopback baseline (the
-  median round trip of a paced, blocking websocket-client loop at 200/s before the steps);
+  median round trip of a pre-built frame written on a plain blocking socket and answered in one
+  read, at 200/s before the steps: loopback TCP and the CSMS's wake-up, with next to no client);
 * offered versus achieved messages per second, the harness's CPU, and the fidelity tracker's
   verdict (``ocpp_users.fidelity``: due vs sent-on-time, loop lag, its warning).
 
@@ -36,9 +37,10 @@ def _faithful(step: dict[str, Any]) -> bool:
 
 def run_latency(options: Options) -> dict[str, Any]:
     if options.quick:
-        rates, duration = [500, 2000, 5000, 8000, 11000, 14000, 18000], 4.0
+        rates, duration = [500, 2000, 5000, 8000, 11000, 14000, 16000, 18000], 3.5
     else:
-        rates, duration = [250, 500, 1000, 2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000], 8.0
+        rates = [250, 500, 1000, 2000, 4000, 6000, 8000, 10000, 12000, 13000, 14000, 15000, 16000, 18000, 20000]
+        duration = 8.0
     if options.host:
         return {"skipped": "needs the benchmark CSMS's own receive-to-send times (not available with --host)"}
     csms = start_csms(options, heartbeat_interval=86400)

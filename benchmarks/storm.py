@@ -17,10 +17,10 @@ HEARTBEAT_S = 5
 DOWN_S = 3.0
 
 
-def run_storm(options: Options) -> dict[str, Any]:
+def run_storm(options: Options, freeze: bool = False, cps: int | None = None) -> dict[str, Any]:
     if options.host:
         return {"skipped": "the storm restarts the benchmark CSMS (not possible with --host)"}
-    cps = 2000 if options.quick else 10000
+    cps = cps or (2000 if options.quick else 10000)
     limit = 45.0 if options.quick else 90.0
     csms = start_csms(options, heartbeat_interval=HEARTBEAT_S)
     harness = start_harness()
@@ -29,6 +29,8 @@ def run_storm(options: Options) -> dict[str, Any]:
         listen = url.removeprefix("ws://").rstrip("/")
         ramp = harness.command("ramp", urls=[url], count=cps, prefix="STORM", concurrency=200)
         log(f"storm: {ramp['connected']} charge points connected; heartbeat every {HEARTBEAT_S} s")
+        if freeze:
+            harness.command("gc_freeze")
         watch = harness.command("watch", period=0.25)
         time.sleep(2 * HEARTBEAT_S)
         killed_at = time.monotonic()
@@ -61,6 +63,7 @@ def run_storm(options: Options) -> dict[str, Any]:
         after = [e[3] for e in events if e[1].startswith("OCPP") and all_back_at and e[0] > all_back_at]
         return {
             "charge_points": ramp["connected"],
+            "gc_frozen_after_ramp": freeze,
             "heartbeat_interval_s": HEARTBEAT_S,
             "csms_down_s": DOWN_S,
             "all_reconnected_s": round(all_back_at - restarted_at, 2) if all_back_at else None,

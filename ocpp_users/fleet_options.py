@@ -517,16 +517,30 @@ class _StandaloneParser(argparse.ArgumentParser):
         return super().add_argument(*args, **kwargs)
 
 
+def _strip_locust_keywords(kwargs: dict[str, Any]) -> dict[str, Any]:
+    env_var = kwargs.pop("env_var", None)
+    kwargs.pop("is_secret", None)
+    kwargs.pop("include_in_web_ui", None)
+    if env_var and kwargs.get("help"):
+        kwargs["help"] = f"{kwargs['help']} [env {env_var}]"
+    return kwargs
+
+
+class _HelpGroup(argparse._ArgumentGroup):
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        return super().add_argument(*args, **_strip_locust_keywords(kwargs))
+
+
 class _HelpParser(argparse.ArgumentParser):
     """Accepts Locust's extra ``add_argument`` keywords so the options can be listed without Locust."""
 
     def add_argument(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        env_var = kwargs.pop("env_var", None)
-        kwargs.pop("is_secret", None)
-        kwargs.pop("include_in_web_ui", None)
-        if env_var and kwargs.get("help"):
-            kwargs["help"] = f"{kwargs['help']} [env {env_var}]"
-        return super().add_argument(*args, **kwargs)
+        return super().add_argument(*args, **_strip_locust_keywords(kwargs))
+
+    def add_argument_group(self, *args: Any, **kwargs: Any) -> Any:
+        group = _HelpGroup(self, *args, **kwargs)
+        self._action_groups.append(group)
+        return group
 
 
 def help_text() -> str:
@@ -539,4 +553,7 @@ def help_text() -> str:
         add_help=False,
     )
     register(parser)
+    from . import gates  # late: gates imports this module's siblings
+
+    gates.register(parser)
     return parser.format_help()

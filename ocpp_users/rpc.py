@@ -240,6 +240,8 @@ class OcppConnection:
                 finally:
                     timer.cancel()
         except gevent.Timeout:
+            # A gevent Timeout that has fired cannot be restarted reliably: the next call makes a new one.
+            self._call_timer = None
             self._pending.pop(message_id, None)
             self._timed_out.append(message_id)
             exc = CallTimeout(f"no answer within {timeout:g} s")

@@ -566,7 +566,7 @@ def test_burst_of_inbound_calls_is_answered_in_full(link: Link) -> None:
 @pytest.fixture
 def booted(csms: TestbedProcess, cp_id: str) -> Iterator[SimulatedChargePoint]:
     """A booted charge point on the shared testbed, without reconnect, with 1 s call timeouts."""
-    settings = ChargePointSettings(cp_id=cp_id, url=csms.ws_url, call_timeout=1.0, reconnect=False)
+    settings = ChargePointSettings(cp_id=cp_id, url=csms.ws_url, call_timeout=2.0, reconnect=False)
     cp = SimulatedChargePoint(settings, sink=Recorder())
     cp.connect()
     cp.boot()
