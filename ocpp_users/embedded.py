@@ -55,8 +55,9 @@ class TestbedProcess:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, args: Sequence[str] = (), *, startup_timeout: float = STARTUP_TIMEOUT,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, args: Sequence[str] = (), *, startup_timeout: float = STARTUP_TIMEOUT, env: dict[str, str] | None = None
+    ) -> None:
         self.args = list(args)
         self.startup_timeout = startup_timeout
         self.env = env
@@ -108,8 +109,9 @@ class TestbedProcess:
             self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     @property
@@ -176,8 +178,9 @@ class TestbedProcess:
             bufsize=1,
         )
         assert self.process.stdout is not None
-        self._reader = threading.Thread(target=self._drain, args=(self.process.stdout,),
-                                        name="testbed-output", daemon=True)
+        self._reader = threading.Thread(
+            target=self._drain, args=(self.process.stdout,), name="testbed-output", daemon=True
+        )
         self._reader.start()
         if not self._ready.wait(self.startup_timeout) or not self._started:
             self.stop()
@@ -191,9 +194,9 @@ class TestbedProcess:
             with self._lock:
                 self._lines.append(line)
             if line.startswith(_WS_PREFIX):
-                ws_url = line[len(_WS_PREFIX):].strip()
+                ws_url = line[len(_WS_PREFIX) :].strip()
             elif line.startswith(_API_PREFIX):
-                api_url = line[len(_API_PREFIX):].strip()
+                api_url = line[len(_API_PREFIX) :].strip()
             if ws_url and api_url and not self._ready.is_set():
                 self.ws_url, self.api_url = ws_url, api_url
                 self.port = int(ws_url.rstrip("/").rsplit(":", 1)[1])

@@ -60,8 +60,16 @@ def _outcome_response(outcome: CallOutcome) -> HttpResponse:
         return HttpResponse(200, {"result": outcome.payload})
     if outcome.kind == "error" and outcome.error is not None:
         err = error_payload(outcome.error)
-        return HttpResponse(200, {"error": {"code": err["errorCode"], "description": err["errorDescription"],
-                                            "details": err["errorDetails"]}})
+        return HttpResponse(
+            200,
+            {
+                "error": {
+                    "code": err["errorCode"],
+                    "description": err["errorDescription"],
+                    "details": err["errorDetails"],
+                }
+            },
+        )
     if outcome.kind == "sent":
         return HttpResponse(202, {"sent": True, "id": outcome.unique_id})
     if outcome.kind == "ignored":
@@ -194,8 +202,15 @@ class ControlApi:
         except ValueError as exc:
             raise ApiError(400, str(exc)) from None
         self.store.tags.put(entry)
-        return HttpResponse(200, {"tag": entry.tag, "status": entry.status, "expiry_date": entry.expiry_date,
-                                  "parent_id_tag": entry.parent_id_tag})
+        return HttpResponse(
+            200,
+            {
+                "tag": entry.tag,
+                "status": entry.status,
+                "expiry_date": entry.expiry_date,
+                "parent_id_tag": entry.parent_id_tag,
+            },
+        )
 
     def _faults(self, request: HttpRequest) -> HttpResponse:
         if request.method == "PUT":

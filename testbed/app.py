@@ -52,9 +52,15 @@ async def run(settings: Settings) -> int:
     store = Store(settings.config, TagStore(settings.tags, settings.accept_prefix), settings.max_messages)
     faults = FaultSwitch(settings.fault)
     registry = Registry()
-    ocpp = OcppServer(store, faults, registry, basic_auth_password=settings.basic_auth_password,
-                      ssl_context=settings.ssl_context, log_frames=settings.log_frames,
-                      ping_interval=settings.ping_interval)
+    ocpp = OcppServer(
+        store,
+        faults,
+        registry,
+        basic_auth_password=settings.basic_auth_password,
+        ssl_context=settings.ssl_context,
+        log_frames=settings.log_frames,
+        ping_interval=settings.ping_interval,
+    )
     api = ControlApi(store, faults, registry)
     try:
         port = await ocpp.start(settings.host, settings.port)

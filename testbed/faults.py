@@ -31,30 +31,50 @@ SPECS: dict[str, tuple[str, dict[str, Arg]]] = {
     "reject_all_tags": ("every idTagInfo.status is Invalid (Authorize/StartTransaction/StopTransaction)", {}),
     "omit_transaction_id": ("StartTransaction responses lack transactionId", {}),
     "wrong_error_code": ("CALLERRORs for unknown actions / invalid requests use GenericError", {}),
-    "close_after": ("{count}: close with 1011 when the count-th frame from a charge point (counted "
-                    "per charge point since the fault was set) arrives, unanswered",
-                    {"count": Arg("int", required=True)}),
-    "late_answer": ("{seconds, action?}: delay responses (to action, or all) by seconds",
-                    {"seconds": Arg("number", required=True), "action": _ACTION}),
+    "close_after": (
+        "{count}: close with 1011 when the count-th frame from a charge point (counted "
+        "per charge point since the fault was set) arrives, unanswered",
+        {"count": Arg("int", required=True)},
+    ),
+    "late_answer": (
+        "{seconds, action?}: delay responses (to action, or all) by seconds",
+        {"seconds": Arg("number", required=True), "action": _ACTION},
+    ),
     "malformed_frame": ("{action?}: answer with a non-JSON text frame", {"action": _ACTION}),
     "wrong_message_id": ("{action?}: answer with an unknown message id", {"action": _ACTION}),
     "no_answer": ("{action?}: never answer", {"action": _ACTION}),
     "refuse_subprotocol": ("complete the handshake without a Sec-WebSocket-Protocol header", {}),
-    "override_response": ("{action, payload, merge=true}: deep-merge (or replace) the response "
-                          "payload of action", {"action": Arg("str", required=True),
-                                                "payload": Arg("object", required=True),
-                                                "merge": Arg("bool", default=True)}),
-    "callerror": ("{action?, code=InternalError, description?, details?}: answer with that CALLERROR",
-                  {"action": _ACTION, "code": Arg("str", default="InternalError"),
-                   "description": Arg("str", default=""), "details": Arg("object", default={})}),
+    "override_response": (
+        "{action, payload, merge=true}: deep-merge (or replace) the response payload of action",
+        {
+            "action": Arg("str", required=True),
+            "payload": Arg("object", required=True),
+            "merge": Arg("bool", default=True),
+        },
+    ),
+    "callerror": (
+        "{action?, code=InternalError, description?, details?}: answer with that CALLERROR",
+        {
+            "action": _ACTION,
+            "code": Arg("str", default="InternalError"),
+            "description": Arg("str", default=""),
+            "details": Arg("object", default={}),
+        },
+    ),
     "schema_invalid_response": ("{action?}: answer with a schema-invalid payload", {"action": _ACTION}),
-    "ignore_trigger": ("{action?}: POST /cps/{id}/{Action} sends nothing, answers "
-                       "{\"result\": null, \"ignored\": true}", {"action": _ACTION}),
-    "send_malformed_call": ("{action?}: POST /cps/{id}/{Action} sends a non-JSON text frame instead "
-                            "of the CALL", {"action": _ACTION}),
+    "ignore_trigger": (
+        '{action?}: POST /cps/{id}/{Action} sends nothing, answers {"result": null, "ignored": true}',
+        {"action": _ACTION},
+    ),
+    "send_malformed_call": (
+        "{action?}: POST /cps/{id}/{Action} sends a non-JSON text frame instead of the CALL",
+        {"action": _ACTION},
+    ),
     "drop_on_boot": ("close the connection (1011) when a BootNotification arrives, unanswered", {}),
-    "unsolicited_result": ("{action?}: after each answer also send a CALLRESULT with an unknown id",
-                           {"action": _ACTION}),
+    "unsolicited_result": (
+        "{action?}: after each answer also send a CALLRESULT with an unknown id",
+        {"action": _ACTION},
+    ),
 }
 
 CLOSE_CODE = 1011
@@ -212,8 +232,7 @@ class FaultSwitch:
             new = deep_merge(reply.payload, fault["payload"]) if fault["merge"] else fault["payload"]
             reply = Reply(payload=copy.deepcopy(new))
         elif name == "callerror":
-            reply = Reply(error=CallErrorInfo(fault["code"], fault["description"],
-                                              copy.deepcopy(fault["details"])))
+            reply = Reply(error=CallErrorInfo(fault["code"], fault["description"], copy.deepcopy(fault["details"])))
         elif name == "schema_invalid_response" and is_result:
             reply = Reply(payload=corrupt(action, reply.payload))
         elif name == "late_answer":

@@ -71,8 +71,12 @@ def parse(raw: str) -> Frame:
         return Frame(type=CALL, unique_id=uid, action=action, payload=msg[3])
     if type_id == CALLRESULT:
         if len(msg) != 3:
-            return Frame(type=CALLRESULT, unique_id=uid, payload=msg[2] if len(msg) > 2 else None,
-                         problem="CALLRESULT must have 3 elements")
+            return Frame(
+                type=CALLRESULT,
+                unique_id=uid,
+                payload=msg[2] if len(msg) > 2 else None,
+                problem="CALLRESULT must have 3 elements",
+            )
         return Frame(type=CALLRESULT, unique_id=uid, payload=msg[2])
     code = msg[2] if len(msg) > 2 and isinstance(msg[2], str) else ""
     description = msg[3] if len(msg) > 3 and isinstance(msg[3], str) else ""

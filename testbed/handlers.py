@@ -35,8 +35,9 @@ class CsmsHandlers(ChargePoint):  # type: ignore[misc]
 
     def id_tag_info(self, id_tag: str) -> datatypes.IdTagInfo:
         entry = self.store.tags.lookup(id_tag)
-        return datatypes.IdTagInfo(status=entry.status, expiry_date=entry.expiry_date,
-                                   parent_id_tag=entry.parent_id_tag)
+        return datatypes.IdTagInfo(
+            status=entry.status, expiry_date=entry.expiry_date, parent_id_tag=entry.parent_id_tag
+        )
 
     @on(Action.authorize)
     def on_authorize(self, id_tag: str, **_: Any) -> call_result.Authorize:
@@ -48,8 +49,7 @@ class CsmsHandlers(ChargePoint):  # type: ignore[misc]
         self.store.cp(self.id).last_boot = snake_to_camel_case(kwargs)
         accepted = config.boot_status == "Accepted"
         interval = config.heartbeat_interval if accepted else config.boot_retry_interval
-        return call_result.BootNotification(current_time=utc_now(), interval=interval,
-                                            status=config.boot_status)
+        return call_result.BootNotification(current_time=utc_now(), interval=interval, status=config.boot_status)
 
     @on(Action.data_transfer)
     def on_data_transfer(self, vendor_id: str, **_: Any) -> call_result.DataTransfer:
@@ -73,8 +73,9 @@ class CsmsHandlers(ChargePoint):  # type: ignore[misc]
         return call_result.MeterValues()
 
     @on(Action.start_transaction)
-    def on_start_transaction(self, connector_id: int, id_tag: str, meter_start: int, timestamp: str,
-                             **_: Any) -> call_result.StartTransaction:
+    def on_start_transaction(
+        self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **_: Any
+    ) -> call_result.StartTransaction:
         # Per spec a transaction id is assigned even when the idTag is not Accepted.
         tx_id = self.store.start_transaction(self.id, connector_id, id_tag, meter_start, timestamp)
         return call_result.StartTransaction(transaction_id=tx_id, id_tag_info=self.id_tag_info(id_tag))
@@ -85,9 +86,15 @@ class CsmsHandlers(ChargePoint):  # type: ignore[misc]
         return call_result.StatusNotification()
 
     @on(Action.stop_transaction)
-    def on_stop_transaction(self, transaction_id: int, meter_stop: int, timestamp: str,
-                            id_tag: str | None = None, reason: str | None = None,
-                            **_: Any) -> call_result.StopTransaction:
+    def on_stop_transaction(
+        self,
+        transaction_id: int,
+        meter_stop: int,
+        timestamp: str,
+        id_tag: str | None = None,
+        reason: str | None = None,
+        **_: Any,
+    ) -> call_result.StopTransaction:
         self.store.stop_transaction(transaction_id, meter_stop, timestamp, reason)
         info = self.id_tag_info(id_tag) if id_tag is not None else None
         return call_result.StopTransaction(id_tag_info=info)

@@ -113,8 +113,7 @@ async def _serve_client(handler: Handler, reader: asyncio.StreamReader, writer: 
             try:
                 response = await handler(request)
             except Exception as exc:
-                LOG.error("control API %s %s failed: %s: %s", request.method, request.target,
-                          type(exc).__name__, exc)
+                LOG.error("control API %s %s failed: %s: %s", request.method, request.target, type(exc).__name__, exc)
                 response = HttpResponse(500, {"error": f"internal error: {type(exc).__name__}"})
             keep_alive = request.headers.get("connection", "").lower() != "close"
             writer.write(_encode(response, keep_alive))

@@ -23,9 +23,17 @@ OCPP16 = Subprotocol("ocpp1.6")
 
 
 class OcppServer:
-    def __init__(self, store: Store, faults: FaultSwitch, registry: Registry, *,
-                 basic_auth_password: str | None, ssl_context: ssl.SSLContext | None,
-                 log_frames: bool, ping_interval: float | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        faults: FaultSwitch,
+        registry: Registry,
+        *,
+        basic_auth_password: str | None,
+        ssl_context: ssl.SSLContext | None,
+        log_frames: bool,
+        ping_interval: float | None,
+    ) -> None:
         self.store = store
         self.faults = faults
         self.registry = registry
@@ -72,8 +80,7 @@ class OcppServer:
                 return response
         return None
 
-    def _select_subprotocol(self, connection: ServerConnection,
-                            offered: Sequence[Subprotocol]) -> Subprotocol | None:
+    def _select_subprotocol(self, connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
         if self.faults.refuse_subprotocol():
             return None
         if OCPP16 in offered:
@@ -101,12 +108,17 @@ class OcppServer:
         record.subprotocol = ws.subprotocol
         peer = ws.remote_address
         where = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
-        LOG.info("%s: connected from %s (subprotocol %s, connection #%d)", cp_id, where,
-                 ws.subprotocol, record.connections)
+        LOG.info(
+            "%s: connected from %s (subprotocol %s, connection #%d)", cp_id, where, ws.subprotocol, record.connections
+        )
         try:
             await session.run()
         finally:
             if self.registry.detach(session):
                 record.connected = False
-            LOG.info("%s: disconnected (close code %s%s)", cp_id, ws.close_code,
-                     f" {ws.close_reason}" if ws.close_reason else "")
+            LOG.info(
+                "%s: disconnected (close code %s%s)",
+                cp_id,
+                ws.close_code,
+                f" {ws.close_reason}" if ws.close_reason else "",
+            )

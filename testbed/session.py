@@ -47,8 +47,7 @@ def _remember(ids: dict[str, str | None], unique_id: str, action: str | None) ->
 
 
 class Session(CsmsHandlers):
-    def __init__(self, cp_id: str, ws: ServerConnection, store: Store, faults: FaultSwitch,
-                 log_frames: bool) -> None:
+    def __init__(self, cp_id: str, ws: ServerConnection, store: Store, faults: FaultSwitch, log_frames: bool) -> None:
         super().__init__(cp_id, ws, store)
         self.ws = ws
         self.faults = faults
@@ -57,7 +56,7 @@ class Session(CsmsHandlers):
         self.closing = False
         self._calls: asyncio.Queue[Frame] = asyncio.Queue()
         self._pending: dict[str, asyncio.Future[Frame | None]] = {}
-        self._in_calls: dict[str, str | None] = {}   # CALLs received: id -> action
+        self._in_calls: dict[str, str | None] = {}  # CALLs received: id -> action
         self._out_calls: dict[str, str | None] = {}  # CALLs sent: id -> action
         self._out_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -197,8 +196,9 @@ class Session(CsmsHandlers):
             if not handed_off:
                 self._out_lock.release()
 
-    async def _await_response(self, unique_id: str, future: asyncio.Future[Frame | None], deadline: float,
-                              release: bool) -> CallOutcome:
+    async def _await_response(
+        self, unique_id: str, future: asyncio.Future[Frame | None], deadline: float, release: bool
+    ) -> CallOutcome:
         try:
             remaining = max(0.0, deadline - asyncio.get_running_loop().time())
             frame = await asyncio.wait_for(future, remaining)

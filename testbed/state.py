@@ -136,8 +136,7 @@ class Store:
     def config_json(self) -> dict[str, Any]:
         return {**self.config.to_json(), "accept_prefix": self.tags.accept_prefix}
 
-    def start_transaction(self, cp_id: str, connector_id: int, id_tag: str, meter_start: int,
-                          timestamp: str) -> int:
+    def start_transaction(self, cp_id: str, connector_id: int, id_tag: str, meter_start: int, timestamp: str) -> int:
         tx_id = self._next_tx_id
         self._next_tx_id += 1
         self.transactions[tx_id] = Transaction(tx_id, cp_id, connector_id, id_tag, meter_start, timestamp)

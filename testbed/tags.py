@@ -39,8 +39,7 @@ def canonical_status(text: str) -> str:
     raise ValueError(f"unknown authorization status {text!r} (expected one of {', '.join(STATUSES)})")
 
 
-def make_entry(tag: str, status: str, expiry_date: str | None = None,
-               parent_id_tag: str | None = None) -> TagEntry:
+def make_entry(tag: str, status: str, expiry_date: str | None = None, parent_id_tag: str | None = None) -> TagEntry:
     """Validated TagEntry; Expired tags get an expiryDate in the past unless one is given."""
     tag = tag.strip()
     if not tag:

@@ -26,14 +26,12 @@ DESCRIPTIONS = {
     "ProtocolError": "Payload for Action is incomplete",
     "SecurityError": "During the processing of Action a security issue occurred preventing "
     "receiver from completing the Action successfully",
-    "FormationViolation": "Payload for Action is syntactically incorrect or not conform the PDU "
-    "structure for Action",
-    "PropertyConstraintViolation": "Payload is syntactically correct but at least one field "
-    "contains an invalid value",
+    "FormationViolation": "Payload for Action is syntactically incorrect or not conform the PDU structure for Action",
+    "PropertyConstraintViolation": "Payload is syntactically correct but at least one field contains an invalid value",
     "OccurenceConstraintViolation": "Payload for Action is syntactically correct but at least one "
     "of the fields violates occurence constraints",
     "TypeConstraintViolation": "Payload for Action is syntactically correct but at least one of "
-    "the fields violates data type constraints (e.g. \"somestring\": 12)",
+    'the fields violates data type constraints (e.g. "somestring": 12)',
     "GenericError": "Any other error not covered by the previous ones",
 }
 
@@ -56,9 +54,7 @@ _KEYWORD_CODES = {
 
 _KNOWN_ACTIONS = frozenset(a.value for a in Action)
 
-_DATE_TIME = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 _cache: dict[tuple[int, str], Any] = {}
 

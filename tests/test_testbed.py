@@ -114,8 +114,13 @@ def test_health_and_startup_lines(csms: TestbedProcess) -> None:
 
 
 def test_bad_cli_value_is_one_line_and_exit_2() -> None:
-    proc = subprocess.run([sys.executable, "-m", "testbed", "--boot-status", "Maybe"], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=20)
+    proc = subprocess.run(
+        [sys.executable, "-m", "testbed", "--boot-status", "Maybe"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
@@ -206,7 +211,8 @@ def test_transactions(csms: TestbedProcess, cp_id: str) -> None:
         assert second["idTagInfo"]["status"] == "Blocked"
         stop = {"transactionId": first["transactionId"], "meterStop": 900, "timestamp": NOW}
         assert client.result("StopTransaction", {**stop, "idTag": "VOCPP-VALID", "reason": "Local"}) == {
-            "idTagInfo": {"status": "Accepted"}}
+            "idTagInfo": {"status": "Accepted"}
+        }
         assert client.result("StopTransaction", {**stop, "transactionId": 999999}) == {}
     txs = {t["id"]: t for t in csms.api("GET", "/transactions")[1]["transactions"]}
     done = txs[first["transactionId"]]
@@ -220,8 +226,18 @@ def test_other_notifications(csms: TestbedProcess, cp_id: str) -> None:
         client = Client(ws)
         client.result("StatusNotification", {"connectorId": 0, "errorCode": "NoError", "status": "Available"})
         client.result("StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Charging"})
-        client.result("MeterValues", {"connectorId": 1, "meterValue": [
-            {"timestamp": NOW, "sampledValue": [{"value": "12.5", "measurand": "Energy.Active.Import.Register"}]}]})
+        client.result(
+            "MeterValues",
+            {
+                "connectorId": 1,
+                "meterValue": [
+                    {
+                        "timestamp": NOW,
+                        "sampledValue": [{"value": "12.5", "measurand": "Energy.Active.Import.Register"}],
+                    }
+                ],
+            },
+        )
         assert client.result("DataTransfer", {"vendorId": "VolatileOCPP", "data": "x"})["status"] == "Accepted"
         assert client.result("DataTransfer", {"vendorId": "Other"})["status"] == "UnknownVendorId"
         client.result("DiagnosticsStatusNotification", {"status": "Uploaded"})
@@ -245,13 +261,22 @@ def test_unknown_and_unsupported_actions(csms: TestbedProcess, cp_id: str) -> No
     ("action", "payload", "code"),
     [
         ("BootNotification", {"chargePointVendor": "v"}, "OccurenceConstraintViolation"),
-        ("StartTransaction", {"connectorId": "1", "idTag": "A", "meterStart": 0, "timestamp": NOW},
-         "TypeConstraintViolation"),
-        ("StartTransaction", {"connectorId": 1, "idTag": "A", "meterStart": 0, "timestamp": "yesterday"},
-         "TypeConstraintViolation"),
+        (
+            "StartTransaction",
+            {"connectorId": "1", "idTag": "A", "meterStart": 0, "timestamp": NOW},
+            "TypeConstraintViolation",
+        ),
+        (
+            "StartTransaction",
+            {"connectorId": 1, "idTag": "A", "meterStart": 0, "timestamp": "yesterday"},
+            "TypeConstraintViolation",
+        ),
         ("Authorize", {"idTag": "X" * 21}, "TypeConstraintViolation"),
-        ("StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Sleeping"},
-         "PropertyConstraintViolation"),
+        (
+            "StatusNotification",
+            {"connectorId": 1, "errorCode": "NoError", "status": "Sleeping"},
+            "PropertyConstraintViolation",
+        ),
         ("Heartbeat", {"extra": 1}, "FormationViolation"),
     ],
 )
@@ -288,7 +313,9 @@ def test_get_configuration_round_trip(csms: TestbedProcess, cp_id: str) -> None:
     assert seen[0][0] == 2 and seen[0][2:] == ["GetConfiguration", {"key": ["HeartbeatInterval"]}]
     log = messages(csms, cp_id)
     assert [(m["direction"], m["type"], m["action"]) for m in log] == [
-        ("out", 2, "GetConfiguration"), ("in", 3, "GetConfiguration")]
+        ("out", 2, "GetConfiguration"),
+        ("in", 3, "GetConfiguration"),
+    ]
     assert log[0]["id"] == log[1]["id"] == seen[0][1] and log[1]["payload"] == config
     assert isinstance(log[0]["ts"], float)
 
@@ -313,6 +340,7 @@ def test_concurrent_posts_are_serialized(csms: TestbedProcess, cp_id: str) -> No
     outstanding: list[int] = []
 
     with open_cp(csms, cp_id) as ws:
+
         def respond() -> None:
             for _ in range(3):
                 frame = json.loads(ws.recv(10))
@@ -326,8 +354,10 @@ def test_concurrent_posts_are_serialized(csms: TestbedProcess, cp_id: str) -> No
         responder = threading.Thread(target=respond, daemon=True)
         responder.start()
         results: list[Any] = []
-        posts = [threading.Thread(target=lambda: results.append(csms.api("POST", f"/cps/{cp_id}/ClearCache")))
-                 for _ in range(3)]
+        posts = [
+            threading.Thread(target=lambda: results.append(csms.api("POST", f"/cps/{cp_id}/ClearCache")))
+            for _ in range(3)
+        ]
         for t in posts:
             t.start()
         for t in posts:
@@ -341,8 +371,7 @@ def test_messages_log_clear_and_unknown(csms: TestbedProcess, cp_id: str) -> Non
     with open_cp(csms, cp_id) as ws:
         Client(ws).result("Heartbeat", {})
     log = messages(csms, cp_id)
-    assert [(m["direction"], m["type"], m["action"]) for m in log] == [("in", 2, "Heartbeat"),
-                                                                      ("out", 3, "Heartbeat")]
+    assert [(m["direction"], m["type"], m["action"]) for m in log] == [("in", 2, "Heartbeat"), ("out", 3, "Heartbeat")]
     assert csms.api("DELETE", f"/cps/{cp_id}/messages")[0] == 200
     assert messages(csms, cp_id) == []
     assert csms.api("GET", "/cps/NOBODY/messages")[0] == 404
@@ -432,8 +461,15 @@ def test_basic_auth(cp_id: str) -> None:
 
 
 def test_fault_from_command_line(cp_id: str) -> None:
-    args = ["-q", "--port", "0", "--fault", "override_response",
-            "--fault-args", '{"action": "Authorize", "payload": {"idTagInfo": {"parentIdTag": "P"}}}']
+    args = [
+        "-q",
+        "--port",
+        "0",
+        "--fault",
+        "override_response",
+        "--fault-args",
+        '{"action": "Authorize", "payload": {"idTagInfo": {"parentIdTag": "P"}}}',
+    ]
     with TestbedProcess(args) as proc:
         assert proc.api("GET", "/faults")[1]["active"]["name"] == "override_response"
         with open_cp(proc, cp_id) as ws:
@@ -456,33 +492,54 @@ def _make_certs(directory: Path) -> dict[str, Path]:
     def make(name: str, issuer: tuple[Any, Any] | None, ca: bool, server: bool) -> tuple[Any, Any]:
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        builder = (x509.CertificateBuilder().subject_name(subject)
-                   .issuer_name(issuer[0].subject if issuer else subject)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer[0].subject if issuer else subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
         if server:
             builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+            )
         cert = builder.sign(issuer[1] if issuer else key, hashes.SHA256())
         return cert, key
 
     ca = make("testbed test CA", None, True, False)
     paths = {}
-    for name, (cert, key) in {"ca": ca, "server": make("127.0.0.1", ca, False, True),
-                              "client": make("CPTLS", ca, False, False)}.items():
+    for name, (cert, key) in {
+        "ca": ca,
+        "server": make("127.0.0.1", ca, False, True),
+        "client": make("CPTLS", ca, False, False),
+    }.items():
         paths[name] = directory / f"{name}.pem"
         paths[name].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         paths[name + "_key"] = directory / f"{name}.key"
-        paths[name + "_key"].write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        paths[name + "_key"].write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
     return paths
 
 
 def test_tls_with_client_certificate(tmp_path: Path) -> None:
     certs = _make_certs(tmp_path)
-    args = ["-q", "--port", "0", "--tls-cert", str(certs["server"]), "--tls-key", str(certs["server_key"]),
-            "--tls-client-ca", str(certs["ca"])]
+    args = [
+        "-q",
+        "--port",
+        "0",
+        "--tls-cert",
+        str(certs["server"]),
+        "--tls-key",
+        str(certs["server_key"]),
+        "--tls-client-ca",
+        str(certs["ca"]),
+    ]
     with TestbedProcess(args) as proc:
         assert proc.ws_url.startswith("wss://127.0.0.1:")
         context = ssl.create_default_context(cafile=str(certs["ca"]))
@@ -510,16 +567,18 @@ def test_fault_accept_and_reject_all_tags(csms: TestbedProcess, cp_id: str) -> N
         set_fault(csms, name="accept_all_tags")
         assert client.result("Authorize", {"idTag": "VOCPP-EXPIRED"})["idTagInfo"] == {"status": "Accepted"}
         set_fault(csms, name="reject_all_tags")
-        start = client.result("StartTransaction", {"connectorId": 1, "idTag": "VOCPP-VALID", "meterStart": 0,
-                                                   "timestamp": NOW})
+        start = client.result(
+            "StartTransaction", {"connectorId": 1, "idTag": "VOCPP-VALID", "meterStart": 0, "timestamp": NOW}
+        )
         assert start["idTagInfo"]["status"] == "Invalid"
 
 
 def test_fault_omit_transaction_id(csms: TestbedProcess, cp_id: str) -> None:
     set_fault(csms, name="omit_transaction_id")
     with open_cp(csms, cp_id) as ws:
-        frame = Client(ws).call("StartTransaction", {"connectorId": 1, "idTag": "VOCPP-VALID", "meterStart": 0,
-                                                     "timestamp": NOW})
+        frame = Client(ws).call(
+            "StartTransaction", {"connectorId": 1, "idTag": "VOCPP-VALID", "meterStart": 0, "timestamp": NOW}
+        )
     assert frame[0] == 3 and "transactionId" not in frame[2]
     assert schema_errors("StartTransaction", frame[2])
 
@@ -612,7 +671,8 @@ def test_fault_callerror(csms: TestbedProcess, cp_id: str) -> None:
 @pytest.mark.parametrize("action", ["Heartbeat", "BootNotification", "StartTransaction", "StatusNotification"])
 def test_fault_schema_invalid_response(csms: TestbedProcess, cp_id: str, action: str) -> None:
     payloads: dict[str, dict[str, Any]] = {
-        "Heartbeat": {}, "BootNotification": BOOT,
+        "Heartbeat": {},
+        "BootNotification": BOOT,
         "StartTransaction": {"connectorId": 1, "idTag": "VOCPP-VALID", "meterStart": 0, "timestamp": NOW},
         "StatusNotification": {"connectorId": 1, "errorCode": "NoError", "status": "Available"},
     }
@@ -626,7 +686,9 @@ def test_fault_ignore_trigger(csms: TestbedProcess, cp_id: str) -> None:
     set_fault(csms, name="ignore_trigger")
     with open_cp(csms, cp_id) as ws:
         assert csms.api("POST", f"/cps/{cp_id}/TriggerMessage", {"requestedMessage": "Heartbeat"}) == (
-            200, {"result": None, "ignored": True})
+            200,
+            {"result": None, "ignored": True},
+        )
         with pytest.raises(TimeoutError):
             ws.recv(0.3)
 
