@@ -103,6 +103,7 @@ def _flatten(results: dict[str, Any], options: Options) -> dict[str, Any]:
         flat["max_faithful_cpu_percent"] = lat["max_faithful_cpu_percent"]
         flat["saturation_cpu_percent"] = lat["saturation_cpu_percent"]
         flat["falling_behind_at_per_s"] = lat["falling_behind_at_per_s"]
+        flat["unfaithful_steps_below_saturation"] = len(lat["unfaithful_below_saturation"])
     storm = results.get("storm")
     if storm and "charge_points" in storm:
         flat["storm_charge_points"] = storm["charge_points"]

@@ -114,46 +114,57 @@ def roundtrips(data: dict[str, Any], path: str) -> str:
 
 
 def fidelity(data: dict[str, Any], path: str) -> str:
-    """Offered vs achieved rate and reported vs reference latency as the harness's CPU rises."""
+    """Offered vs achieved rate, reported vs reference latency, and the harness's CPU and preemptions."""
     plt = _pyplot()
     steps = data["steps"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5))
     offered = [s["offered_per_s"] for s in steps]
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(16, 5))
     ax1.plot(offered, offered, ":", color="gray", label="offered")
     ax1.plot(offered, [s["achieved_per_s"] for s in steps], "o-", color="tab:blue", label="achieved")
-    for s in steps:
-        ax1.annotate(
-            f"{s['harness_cpu_percent']:.0f}%",
-            (s["offered_per_s"], s["achieved_per_s"]),
-            fontsize=7,
-            textcoords="offset points",
-            xytext=(4, -10),
-        )
     ax1.set_xlabel("offered messages / s (1000 charge points)")
-    ax1.set_ylabel("messages / s (labels: harness CPU)")
+    ax1.set_ylabel("messages / s")
     ax1.set_title("Offered vs achieved")
     ax1.legend()
-    ax1.grid(True, alpha=0.3)
-    cpu = [s["harness_cpu_percent"] for s in steps]
     for key, color, label in (
         ("harness_p50_ms", "tab:blue", "harness p50"),
         ("harness_p99_ms", "tab:red", "harness p99"),
         ("reference_p50_ms", "tab:cyan", "reference p50"),
         ("reference_p99_ms", "tab:orange", "reference p99"),
     ):
-        ax2.plot(
-            cpu,
-            [max(s[key], 0.01) for s in steps],
-            "o-" if key.startswith("harness") else "s--",
-            color=color,
-            label=label,
-        )
+        marker = "o-" if key.startswith("harness") else "s--"
+        ax2.plot(offered, [max(s[key], 0.01) for s in steps], marker, color=color, label=label)
+    for s in steps:
+        if not s["faithful"]:
+            ax2.annotate(
+                "x",
+                (s["offered_per_s"], max(s["harness_p99_ms"], 0.01)),
+                color="black",
+                ha="center",
+                va="bottom",
+                fontsize=9,
+                fontweight="bold",
+            )
     ax2.set_yscale("log")
-    ax2.set_xlabel("harness CPU % (one core = 100)")
-    ax2.set_ylabel("latency (ms, log)")
+    ax2.set_xlabel("offered messages / s")
+    ax2.set_ylabel("latency (ms, log); x = step not faithful")
     ax2.set_title("Reported vs reference latency")
-    ax2.legend()
-    ax2.grid(True, alpha=0.3)
+    ax2.legend(fontsize=8)
+    ax3.plot(offered, [s["harness_cpu_percent"] for s in steps], "o-", color="tab:purple", label="harness CPU %")
+    ax3.set_ylim(0, 105)
+    ax3.set_xlabel("offered messages / s")
+    ax3.set_ylabel("harness CPU % (one core = 100)")
+    ax3.set_title("Harness CPU and preemptions by other processes")
+    twin = ax3.twinx()
+    width = max(offered) / len(offered) / 3
+    twin.bar(
+        offered, [s["preempted_per_s"] for s in steps], width=width, color="tab:gray", alpha=0.4, label="preempted / s"
+    )
+    twin.set_ylabel("involuntary context switches / s")
+    lines = ax3.get_legend_handles_labels()
+    bars = twin.get_legend_handles_labels()
+    ax3.legend(lines[0] + bars[0], lines[1] + bars[1], loc="upper left", fontsize=8)
+    for ax in (ax1, ax2, ax3):
+        ax.grid(True, alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

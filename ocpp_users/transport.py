@@ -227,9 +227,10 @@ class FrameReader:
         while have < need:
             wait = getattr(sock, "_wait", None)
             watcher = getattr(sock, "_read_event", None)
-            if wait is not None and watcher is not None and not isinstance(sock, ssl.SSLSocket):
-                # A gevent socket: wait until readable, then read (gevent's recv() would first
-                # try, fail with EAGAIN and raise/catch an exception on every message).
+            if wait is not None and watcher is not None and not hasattr(sock, "_sslobj"):
+                # A plain gevent socket: wait until readable, then read (gevent's recv() would
+                # first try, fail with EAGAIN and raise/catch an exception on every message). Not
+                # for TLS: decrypted bytes may already wait in the SSL object, invisible to poll.
                 wait(watcher)
             chunk = sock.recv(min(max(_RECV_SIZE, need - have), _RECV_MAX))
             if not chunk:
