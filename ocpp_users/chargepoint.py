@@ -17,7 +17,7 @@ from typing import Any
 import gevent
 import gevent.event
 
-from .errors import ConnectionLost, TransportError, VolatileOcppError
+from .errors import ConnectionLost, RejectedError, TransportError, VolatileOcppError
 from .model.auth import AuthorizationCache, LocalAuthList
 from .model.config import Configuration
 from .model.meter import Meter, utc_now
@@ -31,6 +31,10 @@ from .transport import charge_point_url, connect
 log = logging.getLogger(__name__)
 
 S = ChargePointStatus
+
+ScheduleObserver = Callable[[str, float, float], object]
+"""``observer(kind, since, interval)``: a periodic ``kind`` message ("Heartbeat", "MeterValues") is
+about to be sent; it was due at ``since + interval`` (``time.monotonic()`` seconds)."""
 
 
 class Phase:
@@ -132,6 +136,9 @@ class ChargePointBase:
         self.diagnostics_status = "Idle"
         self.observers: list[Callable[[InboundCall], None]] = []
         """Called with every CSMS-initiated call once it is answered (the compliance runner waits on it)."""
+        self.schedule_observer: ScheduleObserver | None = None
+        """Called just before each periodic send (heartbeat and meter values loops) with the message's
+        schedule, so that a load generator can count messages sent late (None: nobody watches)."""
         self._stopping = False
         self._connected = gevent.event.Event()
         self._interval_changed = gevent.event.Event()
@@ -301,7 +308,12 @@ class ChargePointBase:
         if self.settings.serial_number:
             payload["chargePointSerialNumber"] = self.settings.serial_number[:25]
         self.phase = Phase.booting
-        result = self.call("BootNotification", payload, check=_boot_check)
+        try:
+            result = self.call("BootNotification", payload, check=_boot_check)
+        except RejectedError:
+            self.registration = "Rejected"
+            self.phase = Phase.pending
+            raise
         self.registration = result.get("status")
         interval = result.get("interval")
         if self.registration == "Accepted":
@@ -323,8 +335,8 @@ class ChargePointBase:
             attempts += 1
             try:
                 result = self.boot()
-            except VolatileOcppError as exc:
-                payload = getattr(exc, "payload", None)
+            except RejectedError as exc:  # Rejected in strict mode; any other failure propagates
+                payload = exc.payload
                 if not isinstance(payload, dict) or (max_attempts is not None and attempts >= max_attempts):
                     raise
                 result = payload
@@ -467,12 +479,16 @@ class ChargePointBase:
         """Heartbeat every HeartbeatInterval (or the override); a change applies at once."""
         while not self._stopping:
             interval = self.effective_heartbeat_interval
+            since = time.monotonic()
             if self._interval_changed.wait(timeout=interval if interval > 0 else None):
                 self._interval_changed.clear()
                 continue
             if self._stopping:
                 return
             if self.connected and self.registration == "Accepted":
+                observer = self.schedule_observer
+                if observer is not None:
+                    observer("Heartbeat", since, interval)
                 try:
                     self.heartbeat()
                 except VolatileOcppError:

@@ -158,6 +158,10 @@ class CallTimeout(VolatileOcppError):
     """No CALLRESULT or CALLERROR arrived within the call timeout."""
 
 
+class CallCancelled(VolatileOcppError):
+    """The caller's greenlet was killed (or its own timeout fired) while the call was pending."""
+
+
 class ConnectionLost(VolatileOcppError):
     """The connection closed (or was never open) while a call was pending."""
 

@@ -113,6 +113,16 @@ def parse(raw: str | bytes) -> Frame:
 _LEADING_ID = re.compile(r'\s*\[\s*[234]\s*,\s*"([^"\\]{1,36})"')
 
 
+_LEADING_CALL_ID = re.compile(r'\s*\[\s*2\s*,\s*"([^"\\]{1,36})"')
+
+
+def peek_call_id(raw: str | bytes) -> str | None:
+    """The message id of a frame that starts as a CALL (``[2, "id", ...``) but failed to parse."""
+    text = raw[:200].decode("utf-8", "replace") if isinstance(raw, bytes) else raw[:200]
+    match = _LEADING_CALL_ID.match(text)
+    return match.group(1) if match else None
+
+
 def peek_message_id(raw: str | bytes) -> str | None:
     """Best-effort message id of a frame that failed to parse, so its pending call can be failed."""
     try:

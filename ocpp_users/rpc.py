@@ -24,9 +24,12 @@ import websocket
 from gevent.event import AsyncResult
 
 from . import schemas
+from .actions import KNOWN_ACTIONS
 from .errors import (
+    CallCancelled,
     CallTimeout,
     ConnectionLost,
+    FormationViolationError,
     FrameError,
     InternalError,
     OcppCallError,
@@ -36,7 +39,7 @@ from .errors import (
     VolatileOcppError,
     call_error_for,
 )
-from .frames import Call, CallError, CallResult, parse, peek_message_id
+from .frames import Call, CallError, CallResult, parse, peek_call_id, peek_message_id
 from .sink import CP_TO_CSMS, CSMS_TO_CP, PROTOCOL, RequestSink, null_sink
 from .transport import FrameReader, send_text
 
@@ -81,6 +84,13 @@ class _Pending:
 
 
 _text = websocket.ABNF.OPCODE_TEXT
+
+
+class _CallTimerExpired(Exception):
+    """Raised by our own per-call timer only, so a caller's gevent.Timeout is never mistaken for it."""
+
+
+_EXPIRED = _CallTimerExpired()
 _dumps = orjson.dumps
 
 
@@ -227,19 +237,20 @@ class OcppConnection:
         try:
             self._send(raw)
             if self._call_lock is None:
-                outcome = pending.result.get(timeout=timeout)
+                with gevent.Timeout(timeout, _EXPIRED):
+                    outcome = pending.result.get()
             else:
                 # Serialized calls: one call at a time on this connection, so one timer, reused
                 # (AsyncResult.get(timeout=...) would make and destroy one per call).
                 timer = self._call_timer
                 if timer is None or timer.seconds != timeout:
-                    timer = self._call_timer = gevent.Timeout(timeout)
+                    timer = self._call_timer = gevent.Timeout(timeout, _EXPIRED)
                 timer.start()
                 try:
                     outcome = pending.result.get()
                 finally:
                     timer.cancel()
-        except gevent.Timeout:
+        except _CallTimerExpired:
             # A gevent Timeout that has fired cannot be restarted reliably: the next call makes a new one.
             self._call_timer = None
             self._pending.pop(message_id, None)
@@ -250,6 +261,13 @@ class OcppConnection:
         except VolatileOcppError as failure:
             self._pending.pop(message_id, None)
             self._fire(CP_TO_CSMS, action, (time.perf_counter() - start) * 1000.0, 0, failure)
+            raise
+        except BaseException as interrupt:
+            # The caller was killed (GreenletExit) or its own gevent.Timeout fired: the call was
+            # sent, so it is still accounted for, once, before the interruption goes on.
+            self._pending.pop(message_id, None)
+            cancelled = CallCancelled(f"call cancelled before its answer arrived ({type(interrupt).__name__})")
+            self._fire(CP_TO_CSMS, action, (time.perf_counter() - start) * 1000.0, 0, cancelled)
             raise
         elapsed = (time.perf_counter() - start) * 1000.0
         frame, length = outcome
@@ -337,6 +355,10 @@ class OcppConnection:
         try:
             frame = parse(raw)
         except FrameError as exc:
+            call_id = peek_call_id(raw)
+            if call_id is not None:
+                gevent.spawn(self._refuse_call, call_id, exc.reason, raw)
+                return
             message_id = peek_message_id(raw)
             pending = self._pending.pop(message_id, None) if message_id is not None else None
             if pending is not None:
@@ -356,6 +378,17 @@ class OcppConnection:
                 self._protocol_error(f"{kind} with unknown message id", raw, UnknownMessageId)
             return
         pending.result.set((frame, len(raw)))
+
+    def _refuse_call(self, message_id: str, reason: str, raw: str | bytes) -> None:
+        """Answer a CALL that is not valid OCPP-J but whose id is readable, so the CSMS is not left
+        waiting: FormationViolation, "not conform the PDU structure" (OCPP-J 1.6 §4.2.3)."""
+        error = FormationViolationError(f"invalid CALL frame: {reason}")
+        answered = "answered FormationViolation"
+        try:
+            self._send(CallError(message_id, error.code, error.description, {}).to_json())
+        except ConnectionLost:
+            answered = "answer not sent: connection lost"
+        self._protocol_error(f"invalid CALL frame ({answered}): {reason}", raw)
 
     def _protocol_error(self, reason: str, raw: str | bytes, cls: type[FrameError] = FrameError) -> None:
         self.protocol_errors.append(ProtocolErrorRecord(time.time(), reason, _raw_text(raw)))
@@ -391,7 +424,8 @@ class OcppConnection:
             log.warning("handler for %s failed: %r", call.action, exc)
             failure = InternalError(f"handler for {call.action} failed: {type(exc).__name__}: {exc}"[:200])
             out = CallError(call.message_id, failure.code, str(failure)[:255], {})
-        name = call.action if len(call.action) <= 40 else call.action[:40] + "..."
+        # A CSMS can make up any action name: unknown ones share one stats row.
+        name = call.action if call.action in KNOWN_ACTIONS else "(unknown action)"
         try:
             raw = out.to_json()
             self._send(raw)

@@ -8,6 +8,7 @@ Each handler returns its confirmation; work that must follow the confirmation on
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from .rpc import Handler, Reply
 from .sessions import run_session
 
 S = ChargePointStatus
+log = logging.getLogger(__name__)
 Payload = dict[str, Any]
 
 
@@ -97,6 +99,8 @@ class SimulatedChargePoint(ChargePointBase, HandlerRegistry):
             func()
         except VolatileOcppError:
             pass  # already counted as a failed request
+        except Exception as exc:  # a bug in a follow-up must not print a traceback or end silently
+            log.error("follow-up %s failed: %s: %s", getattr(func, "__name__", "?"), type(exc).__name__, exc)
 
     # ------------------------------------------------------------ sessions
 
@@ -252,7 +256,9 @@ class SimulatedChargePoint(ChargePointBase, HandlerRegistry):
         if self.settings.behaviour.fixed_cable:
             return {"status": "NotSupported"}
         if not self._valid_connector(connector_id, allow_zero=False):
-            return {"status": "UnlockFailed"}
+            # OCTT TC_031 (unknown connector): the Charge Point "responds with a UnlockConnector.conf
+            # status is NotSupported" (1.6 has no "unknown connector" status).
+            return {"status": "NotSupported"}
         connector = self.connectors[connector_id]
         if connector.charging:
             # From the specification: "the Charge Point SHALL first try to stop the transaction"
@@ -261,6 +267,8 @@ class SimulatedChargePoint(ChargePointBase, HandlerRegistry):
             session = connector.session
             if session is not None and self.follow_up:
                 session.join(timeout=self.settings.call_timeout)
+                if not session.dead:
+                    return {"status": "UnlockFailed"}
         return {"status": "Unlocked"}
 
     def reboot(self, reason: str) -> None:
@@ -344,7 +352,11 @@ class SimulatedChargePoint(ChargePointBase, HandlerRegistry):
 
     @on(Action.get_local_list_version)
     def on_get_local_list_version(self, payload: Payload) -> Payload:
-        return {"listVersion": self.local_list.version}
+        # From the specification: -1 when the Local Authorization List is not enabled; 0 when
+        # no list is installed.
+        if not self.configuration.get_bool("LocalAuthListEnabled"):
+            return {"listVersion": -1}
+        return {"listVersion": self.local_list.version if self.local_list.entries else 0}
 
     @on(Action.send_local_list)
     def on_send_local_list(self, payload: Payload) -> Payload:
@@ -471,7 +483,7 @@ class SimulatedChargePoint(ChargePointBase, HandlerRegistry):
 
         def send() -> None:
             if requested == "BootNotification":
-                self.boot()
+                self.boot_until_accepted()  # a Pending/Rejected answer is honoured like any boot
             elif requested == "Heartbeat":
                 self.heartbeat()
             elif requested == "StatusNotification":

@@ -111,7 +111,11 @@ def connect(
         headers.extend(extra_headers)
     options: dict[str, Any] = {"header": headers, "skip_utf8_validation": True, "enable_multithread": True}
     if url.startswith("wss:"):
-        ctx = ssl_context(security.ca_file, security.client_cert, security.client_key, security.verify)
+        try:
+            ctx = ssl_context(security.ca_file, security.client_cert, security.client_key, security.verify)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            # A missing or unreadable CA file, client certificate or key: one clear reason.
+            raise TransportError(f"TLS configuration error: {_describe(exc)}") from None
         options["sslopt"] = {"context": ctx}
     try:
         ws = websocket.create_connection(url, timeout=timeout, **options)

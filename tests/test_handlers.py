@@ -207,9 +207,9 @@ def test_change_configuration_heartbeat_interval_applies_at_runtime(
     wait_until(lambda: len(payloads(csms, cp_id, "Heartbeat")) >= 3, 5, "three heartbeats")
     _, body = csms.api("GET", f"/cps/{cp_id}/messages")
     stamps = [m["ts"] for m in body["messages"] if m["direction"] == "in" and m["action"] == "Heartbeat"]
-    assert 0.7 < stamps[0] - changed < 1.6
+    assert 0.7 < stamps[0] - changed < 2.5
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
-    assert all(0.7 < gap < 1.6 for gap in gaps), gaps
+    assert all(0.7 < gap < 2.5 for gap in gaps), gaps
     assert charger.heartbeat_interval == 1
     found = result_of(csms, cp_id, "GetConfiguration", {"key": ["HeartbeatInterval"]})
     assert found == {"configurationKey": [{"key": "HeartbeatInterval", "readonly": False, "value": "1"}]}
@@ -362,7 +362,8 @@ def test_reset_stops_transactions_and_reboots(csms: TestbedProcess, charger: Sim
 
 def test_unlock_connector(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
     assert result_of(csms, charger.cp_id, "UnlockConnector", {"connectorId": 1}) == {"status": "Unlocked"}
-    assert result_of(csms, charger.cp_id, "UnlockConnector", {"connectorId": 9}) == {"status": "UnlockFailed"}
+    # An unknown connector: NotSupported, as OCTT TC_031 expects of a charge point.
+    assert result_of(csms, charger.cp_id, "UnlockConnector", {"connectorId": 9}) == {"status": "NotSupported"}
 
 
 def test_unlock_connector_with_fixed_cable(
@@ -660,7 +661,8 @@ def test_trigger_message_for_a_missing_connector(csms: TestbedProcess, charger: 
 
 def test_unknown_action_is_not_implemented(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
     assert error_of(csms, charger.cp_id, "FlyToTheMoon", {})["code"] == "NotImplemented"
-    assert sink_outcomes(charger, CSMS_TO_CP) == [("FlyToTheMoon", "NotImplementedCallError")]
+    # Made-up action names share one stats row, so a CSMS cannot grow the stats table without bound.
+    assert sink_outcomes(charger, CSMS_TO_CP) == [("(unknown action)", "NotImplementedCallError")]
 
 
 @pytest.mark.parametrize("action", ["GetLog", "InstallCertificate", "ExtendedTriggerMessage"])
@@ -750,3 +752,12 @@ def test_validation_off_lets_invalid_payloads_through(
     with pytest.raises(errors.FormationViolationError):
         cp.call("Heartbeat", {"unexpected": 1})
     assert payloads(csms, cp.cp_id, "Heartbeat") == [{"unexpected": 1}]
+
+
+def test_local_list_version_is_minus_one_when_the_list_is_disabled(
+    csms: TestbedProcess, charger: SimulatedChargePoint
+) -> None:
+    assert result_of(csms, charger.cp_id, "GetLocalListVersion", {}) == {"listVersion": 0}
+    change = {"key": "LocalAuthListEnabled", "value": "false"}
+    assert result_of(csms, charger.cp_id, "ChangeConfiguration", change) == {"status": "Accepted"}
+    assert result_of(csms, charger.cp_id, "GetLocalListVersion", {}) == {"listVersion": -1}

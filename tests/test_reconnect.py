@@ -126,7 +126,7 @@ def test_reconnect_after_the_csms_is_killed_and_restarted(own_testbed: TestbedPr
         failures = sink.select(WEBSOCKET, "reconnect")
         assert len(failures) >= 3 and all(isinstance(r.exception, errors.TransportError) for r in failures)
         gaps = [b - a for a, b in itertools.pairwise(attempts)]
-        assert all(0.05 <= gap <= 0.8 + 0.3 for gap in gaps), gaps
+        assert all(0.05 <= gap <= 0.8 + 1.0 for gap in gaps), gaps
         assert not cp.connected
         with pytest.raises(errors.ConnectionLost):
             cp.heartbeat()
@@ -134,7 +134,7 @@ def test_reconnect_after_the_csms_is_killed_and_restarted(own_testbed: TestbedPr
         restarted = time.monotonic()
         own_testbed.restart()
         assert cp.wait_connected(timeout=3)
-        assert time.monotonic() - restarted < 0.8 + 1.5, "the next attempt comes within backoff_max"
+        assert time.monotonic() - restarted < 0.8 + 3.0, "the next attempt comes within backoff_max"
         wait_until(lambda: cp.phase == Phase.booted, 3, "the charge point to be back in service")
         assert cp.reconnects == 1 and cp.drops == 1
         assert sink.select(WEBSOCKET, "reconnect")[-1].exception is None

@@ -243,3 +243,18 @@ def test_password_never_in_logs_or_reprs(
         assert PASSWORD not in text
         assert token not in text
     assert "password" not in repr(good), "the field is left out of the repr altogether"
+
+
+def test_a_missing_ca_file_is_a_transport_error_not_a_crash(tmp_path) -> None:
+    from ocpp_users.errors import TransportError
+    from ocpp_users.transport import SecurityConfig, connect
+
+    security = SecurityConfig(profile=2, password="x" * 16, ca_file=str(tmp_path / "missing.pem"))
+    with pytest.raises(TransportError, match="TLS configuration error"):
+        connect("wss://127.0.0.1:9/", "CP1", security, timeout=1)
+    bogus = tmp_path / "bogus.pem"
+    bogus.write_text("not a certificate")
+    with pytest.raises(TransportError, match="TLS configuration error"):
+        connect(
+            "wss://127.0.0.1:9/", "CP1", SecurityConfig(profile=2, password="x" * 16, ca_file=str(bogus)), timeout=1
+        )

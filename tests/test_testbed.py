@@ -603,14 +603,15 @@ def test_fault_close_after(csms: TestbedProcess, cp_id: str) -> None:
 
 
 def test_fault_late_answer(csms: TestbedProcess, cp_id: str) -> None:
-    set_fault(csms, name="late_answer", seconds=0.6, action="Heartbeat")
+    set_fault(csms, name="late_answer", seconds=1.5, action="Heartbeat")
     with open_cp(csms, cp_id) as ws:
         client = Client(ws)
         began = time.monotonic()
         client.result("Authorize", {"idTag": "VOCPP-VALID"})
-        assert time.monotonic() - began < 0.5
+        assert time.monotonic() - began < 1.2
+        began = time.monotonic()
         client.result("Heartbeat", {})
-        assert time.monotonic() - began >= 0.6
+        assert time.monotonic() - began >= 1.5
 
 
 def test_fault_malformed_frame(csms: TestbedProcess, cp_id: str) -> None:

@@ -136,17 +136,27 @@ class Configuration:
         self.keys["NumberOfConnectors"].value = str(number_of_connectors)
         self._listeners: list[Callable[[str, str], None]] = []
         for name, value in (overrides or {}).items():
-            if name in self.keys:
-                self.keys[name].value = value
+            existing = self.find(name)
+            if existing is not None:
+                existing.value = value
             else:
                 self.keys[name] = Key(name, Kind.string, value)
+
+    def find(self, name: str) -> Key | None:
+        """The key called ``name``; keys are CiString50, compared case-insensitively (OCPP 1.6 §2.1.1)."""
+        key = self.keys.get(name)
+        if key is None:
+            for candidate in self.keys.values():
+                if candidate.name.casefold() == name.casefold():
+                    return candidate
+        return key
 
     def listen(self, listener: Callable[[str, str], None]) -> None:
         """``listener(key, value)`` runs after every accepted change (e.g. to apply a new interval)."""
         self._listeners.append(listener)
 
     def get(self, name: str) -> str | None:
-        key = self.keys.get(name)
+        key = self.find(name)
         return key.value if key else None
 
     def get_int(self, name: str, default: int = 0) -> int:
@@ -159,13 +169,16 @@ class Configuration:
 
     def set_internal(self, name: str, value: str) -> None:
         """Set a key from inside the charge point (read-only keys included), notifying listeners."""
-        self.keys[name].value = value
+        key = self.find(name)
+        if key is None:
+            raise KeyError(name)
+        key.value = value
         for listener in self._listeners:
-            listener(name, value)
+            listener(key.name, value)
 
     def change(self, name: str, value: str) -> str:
         """Apply a ChangeConfiguration.req; return its status."""
-        key = self.keys.get(name)
+        key = self.find(name)
         if key is None:
             return ConfigStatus.not_supported
         if key.readonly or not _valid(key.kind, value):
@@ -183,7 +196,7 @@ class Configuration:
         found: list[dict[str, object]] = []
         unknown: list[str] = []
         for name in wanted:
-            key = self.keys.get(name)
+            key = self.find(name)
             if key is None:
                 unknown.append(name[:50])
             else:
