@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from typing import NoReturn
 
@@ -117,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     sec.add_argument(
         "--basic-auth-password",
         metavar="PW",
-        help="require HTTP Basic auth: user = charge point id, password PW (else 401)",
+        default=os.environ.get("TESTBED_BASIC_AUTH_PASSWORD") or None,
+        help="require HTTP Basic auth: user = charge point id, password PW (else 401). The environment "
+        "variable TESTBED_BASIC_AUTH_PASSWORD sets it without showing it in the process list",
     )
     sec.add_argument(
         "--tls-cert",
