@@ -9,7 +9,8 @@ and reports latencies that include its own queueing. :class:`FidelityTracker` ma
 * the gevent loop's **lag** (how late a short sleep wakes up) and the process's **CPU** are sampled,
   and the garbage collector's **pauses** recorded (a full collection over ~20,000 charge points'
   objects stops the process for a good part of a second);
-* :meth:`FidelityTracker.warn` applies the policy and returns a one-line warning (or None).
+* :meth:`FidelityTracker.warn` applies the policy and returns a one-line warning (or None);
+  with ``cpu_max_percent`` a saturated CPU is a warning by itself.
 
 Hooking it into a fleet (one tracker per worker process)::
 
@@ -146,6 +147,7 @@ class FidelityTracker:
         loop_lag_max_s: float = 0.1,
         min_due: int = 20,
         warn_every_s: float = 60.0,
+        cpu_max_percent: float | None = None,
         clock: Clock = time.monotonic,
         cpu_clock: Clock = process_cpu_s,
     ) -> None:
@@ -161,6 +163,8 @@ class FidelityTracker:
         """No on-time verdict on fewer due messages than this in the window."""
         self.warn_every_s = warn_every_s
         """At most one warning per this many seconds (unless forced)."""
+        self.cpu_max_percent = cpu_max_percent
+        """Warn when the mean CPU in the window reaches this (100 = one core; None: CPU alone never warns)."""
         self.clock = clock
         self.cpu_clock = cpu_clock
         self.totals: dict[str, KindCounts] = {}
@@ -327,6 +331,8 @@ class FidelityTracker:
             if snap.gc_pause_max_s > self.loop_lag_max_s:
                 cause = f" (garbage collector paused up to {1000.0 * snap.gc_pause_max_s:.0f} ms)"
             found.append(f"event loop lag p99 {1000.0 * snap.loop_lag_p99_s:.0f} ms{cause}")
+        if self.cpu_max_percent is not None and snap.cpu_percent >= self.cpu_max_percent:
+            found.append(f"CPU saturated (at or above {self.cpu_max_percent:g}% of one core)")
         return found
 
     def warn(self, force: bool = False) -> str | None:
@@ -337,12 +343,20 @@ class FidelityTracker:
         now = self.clock()
         if not force and self._last_warning is not None and now - self._last_warning < self.warn_every_s:
             return None
-        snap = self.snapshot()
-        found = self.problems(snap)
-        if not found:
+        message = self.describe()
+        if message is None:
             return None
         self._last_warning = now
         self.warnings += 1
+        return message
+
+    def describe(self, snapshot: FidelitySnapshot | None = None) -> str | None:
+        """The warning :meth:`warn` would give now, without counting or rate-limiting it (None when
+        the load is faithful): for a display of the current state."""
+        snap = snapshot or self.snapshot()
+        found = self.problems(snap)
+        if not found:
+            return None
         return (
             f"load generator falling behind in the last {self.window_s:g} s: {'; '.join(found)}; "
             f"CPU {snap.cpu_percent:.0f}%. Latencies now include the worker's own queueing: "

@@ -2,9 +2,11 @@
 booted, charging, reconnecting and failed.
 
 Shown as a web UI tab (plus the JSON endpoint ``/charge-points``), logged as one line every 10 s
-in headless mode and once at the end. Workers send their counts to the master with their stats
-reports. Failures are aggregated: the first occurrence of each distinct reason is logged once,
-connection problems are counted once more at the end.
+in headless mode and once at the end, together with the load fidelity of
+:mod:`ocpp_users.fleet_fidelity` (on-time ratio per kind, loop lag, CPU, the current warning).
+Workers send their counts and fidelity snapshot to the master with their stats reports. Failures
+are aggregated: the first occurrence of each distinct reason is logged once, connection problems
+are counted once more at the end.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Protocol
 
 import gevent
 
+from .fleet_fidelity import FIDELITY_KEY, FleetFidelity, summary_text, view_rows
 from .sink import WEBSOCKET
 
 log = logging.getLogger("ocpp_users.fleet")
@@ -46,8 +49,10 @@ def summary_line(counts: dict[str, int]) -> str:
 class FleetMonitor:
     """Counts of this process's charge points, and of the workers' when this is the master."""
 
-    def __init__(self, environment: Any) -> None:
+    def __init__(self, environment: Any, fidelity: FleetFidelity | None = None) -> None:
         self.environment = environment
+        self.fidelity = fidelity
+        """Load fidelity shown with the counts (None: counts only)."""
         self.tracked: set[Tracked] = set()
         self.worker_counts: dict[str, dict[str, int]] = {}
         self._logged: set[tuple[str, str, str]] = set()
@@ -84,12 +89,18 @@ class FleetMonitor:
 
     def rows(self) -> list[dict[str, Any]]:
         counts = self.counts()
-        return [{"state": "total", "count": counts["total"]}] + [
+        rows: list[dict[str, Any]] = [{"state": "total", "count": counts["total"]}] + [
             {"state": state, "count": counts[state]} for state in STATES
         ]
+        if self.fidelity is not None:
+            rows.extend({"state": what, "count": value} for what, value in view_rows(self.fidelity.view()))
+        return rows
 
     def summary(self) -> str:
-        return summary_line(self.counts())
+        line = summary_line(self.counts())
+        if self.fidelity is not None and self.fidelity.has_data:
+            line += f" | {summary_text(self.fidelity.view())}"
+        return line
 
     def reset_run(self) -> None:
         self._logged.clear()
@@ -108,11 +119,15 @@ class FleetMonitor:
 
     def _on_report_to_master(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         data[REPORT_KEY] = self.local_counts()
+        if self.fidelity is not None:
+            data[FIDELITY_KEY] = self.fidelity.report()
 
     def _on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         report = data.get(REPORT_KEY)
         if isinstance(report, dict):
             self.worker_counts[client_id] = report
+        if self.fidelity is not None:
+            self.fidelity.receive(client_id, data.get(FIDELITY_KEY))
 
     def _on_request(self, request_type: str, name: str, exception: BaseException | None = None, **_: Any) -> None:
         if exception is None:
@@ -180,7 +195,7 @@ class FleetMonitor:
             args.get("extended_tables"),
             {
                 "key": TAB_KEY,
-                "structure": [{"key": "state", "title": "State"}, {"key": "count", "title": "Charge points"}],
+                "structure": [{"key": "state", "title": "State / measure"}, {"key": "count", "title": "Value"}],
             },
         )
         protect: Callable[[Callable[..., Any]], Callable[..., Any]] = getattr(
@@ -188,7 +203,10 @@ class FleetMonitor:
         )
 
         def charge_points() -> Any:
-            return jsonify({"counts": self.counts(), "summary": self.summary()})
+            body: dict[str, Any] = {"counts": self.counts(), "summary": self.summary()}
+            if self.fidelity is not None:
+                body["fidelity"] = self.fidelity.view()
+            return jsonify(body)
 
         web_ui.app.add_url_rule("/charge-points", "vocpp_charge_points", protect(charge_points))
 

@@ -7,6 +7,7 @@ MeterValueSampleInterval -> StopTransaction -> Finishing -> Available.
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
 import gevent
@@ -85,9 +86,13 @@ def run_session(
             wait = interval if interval > 0 else remaining
             if remaining is not None and wait is not None:
                 wait = min(wait, remaining)
+            since = time.monotonic()
             if connector.stop_event.wait(timeout=wait):
                 break
             if interval > 0 and (remaining is None or remaining > 0) and cp.connected:
+                observer = cp.schedule_observer
+                if observer is not None and wait is not None:
+                    observer("MeterValues", since, wait)
                 try:
                     cp.meter_values(connector_id)
                 except VolatileOcppError:

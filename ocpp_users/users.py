@@ -216,6 +216,7 @@ class ChargePointUser(User):
         self._pool = pool
         settings = config.settings_for(self.cp_id, self.fleet.url)
         self.cp = self.charge_point_class(settings, sink=self.environment.events.request.fire)
+        self.cp.schedule_observer = self.fleet.fidelity.observe  # heartbeats and meter values: due vs on time
         self._connect()
         storms.hold_boot(self.environment)  # a boot storm releases all boots at once
         self._boot()

@@ -129,6 +129,7 @@ def test_warnings_are_rate_limited_unless_forced() -> None:
     t.missed("Heartbeat", 100)
     assert t.warn() is None
     assert t.warn(force=True) is not None
+    assert t.describe() is not None and t.warnings == 2  # the current state, not counted
     clock.advance(61.0)
     t.missed("Heartbeat", 100)
     assert t.warn() is not None
@@ -150,6 +151,23 @@ def test_loop_lag_alone_triggers_a_warning_and_gc_is_named_as_its_cause() -> Non
     assert "event loop lag p99 400 ms" in message
     assert "garbage collector paused up to 350 ms" in message
     assert "CPU 97%" in message
+
+
+def test_saturated_cpu_warns_only_when_asked_to() -> None:
+    clock = FakeClock()
+    t = tracker(clock, cpu_max_percent=95.0)
+    t.record_cpu(60.0)
+    assert t.warn(force=True) is None
+    t.record_cpu(99.0)
+    t.record_cpu(99.0)
+    t.record_cpu(99.0)  # mean 89%
+    assert t.warn(force=True) is None
+    for _ in range(6):
+        t.record_cpu(100.0)  # mean 95.7%
+    message = t.warn(force=True)
+    assert message is not None
+    assert "CPU saturated (at or above 95% of one core); CPU 96%" in message
+    assert tracker(clock).problems(t.snapshot()) == []  # without cpu_max_percent CPU alone never warns
 
 
 def test_snapshot_as_dict_is_json_ready() -> None:
