@@ -16,13 +16,19 @@ with ``--octt-`` so this file can be loaded beside the fleet's): ``--octt-only``
 (comma-separated globs), ``--octt-cp-id``, ``--octt-id-tag``, ``--octt-expired-tag``,
 ``--octt-blocked-tag``, ``--octt-invalid-tag``, ``--octt-trigger-url``, ``--octt-trigger-cmd``,
 ``--octt-step-timeout``, ``--octt-connection-timeout``, ``--octt-security-profile``,
-``--octt-basic-auth-password``, ``--octt-ca-file``, ``--octt-junit``/``--octt-json``/``--octt-html``.
+``--octt-basic-auth-password``, ``--octt-ca-file``, ``--octt-client-cert``/``--octt-client-key``
+(security profile 3), ``--octt-junit``/``--octt-json``/``--octt-html``.
 (Locust answers ``--help`` before it loads a locustfile, so they are not listed there.)
+
+Bad options (a security profile that does not fit ``--host``, a missing password, an unreadable
+certificate or key file) end Locust at start-up with one line and exit code 2.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 import gevent
 from locust import User, constant, events, task  # (locust monkey-patches gevent before any socket exists)
@@ -30,9 +36,10 @@ from locust.argument_parser import LocustArgumentParser
 from locust.env import Environment
 from locust.exception import StopUser
 
+from ocpp_users.embedded import TestbedStartError
 from ocpp_users.transport import SecurityConfig
 from scenarios import demo
-from scenarios.options import RunOptions, Tags, split_patterns
+from scenarios.options import RunOptions, Tags, security_file_errors, split_patterns
 from scenarios.reporting import write_html, write_json, write_junit
 from scenarios.results import CaseResult, RunResult, Support, Verdict
 from scenarios.runner import ConnectionFailed, Runner
@@ -72,6 +79,8 @@ def _add_options(parser: LocustArgumentParser) -> None:
     opt("--octt-security-profile", "0-3 (default: 1 or 2 with a password, else 0)", type=int, default=-1)
     opt("--octt-basic-auth-password", "Basic auth password (never printed)", default="", is_secret=True)
     opt("--octt-ca-file", "CA bundle for wss", default="")
+    opt("--octt-client-cert", "client certificate (PEM) for security profile 3", default="")
+    opt("--octt-client-key", "client key (PEM) for --octt-client-cert", default="")
     opt("--octt-junit", "write a JUnit XML report here", default="")
     opt("--octt-json", "write a JSON report here", default="")
     opt("--octt-html", "write an HTML report here", default="")
@@ -89,16 +98,59 @@ def _parsed(environment: Environment) -> Any:
     return options
 
 
-def _options(environment: Environment, host: str | None) -> RunOptions:
-    o = _parsed(environment)
+def _security(o: Any, host: str | None) -> SecurityConfig:
     password = o.octt_basic_auth_password or None
+    client_cert = o.octt_client_cert or None
+    wss = (host or "").startswith("wss")
     profile = o.octt_security_profile
     if profile < 0:
-        profile = (2 if (host or "").startswith("wss") else 1) if password else 0
+        profile = 3 if client_cert and wss else ((2 if wss else 1) if password else 0)
+    return SecurityConfig(
+        profile=profile,
+        password=password if profile in (1, 2) else None,
+        ca_file=o.octt_ca_file or None,
+        client_cert=client_cert,
+        client_key=o.octt_client_key or None,
+    )
+
+
+def option_errors(environment: Environment) -> list[str]:
+    """What is wrong with the command line, one line each (``--octt-ca-file /x: no such file``)."""
+    o = _parsed(environment)
+    host = environment.host or getattr(o, "host", None) or ""
+    security = _security(o, host)
+    errors = security_file_errors(o.octt_ca_file, o.octt_client_cert, o.octt_client_key, prefix="--octt-")
+    if host:
+        if urlsplit(host).scheme not in ("ws", "wss"):
+            errors.append(f"--host must be a ws:// or wss:// CSMS URL for compliance mode, not {host!r}")
+        else:
+            try:
+                security.check(host)
+            except ValueError as exc:
+                errors.append(f"--octt-security-profile: {exc}")
+    elif not 0 <= security.profile <= 3:
+        errors.append(f"--octt-security-profile must be 0, 1, 2 or 3, not {security.profile}")
+    return errors
+
+
+@events.init.add_listener
+def _check_options(environment: Environment, runner: Any = None, **_kwargs: object) -> None:
+    """Fail early: one line on stderr, exit code 2 (as argparse does)."""
+    if type(runner).__name__ == "WorkerRunner" or environment.parsed_options is None:
+        return  # the master checked them (or there is no command line: an Environment built in code)
+    errors = option_errors(environment)
+    if errors:
+        sys.stderr.write(f"locust: error: {errors[0]}\n")
+        sys.stderr.flush()
+        raise SystemExit(2)
+
+
+def _options(environment: Environment, host: str | None) -> RunOptions:
+    o = _parsed(environment)
     return RunOptions(
         url=host or "",
         cp_id=o.octt_cp_id,
-        security=SecurityConfig(profile=profile, password=password, ca_file=o.octt_ca_file or None),
+        security=_security(o, host),
         tags=Tags(
             valid=o.octt_id_tag or None,
             invalid=o.octt_invalid_tag or None,
@@ -157,6 +209,19 @@ def _write_reports(environment: Environment, run: RunResult) -> None:
         write_html(run, o.octt_html)
 
 
+def _fail_setup(environment: Environment, reason: str) -> None:
+    """No case could run (the CSMS is unreachable, the testbed did not start): one failure."""
+    _Results.bad += 1
+    environment.events.request.fire(
+        request_type=REQUEST_TYPE,
+        name="connect",
+        response_time=0.0,
+        response_length=0,
+        exception=OcttFailure(reason),
+        context={},
+    )
+
+
 class ComplianceUser(User):
     """Runs the selected OCTT cases once, in document order, then stops the test."""
 
@@ -171,21 +236,18 @@ class ComplianceUser(User):
         try:
             if not options.url:
                 password = demo.testbed_password()
-                testbed = demo.start_testbed(password)
+                try:
+                    testbed = demo.start_testbed(password)
+                except (TestbedStartError, OSError) as exc:  # (the error's text has the password redacted)
+                    first = (demo.redact(str(exc), password).splitlines() or [type(exc).__name__])[0]
+                    _fail_setup(environment, f"cannot start the testbed: {first}")
+                    raise StopUser() from None
                 options = demo.against_testbed(options, testbed, password)
             runner = Runner(options, listener=_Fire(environment))
             try:
                 _Results.run = runner.run()
             except ConnectionFailed as exc:
-                _Results.bad += 1
-                environment.events.request.fire(
-                    request_type=REQUEST_TYPE,
-                    name="connect",
-                    response_time=0.0,
-                    response_length=0,
-                    exception=OcttFailure(str(exc)),
-                    context={},
-                )
+                _fail_setup(environment, str(exc))
             if _Results.run is not None:
                 _write_reports(environment, _Results.run)
         finally:

@@ -163,7 +163,8 @@ class TestbedProcess:
         env["PYTHONUNBUFFERED"] = "1"
         self._ready = threading.Event()
         self._started = False
-        self._lines.append(f"$ {sys.executable} -m testbed {' '.join(args)}")
+        shown = ["***" if i and args[i - 1] == "--basic-auth-password" else a for i, a in enumerate(args)]
+        self._lines.append(f"$ {sys.executable} -m testbed {' '.join(shown)}")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "testbed", *args],
             cwd=str(REPO_ROOT),

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import gevent
 
-from .errors import ConnectionLost, RejectedError, VolatileOcppError
+from .errors import CallTimeout, ConnectionLost, OcppCallError, RejectedError, VolatileOcppError
 from .model.status import ChargePointStatus
 
 if TYPE_CHECKING:
@@ -22,24 +23,37 @@ log = logging.getLogger(__name__)
 S = ChargePointStatus
 
 
-def _transaction_message(cp: ChargePointBase, send: object) -> None:
-    """Send a transaction-related message, retrying after reconnects.
+def _transaction_message(cp: ChargePointBase, send: Callable[[], Any]) -> None:
+    """Send a transaction-related message as the specification asks (§4.7).
 
-    From the specification (§4.7): transaction-related messages are retried up to
-    TransactionMessageAttempts times, TransactionMessageRetryInterval apart.
+    While the connection is down the message is queued (a charger does not lose it and it does not
+    count as an attempt). A CALLERROR or a timeout is an attempt: the message is retried up to
+    TransactionMessageAttempts times, waiting TransactionMessageRetryInterval x n before the n-th retry.
     """
     attempts = max(1, cp.configuration.get_int("TransactionMessageAttempts", 3))
-    for attempt in range(attempts):
-        if not cp.connected and not cp.stopping:
-            # Offline: a charger queues the message until the connection is back.
-            cp.wait_connected(timeout=cp.settings.backoff_max * 2)
+    retry_interval = float(cp.configuration.get_int("TransactionMessageRetryInterval", 60))
+    failures = 0
+    while True:
+        while not cp.connected:
+            if cp.stopping:
+                raise ConnectionLost("connection lost: the charge point is stopping")
+            cp.wait_connected(timeout=1.0)
         try:
-            send()  # type: ignore[operator]
+            send()
             return
         except ConnectionLost:
-            if cp.stopping or attempt == attempts - 1:
+            if cp.stopping:
                 raise
-            cp.wait_connected(timeout=cp.settings.backoff_max * 2)
+        except (OcppCallError, CallTimeout):
+            failures += 1
+            if failures >= attempts or cp.stopping:
+                raise
+            gevent.sleep(retry_interval * failures / max(cp.settings.time_factor, 1.0))
+
+
+def _id_tag_status(result: Any) -> Any:
+    info = result.get("idTagInfo") if isinstance(result, dict) else None
+    return info.get("status") if isinstance(info, dict) else None
 
 
 def run_session(
@@ -59,18 +73,21 @@ def run_session(
             cp.status_notification(connector_id, S.preparing)
         if authorize:
             try:
-                cp.authorize(id_tag)
-            except RejectedError:
+                authorized = cp.authorize(id_tag)
+            except RejectedError as exc:  # strict mode: already counted as a failure
+                authorized = exc.payload
+            if _id_tag_status(authorized) != "Accepted":
                 cp.status_notification(connector_id, S.available)
                 return
         try:
-            cp.start_transaction(connector_id, id_tag, reservation_id)
-        except RejectedError as exc:
-            # From the specification: a transaction the CSMS does not accept is stopped with
-            # reason DeAuthorized when StopTransactionOnInvalidId is true.
-            payload = exc.payload if isinstance(exc.payload, dict) else {}
-            tx = payload.get("transactionId")
+            started = cp.start_transaction(connector_id, id_tag, reservation_id)
+        except RejectedError as exc:  # strict mode: already counted as a failure
+            started = exc.payload if isinstance(exc.payload, dict) else {}
+            tx = started.get("transactionId")
             connector.transaction_id = tx if isinstance(tx, int) else None
+        if _id_tag_status(started) != "Accepted" and cp.configuration.get_bool("StopTransactionOnInvalidId", True):
+            # From the specification: with StopTransactionOnInvalidId true, a transaction whose
+            # StartTransaction.conf is not Accepted is stopped, reason DeAuthorized.
             if connector.transaction_id is not None:
                 cp.stop_transaction(connector_id, "DeAuthorized")
             cp.status_notification(connector_id, S.finishing)

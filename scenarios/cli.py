@@ -23,7 +23,7 @@ from ocpp_users.transport import SecurityConfig  # noqa: E402
 from . import demo  # noqa: E402
 from .base import PRECONDITIONS, Case  # noqa: E402
 from .console import Console  # noqa: E402
-from .options import RunOptions, Tags, redact_url, split_patterns  # noqa: E402
+from .options import RunOptions, Tags, redact_url, security_file_errors, split_patterns  # noqa: E402
 from .reporting import write_html, write_json, write_junit  # noqa: E402
 from .runner import ConnectionFailed, Runner, select_cases  # noqa: E402
 
@@ -150,7 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ACTIONS",
         help="treat these actions (comma-separated; all when no list) as supported",
     )
-    probe.add_argument("--probe-timeout", type=_seconds, default=2.0, metavar="S", help="default 2")
+    probe.add_argument(
+        "--probe-timeout",
+        type=_seconds,
+        default=2.0,
+        metavar="S",
+        help="wait for each probe call's answer (one call at a time; default 2)",
+    )
     select = p.add_argument_group("selection")
     select.add_argument("--only", action="append", metavar="GLOBS", help="run only these cases (e.g. TC_023*)")
     select.add_argument("--exclude", action="append", metavar="GLOBS", help="skip these cases")
@@ -219,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _security(args: argparse.Namespace, parser: argparse.ArgumentParser) -> SecurityConfig:
+    problems = security_file_errors(args.ca_file, args.client_cert, args.client_key)
+    if problems:
+        parser.error(problems[0])
     password = args.basic_auth_password or os.environ.get(PASSWORD_ENV) or None
     profile = args.security_profile
     scheme = urlsplit(args.url).scheme if args.url else "ws"
@@ -328,7 +337,8 @@ def run_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         try:
             testbed = demo.start_testbed(password)
         except (TestbedStartError, OSError) as exc:
-            sys.stderr.write(f"{PROG}: error: cannot start the testbed: {str(exc).splitlines()[0]}\n")
+            first = (demo.redact(str(exc), password).splitlines() or [type(exc).__name__])[0]
+            sys.stderr.write(f"{PROG}: error: cannot start the testbed: {first}\n")
             return 2
         options = demo.against_testbed(options, testbed, password)
         sys.stdout.write(f"No --url: testing the bundled testbed CSMS at {testbed.ws_url} (driver: its control API)\n")

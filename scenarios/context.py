@@ -30,6 +30,7 @@ from ocpp_users.model.status import ChargePointStatus
 from ocpp_users.simulated import SimulatedChargePoint
 
 from .drivers import Driver, Trigger, describe
+from .heartbeat import Heartbeats
 from .options import RunOptions, Tags
 from .results import CaseResult, Check, CheckFailed, HarnessError, NotApplicable, is_missing, lookup, show
 from .wire import InboundCall, WireTap
@@ -45,6 +46,15 @@ def response_step(step: object) -> str:
     if last.isdigit():
         return f"{head} {int(last) + 1}".strip()
     return text
+
+
+def casefold(value: Any) -> Any:
+    """Strings (also inside lists) folded for a case-insensitive comparison (OCPP CiString)."""
+    if isinstance(value, str):
+        return value.casefold()
+    if isinstance(value, list):
+        return [casefold(v) for v in value]
+    return value
 
 
 def timestamp(at: float | None = None) -> str:
@@ -73,6 +83,7 @@ class Context:
         result: CaseResult,
         driver: Driver | None,
         reconnect: Callable[[], None],
+        heartbeats: Heartbeats | None = None,
     ) -> None:
         self.cp = cp
         self.options = options
@@ -85,6 +96,8 @@ class Context:
         self.transaction_id: int | None = None
         """The transaction of the Charging state (its StartTransaction.conf)."""
         self._reconnect = reconnect
+        self.heartbeats = heartbeats
+        """The run's heartbeat: held while the charge point is (re)connecting and booting."""
 
     # ------------------------------------------------------------------ checks
 
@@ -110,6 +123,16 @@ class Context:
         actual = lookup(payload, field)
         ok = not is_missing(actual) and actual == expected
         self.record(Check(str(step), message, field, show(expected), show(actual), ok), soft=soft)
+        return actual
+
+    def expect_ci(
+        self, field: str, expected: Any, payload: Any, *, step: object, message: str, own: bool = False
+    ) -> Any:
+        """As :meth:`expect` (or :meth:`expect_own`), for a CiString (a configuration key): compared
+        case-insensitively, reported as sent."""
+        actual = lookup(payload, field)
+        ok = not is_missing(actual) and casefold(actual) == casefold(expected)
+        self.record(Check(str(step), message, field, show(expected), show(actual), ok, side="tool" if own else "csms"))
         return actual
 
     def expect_in(
@@ -188,6 +211,8 @@ class Context:
         interval = ex.response.get("interval")
         if self.cp.registration == "Accepted" and isinstance(interval, int) and interval > 0:
             self.cp.configuration.set_internal("HeartbeatInterval", str(interval))
+        if self.cp.registration == "Accepted" and self.heartbeats is not None:
+            self.heartbeats.release()
         return ex
 
     def status(self, connector_id: int, status: str, *, step: object, error_code: str = "NoError") -> Exchange:
@@ -202,10 +227,17 @@ class Context:
         connector.error_code = error_code
         return self.exchange("StatusNotification", payload, step=step)
 
-    def statuses(self, *, step: object, special: dict[int, str] | None = None) -> list[Exchange]:
-        """ "[Send per connector and connectorId=0.]": connector 0 first, then 1..N."""
+    def statuses(
+        self, *, step: object, special: dict[int, str] | None = None, skip: Iterable[int] = ()
+    ) -> list[Exchange]:
+        """ "[Send per connector and connectorId=0.]": connector 0 first, then 1..N (but ``skip``)."""
         special = special or {}
-        return [self.status(cid, special.get(cid, "Available"), step=step) for cid in sorted(self.cp.connectors)]
+        skipped = set(skip)
+        return [
+            self.status(cid, special.get(cid, "Available"), step=step)
+            for cid in sorted(self.cp.connectors)
+            if cid not in skipped
+        ]
 
     def authorize(self, id_tag: str, *, step: object) -> Exchange:
         return self.exchange("Authorize", {"idTag": id_tag}, step=step)
@@ -279,14 +311,21 @@ class Context:
     # ------------------------------------------------------------------ connectivity
 
     def disconnect(self, clean: bool = True) -> None:
-        """Close the connection (clean) or cut it like a power or network loss would."""
+        """Close the connection (clean) or cut it like a power or network loss would. The heartbeat
+        stays held until a BootNotification is Accepted (or the case is over)."""
+        self.hold_heartbeats()
         if clean:
             self.cp.close()
         else:
             self.cp.drop()
 
+    def hold_heartbeats(self) -> None:
+        if self.heartbeats is not None:
+            self.heartbeats.hold()
+
     def connect(self, *, step: object) -> None:
         """Open a new WebSocket connection; a refused one is FAILED."""
+        self.hold_heartbeats()
         try:
             self._reconnect()
         except TransportError as exc:
@@ -406,17 +445,20 @@ class Context:
         self.transaction_id = self.cp.connectors[cid].transaction_id
         return self.transaction_id
 
-    def reboot(self, first_step: int, special: dict[int, str] | None = None, clean: bool = True) -> Exchange:
+    def reboot(
+        self, first_step: int, special: dict[int, str] | None = None, clean: bool = True, skip: Iterable[int] = ()
+    ) -> Exchange:
         """The Tool restarts (reset: ``clean``; power loss: the connection is cut), reconnects and
         boots: BootNotification (step ``first_step``, Accepted at the next step), then a
-        StatusNotification per connector and connectorId 0 (Available unless ``special``)."""
+        StatusNotification per connector and connectorId 0 (Available unless ``special``), except
+        for the connectors in ``skip`` (the case sends theirs, e.g. in :meth:`either_order`)."""
         self.disconnect(clean=clean)
         self.sleep(self.options.reboot_delay)
         self.connect(step=first_step)
         boot = self.boot(step=first_step)
         self.expect("status", "Accepted", boot.response, step=first_step + 1, message="BootNotification.conf")
         special = special or {}
-        for ex in self.statuses(step=first_step + 2, special=special):
+        for ex in self.statuses(step=first_step + 2, special=special, skip=skip):
             cid = ex.request["connectorId"]
             self.expect_own(
                 "status",

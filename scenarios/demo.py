@@ -7,10 +7,11 @@ testbed requires Basic auth with a random password, so TC_085 runs too.
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import replace
 
-from ocpp_users.embedded import TestbedProcess
+from ocpp_users.embedded import TestbedProcess, TestbedStartError
 from ocpp_users.transport import SecurityConfig
 
 from .options import RunOptions, Tags
@@ -22,10 +23,24 @@ INVALID_TAG = "VOCPP-INVALID"
 
 
 def start_testbed(password: str | None) -> TestbedProcess:
+    """Start the testbed; a :class:`TestbedStartError` (its text quotes the testbed's output) comes
+    back with the password replaced by ``***``.
+
+    The password reaches the testbed through ``TESTBED_BASIC_AUTH_PASSWORD``, not its command line,
+    so it never shows in ``ps``."""
     args = ["--port", "0", "--api-port", "0", "-q", "--heartbeat-interval", "60"]
+    env = dict(os.environ)
+    env.pop("TESTBED_BASIC_AUTH_PASSWORD", None)
     if password:
-        args += ["--basic-auth-password", password]
-    return TestbedProcess(args).start()
+        env["TESTBED_BASIC_AUTH_PASSWORD"] = password
+    try:
+        return TestbedProcess(args, env=env).start()
+    except TestbedStartError as exc:
+        raise TestbedStartError(redact(str(exc), password)) from None
+
+
+def redact(text: str, secret: str | None) -> str:
+    return text.replace(secret, "***") if secret else text
 
 
 def testbed_password() -> str:

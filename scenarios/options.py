@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 import secrets
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
@@ -69,6 +70,7 @@ class RunOptions:
     reboot_delay: float = 0.2
     """Seconds between dropping the connection and reconnecting on a reset or power loss."""
     probe_timeout: float = 2.0
+    """Seconds to wait for the answer to each probe call (they go out one at a time)."""
     probe: bool = True
     assume_supported: frozenset[str] = frozenset()
     """Actions treated as supported whatever the probe says; ``"*"`` = all."""
@@ -77,7 +79,7 @@ class RunOptions:
     and StartTransaction; StatusNotification(Finishing) and StopTransaction)."""
     trigger_url: str | None = None
     trigger_cmd: str | None = None
-    trigger_headers: tuple[str, ...] = ()
+    trigger_headers: tuple[str, ...] = field(default=(), repr=False)
     """Extra HTTP headers for --trigger-url (e.g. an API token); never printed."""
     interactive: bool = False
     """Prompt an operator at a terminal for CSMS-initiated steps when there is no driver."""
@@ -112,6 +114,34 @@ def split_patterns(values: list[str] | tuple[str, ...] | None) -> tuple[str, ...
     for value in values or ():
         out.extend(part.strip() for part in value.split(",") if part.strip())
     return tuple(out)
+
+
+def file_problem(path: str) -> str | None:
+    """Why ``path`` cannot be read as a certificate/key file, or None when it can."""
+    if not os.path.exists(path):
+        return "no such file"
+    if not os.path.isfile(path):
+        return "not a regular file"
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return None
+
+
+def security_file_errors(
+    ca_file: str | None, client_cert: str | None, client_key: str | None, prefix: str = "--"
+) -> list[str]:
+    """One line per unusable TLS file option (``--ca-file /x: no such file``); empty when all are fine.
+    ``prefix`` starts the option names (``--octt-`` in the Locust file)."""
+    errors = []
+    for option, path in (("ca-file", ca_file), ("client-cert", client_cert), ("client-key", client_key)):
+        if path and (problem := file_problem(path)) is not None:
+            errors.append(f"{prefix}{option} {path}: {problem}")
+    if client_key and not client_cert:
+        errors.append(f"{prefix}client-key needs {prefix}client-cert")
+    return errors
 
 
 def redact_url(url: str) -> str:

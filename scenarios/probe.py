@@ -3,21 +3,25 @@
 Every probe is a schema-valid request chosen not to disturb the CSMS's state (Authorize with an
 unknown idTag, DataTransfer with an unknown vendorId, StatusNotification/MeterValues for
 connector 0, a StartTransaction for an unknown idTag stopped at once with reason DeAuthorized,
-as a charger does with StopTransactionOnInvalidId). They go out concurrently on the booted
-connection, each correlated by its own message id, so the probe costs one round trip (at most
-``probe_timeout``). BootNotification is not probed: the run's own boot counts.
+as a charger does with StopTransactionOnInvalidId). They go out one at a time on the booted
+connection (OCPP-J §4.1.1: at most one outstanding CALL), each waiting at most
+``probe_timeout`` for its answer, which the engine correlates by message id; against a CSMS that
+answers at once the whole probe takes a few round trips. BootNotification is not probed: the
+run's own boot counts.
 
 NotImplemented or NotSupported = unsupported; any other answer (a CALLERROR with another code
 included) = supported; no answer = unknown.
+
+Every action of the Core profile is mandatory (OCPP 1.6 §3: a Central System implements Core),
+so the runner turns an unsupported Core action into a FAILED case; only an unsupported action of
+another profile (FirmwareStatusNotification, DiagnosticsStatusNotification) makes the cases that
+need it NOT APPLICABLE.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
-
-import gevent
 
 from ocpp_users.errors import (
     CallTimeout,
@@ -36,6 +40,24 @@ CallFn = Callable[[str, dict[str, Any], float], dict[str, Any]]
 SUPPORTED = "supported"
 UNSUPPORTED = "unsupported"
 UNKNOWN = "unknown"
+
+#: The charge-point-initiated actions of the OCPP 1.6 Core profile: a CSMS must support them all.
+CORE_ACTIONS: frozenset[str] = frozenset(
+    {
+        "Authorize",
+        "BootNotification",
+        "DataTransfer",
+        "Heartbeat",
+        "MeterValues",
+        "StartTransaction",
+        "StatusNotification",
+        "StopTransaction",
+    }
+)
+
+
+def is_core(action: str) -> bool:
+    return action in CORE_ACTIONS
 
 
 def classify(action: str, outcome: dict[str, Any] | BaseException) -> Support:
@@ -74,36 +96,25 @@ def probe_payloads(invalid_tag: str, vendor_id: str, connector_id: int) -> dict[
     }
 
 
-def run_probe(call: CallFn, invalid_tag: str, vendor_id: str, connector_id: int, timeout: float) -> dict[str, Support]:
-    """Probe every action concurrently; returns one :class:`Support` per action (Boot excluded)."""
-    payloads = probe_payloads(invalid_tag, vendor_id, connector_id)
-    found: dict[str, Support] = {}
+def _outcome(call: CallFn, action: str, payload: dict[str, Any], timeout: float) -> dict[str, Any] | BaseException:
+    try:
+        return call(action, payload, timeout)
+    except Exception as exc:
+        return exc
 
-    def one(action: str, payload: dict[str, Any]) -> None:
-        started = time.monotonic()
-        try:
-            outcome: dict[str, Any] | BaseException = call(action, payload, timeout)
-        except Exception as exc:
-            outcome = exc
+
+def run_probe(call: CallFn, invalid_tag: str, vendor_id: str, connector_id: int, timeout: float) -> dict[str, Support]:
+    """Probe every action, one call at a time; one :class:`Support` per action (Boot excluded)."""
+    found: dict[str, Support] = {}
+    for action, payload in probe_payloads(invalid_tag, vendor_id, connector_id).items():
+        outcome = _outcome(call, action, payload, timeout)
         found[action] = classify(action, outcome)
         if action != "StartTransaction":
-            return
+            continue
         tx = outcome.get("transactionId") if isinstance(outcome, dict) else None
         if not isinstance(tx, int):
             found["StopTransaction"] = Support("StopTransaction", UNKNOWN, "no transaction to stop")
-            return
+            continue
         stop = {"transactionId": tx, "meterStop": 0, "timestamp": timestamp(), "reason": "DeAuthorized"}
-        left = max(0.1, timeout - (time.monotonic() - started))
-        try:
-            stopped: dict[str, Any] | BaseException = call("StopTransaction", stop, left)
-        except Exception as exc:
-            stopped = exc
-        found["StopTransaction"] = classify("StopTransaction", stopped)
-
-    greenlets = [gevent.spawn(one, action, payload) for action, payload in payloads.items()]
-    gevent.joinall(greenlets, timeout=timeout * 2 + 1)
-    for greenlet in greenlets:
-        greenlet.kill(block=False)
-    for action in [*payloads, "StopTransaction"]:
-        found.setdefault(action, Support(action, UNKNOWN, "no answer"))
+        found["StopTransaction"] = classify("StopTransaction", _outcome(call, "StopTransaction", stop, timeout))
     return found

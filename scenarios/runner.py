@@ -19,7 +19,8 @@ from typing import Any, Protocol, TextIO
 
 import gevent
 
-from ocpp_users.errors import TransportError, VolatileOcppError
+from ocpp_users.errors import FrameError, TransportError, VolatileOcppError
+from ocpp_users.frames import Call, CallError, CallResult, parse
 from ocpp_users.model.status import ChargePointStatus
 from ocpp_users.settings import Behaviour, ChargePointSettings
 from ocpp_users.simulated import SimulatedChargePoint
@@ -29,8 +30,19 @@ from . import probe
 from .base import PRECONDITIONS, Case, all_cases
 from .context import Context, timestamp
 from .drivers import CommandDriver, Driver, PromptDriver, UrlDriver
+from .heartbeat import Heartbeats
 from .options import RunOptions, redact_url, selected
-from .results import CaseResult, CheckFailed, HarnessError, NotApplicable, RunResult, Support, Verdict
+from .results import (
+    CaseResult,
+    Check,
+    CheckFailed,
+    HarnessError,
+    NotApplicable,
+    RunResult,
+    Support,
+    Verdict,
+    WireEntry,
+)
 from .wire import WireTap
 
 Hook = Callable[[str], Any]
@@ -89,6 +101,7 @@ class Runner:
         self.tap = WireTap()
         self.recorder = Recorder()
         self.cp: SimulatedChargePoint | None = None
+        self.heartbeats: Heartbeats | None = None
         self.result = RunResult(redact_url(options.url), options.cp_id, time.time())
 
     # ------------------------------------------------------------------ lifecycle
@@ -104,7 +117,7 @@ class Runner:
             model=o.model,
             call_timeout=o.step_timeout,
             connect_timeout=o.connect_timeout,
-            serialize_calls=False,  # the probe's calls go out concurrently; cases are sequential anyway
+            serialize_calls=True,  # OCPP-J §4.1.1: at most one outstanding CALL (the heartbeat included)
             validate=True,
             reconnect=False,
             strict=False,
@@ -126,6 +139,8 @@ class Runner:
             self.cp.connect()
         except TransportError as exc:
             raise ConnectionFailed(f"cannot connect to {redact_url(self.cp.url)}: {exc.reason}") from None
+        except OSError as exc:  # a TLS file the ssl module cannot load (ssl.SSLError is an OSError)
+            raise ConnectionFailed(f"cannot connect to {redact_url(self.cp.url)}: {exc}") from None
         boot = self._boot_quietly()
         self.result.support["BootNotification"] = probe.from_boot(boot)
         if isinstance(boot, dict) and boot.get("status") != "Accepted":
@@ -151,8 +166,9 @@ class Runner:
                 if "*" in assumed or action in assumed:
                     self.result.support[action] = Support(action, probe.SUPPORTED, "assumed (--assume-supported)")
         # A charger keeps heartbeating (every HeartbeatInterval from the BootNotification.conf), so
-        # a CSMS does not drop it while an operator takes time over a prompt.
-        self.cp.spawn(self.cp.run_heartbeats)
+        # a CSMS does not drop it while an operator takes time over a prompt; never ahead of a boot.
+        self.heartbeats = Heartbeats(self.cp)
+        self.cp.spawn(self.heartbeats.run)
         if self.listener is not None:
             self.listener.support(self.result.support, self.result.probe_duration)
             self.listener.notes(self.result.notes)
@@ -176,12 +192,21 @@ class Runner:
 
     # ------------------------------------------------------------------ cases
 
+    def unsupported_core(self, case: type[Case]) -> list[Support]:
+        """Core-profile actions of the case that the probe found unsupported: each one is FAILED
+        (a Central System implements the whole Core profile)."""
+        return [
+            s
+            for a in case.cp_actions
+            if probe.is_core(a) and (s := self.result.support.get(a)) is not None and s.state == probe.UNSUPPORTED
+        ]
+
     def applicability(self, case: type[Case]) -> str | None:
         """Why the case cannot run (NOT APPLICABLE), or None."""
         unsupported = [
             f"{a} ({s.detail})"
             for a in case.cp_actions
-            if (s := self.result.support.get(a)) is not None and s.state == probe.UNSUPPORTED
+            if not probe.is_core(a) and (s := self.result.support.get(a)) is not None and s.state == probe.UNSUPPORTED
         ]
         if unsupported:
             return "the CSMS does not support " + ", ".join(unsupported)
@@ -196,6 +221,11 @@ class Runner:
     def run_case(self, case: type[Case]) -> CaseResult:
         result = CaseResult(case.case_id, case.title, case.section, case.profile, started=time.time())
         self.result.cases.append(result)
+        missing = self.unsupported_core(case)
+        if missing:
+            self._fail_unsupported(result, missing)
+            self._report(result)
+            return result
         reason = self.applicability(case)
         if reason is not None:
             result.verdict, result.reason = Verdict.not_applicable, reason
@@ -204,7 +234,7 @@ class Runner:
         cp = self.charge_point
         self.tap.forget_calls()
         self.tap.switch(result.wire)
-        ctx = Context(cp, self.options, self.tap, result, self.driver, self._reconnect)
+        ctx = Context(cp, self.options, self.tap, result, self.driver, self._reconnect, self.heartbeats)
         started = time.perf_counter()
         try:
             if self.before_case is not None:
@@ -242,6 +272,15 @@ class Runner:
         self._report(result)
         return result
 
+    def _fail_unsupported(self, result: CaseResult, missing: list[Support]) -> None:
+        for support in missing:
+            action = support.action
+            result.checks.append(
+                Check("probe", f"{action}.conf", "", f"{action} supported (Core profile)", support.detail, ok=False)
+            )
+            result.wire.extend(_exchange_of(self.result.setup_wire, action))
+        result.verdict, result.reason = Verdict.failed, _one_line(result.checks[0])
+
     def case_timeout(self, case: type[Case]) -> float:
         """The watchdog, plus the operator's time for each prompt."""
         prompts = len(case.csms_actions) if isinstance(self.driver, PromptDriver) else 0
@@ -253,7 +292,18 @@ class Runner:
 
     # ------------------------------------------------------------------ clean-up
 
+    def _hold_heartbeats(self) -> None:
+        if self.heartbeats is not None:
+            self.heartbeats.hold()
+
+    def _release_heartbeats(self) -> None:
+        if self.heartbeats is not None:
+            self.heartbeats.release()
+
     def _reconnect(self) -> None:
+        """A new connection: no heartbeat until a BootNotification on it is Accepted (or the
+        clean-up is over, for a reconnect without a reboot)."""
+        self._hold_heartbeats()
         cp = self.charge_point
         if cp.connected:
             cp.close()
@@ -289,6 +339,13 @@ class Runner:
 
     def restore(self, result: CaseResult) -> None:
         """Back to §1.3: connected and Accepted, no transaction open, every connector Available."""
+        self._hold_heartbeats()
+        try:
+            self._restore(result)
+        finally:
+            self._release_heartbeats()
+
+    def _restore(self, result: CaseResult) -> None:
         cp = self.charge_point
         notes = result.notes
         cp.settings.behaviour.answers.clear()
@@ -329,6 +386,23 @@ class Runner:
                 payload = {"connectorId": cid, "errorCode": "NoError", "status": "Available", "timestamp": timestamp()}
                 self._call_quietly("StatusNotification", payload, notes)
         self.tap.forget_calls()
+
+
+def _exchange_of(wire: list[WireEntry], action: str) -> list[WireEntry]:
+    """The frames of our ``action`` CALLs in ``wire`` and the CSMS's answers to them (the probe's)."""
+    ids: set[str] = set()
+    out: list[WireEntry] = []
+    for entry in wire:
+        try:
+            frame = parse(entry.raw)
+        except FrameError:
+            continue
+        if entry.direction == "out" and isinstance(frame, Call) and frame.action == action:
+            ids.add(frame.message_id)
+            out.append(entry)
+        elif entry.direction == "in" and isinstance(frame, (CallResult, CallError)) and frame.message_id in ids:
+            out.append(entry)
+    return out
 
 
 def _one_line(check: Any) -> str:

@@ -1,7 +1,9 @@
 """TLS handshakes for TC_086_CSMS: version, the four required cipher suites, the server certificate.
 
 Each cipher suite is offered alone, in its own TLS 1.2 handshake (TLS 1.3 has other suites), so
-"supported" means the server completed a handshake with exactly that suite.
+"supported" means the server completed a handshake with exactly that suite. "TLS version 1.2 or
+above" is checked both ways: the normal handshake must negotiate 1.2 or 1.3, and a handshake
+offering only TLS 1.0, or only TLS 1.1, must fail (when the local OpenSSL can offer them at all).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+import warnings
 from dataclasses import dataclass
 
 from ocpp_users.transport import SecurityConfig, ssl_context
@@ -20,6 +23,16 @@ REQUIRED_SUITES: dict[str, str] = {
     "TLS_RSA_WITH_AES_128_GCM_SHA256": "AES128-GCM-SHA256",
     "TLS_RSA_WITH_AES_256_GCM_SHA384": "AES256-GCM-SHA384",
 }
+
+
+#: Versions below TLS 1.2 a CSMS must refuse, by the names ``SSLSocket.version()`` reports.
+LEGACY_VERSIONS: dict[str, ssl.TLSVersion] = {
+    "TLSv1": ssl.TLSVersion.TLSv1,
+    "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+}
+
+#: OpenSSL's words for "this client cannot offer the version" (a local limit, not the server's refusal).
+_LOCAL_LIMITS = ("NO_PROTOCOLS_AVAILABLE", "no protocols available", "NO_CIPHERS_AVAILABLE", "no ciphers available")
 
 
 @dataclass
@@ -78,6 +91,33 @@ def suite_context(openssl_name: str, security: SecurityConfig) -> ssl.SSLContext
     if security.client_cert:
         context.load_cert_chain(security.client_cert, security.client_key)
     return context
+
+
+def legacy_context(version: ssl.TLSVersion, security: SecurityConfig) -> ssl.SSLContext | None:
+    """A client context offering only ``version`` (any cipher, no verification); None when the local
+    OpenSSL refuses to configure it."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = version
+            context.maximum_version = version
+        context.set_ciphers("ALL:@SECLEVEL=0")
+    except (ValueError, ssl.SSLError):
+        return None
+    if security.client_cert:
+        context.load_cert_chain(security.client_cert, security.client_key)
+    return context
+
+
+def local_limit(result: Handshake) -> bool:
+    """The handshake failed on our side before the server could answer (the version is not
+    available in this OpenSSL), or never reached the server: no verdict on the server."""
+    if result.error.startswith("connection failed"):
+        return True
+    return any(word in result.error for word in _LOCAL_LIMITS)
 
 
 def version_ok(version: str | None) -> bool:

@@ -46,9 +46,11 @@ def test_demo_run_without_url_passes_every_core_case_and_writes_reports(tmp_path
     for case_id in [*CORE_IDS, "TC_085_CSMS"]:
         assert re.search(rf"Running scenario: {case_id}\s+-- PASSED!", out), case_id
     assert "Skipping incompatible test TC_086_CSMS (needs a wss:// URL" in out
-    assert elapsed < 30
+    assert "a connection with a wrong password was refused: handshake refused: HTTP 401" in out
+    # Generous bounds (a loaded 2-core CI machine); the benchmark reports the real figures.
+    assert elapsed < 60
     probe = re.search(r"\(probe took ([0-9.]+) s\)", out)
-    assert probe is not None and float(probe.group(1)) < 2
+    assert probe is not None and float(probe.group(1)) < 10
 
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None
@@ -65,7 +67,7 @@ def test_demo_run_without_url_passes_every_core_case_and_writes_reports(tmp_path
 
     data = json.loads(report.read_text())
     assert data["summary"] == {"PASSED": 35, "FAILED": 0, "NOT APPLICABLE": 1, "ERROR": 0}
-    assert data["probe_duration_s"] < 2
+    assert data["probe_duration_s"] < 10
     first = data["cases"][0]
     assert first["id"] == "TC_001_CSMS" and first["verdict"] == "PASSED" and first["duration_s"] >= 0
     check = next(c for c in first["checks"] if c["field"] == "status" and c["side"] == "csms")
@@ -121,6 +123,10 @@ def test_usage_errors_are_one_line_and_exit_2() -> None:
         ["--url", "http://example.invalid/"],
         ["--security-profile", "2", "--url", "ws://h/"],
         ["--trigger-url", "http://x/{action}", "--trigger-cmd", "true"],
+        ["--url", "wss://127.0.0.1:1/", "--ca-file", "/missing/ca.pem"],
+        ["--url", "wss://127.0.0.1:1/", "--client-cert", "/missing/cp.pem", "--client-key", "/missing/cp.key"],
+        ["--url", "wss://127.0.0.1:1/", "--ca-file", "/"],
+        ["--client-key", str(Path(__file__))],
     ):
         done = run_cli(*args, timeout=30)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
@@ -130,6 +136,23 @@ def test_usage_errors_are_one_line_and_exit_2() -> None:
         [sys.executable, "-m", "scenarios.cli"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_missing_tls_files_are_named() -> None:
+    done = run_cli("--url", "wss://127.0.0.1:1/", "--ca-file", "/missing/ca.pem", timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "volatileocpp scenarios: error: --ca-file /missing/ca.pem: no such file (see --help)"
+
+
+def test_an_unsupported_core_action_exits_1(csms: TestbedProcess, cp_id: str) -> None:
+    csms.api("PUT", "/faults", {"name": "callerror", "action": "Authorize", "code": "NotImplemented"})
+    done = run_cli("--url", csms.ws_url + "{cp_id}", "--cp-id", cp_id, "--only", "TC_023_1,TC_064")
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = done.stdout
+    assert "Does not support method: Authorize" in out
+    assert re.search(r"Running scenario: TC_023_1_CSMS\s+-- FAILED!", out)
+    assert "expected: Authorize supported (Core profile)   actual: CALLERROR NotImplemented" in out
+    assert re.search(r"Running scenario: TC_064_CSMS\s+-- PASSED!", out)
 
 
 def test_unreachable_csms_is_one_line_and_exit_2() -> None:
@@ -297,6 +320,40 @@ def test_locust_runs_cases_as_stats_entries(csms: TestbedProcess, cp_id: str, tm
     assert "expected idTagInfo.status Blocked, actual Accepted" in text
     names = [c.get("name") for c in ET.parse(junit).getroot().iter("testcase")]
     assert names == ["TC_023_3_CSMS", "TC_064_CSMS", "TC_086_CSMS"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--host", "wss://127.0.0.1:1/ocpp/", "--octt-ca-file", "/missing/ca.pem"], "--octt-ca-file /missing/ca.pem"),
+        (["--host", "wss://127.0.0.1:1/ocpp/", "--octt-client-key", "/missing/cp.key"], "--octt-client-key"),
+        (["--host", "ws://127.0.0.1:1/ocpp/", "--octt-security-profile", "2"], "needs a wss:// URL"),
+        (["--host", "ws://127.0.0.1:1/ocpp/", "--octt-security-profile", "1"], "needs a Basic auth password"),
+    ],
+)
+def test_locust_bad_options_fail_early_with_exit_2(args: list[str], message: str) -> None:
+    done = _locust(*args, "--loglevel", "WARNING")
+    assert done.returncode == 2, done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("locust: error: ") and message in errors[0], done.stderr
+
+
+def test_locust_client_certificate_options_reach_the_run(tmp_path: Path) -> None:
+    """--octt-client-cert/--octt-client-key (or their VOCPP_OCTT_... variables) choose profile 3."""
+    cert, key = tmp_path / "cp.pem", tmp_path / "cp.key"
+    cert.write_text("not a certificate")
+    key.write_text("not a key")
+    done = _locust(
+        "--host",
+        f"wss://127.0.0.1:{free_port()}/ocpp/",
+        "--loglevel",
+        "WARNING",
+        env={"VOCPP_OCTT_CLIENT_CERT": str(cert), "VOCPP_OCTT_CLIENT_KEY": str(key), "VOCPP_OCTT_ONLY": "TC_001"},
+    )
+    text = done.stdout + done.stderr
+    assert done.returncode == 1, text  # the options passed; the (unloadable) certificate fails the connect
+    assert re.search(r"OCTT\s+connect\s+1\s+1\(100\.00%\)", text), text
+    assert "cannot connect to wss://" in text and "Traceback" not in text
 
 
 def test_locust_without_host_starts_the_testbed() -> None:

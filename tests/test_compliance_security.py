@@ -5,7 +5,9 @@ certificate (TC_086 PASSES: all four cipher suites of the OCPP 1.6 security whit
 from __future__ import annotations
 
 import ipaddress
+import socket
 import ssl
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -126,10 +128,17 @@ def test_tc085_passes_and_tc086_checks_the_tls_server(
     run = Runner(secure_options(secure_csms, cp_id, certs["rsa"].cert)).run()
     by_id = run.by_id()
     assert by_id["TC_001_CSMS"].verdict == Verdict.passed
-    assert by_id["TC_085_CSMS"].verdict == Verdict.passed, by_id["TC_085_CSMS"].reason
+    basic = by_id["TC_085_CSMS"]
+    assert basic.verdict == Verdict.passed, basic.reason
+    assert any(c.message == "BootNotification.conf" and c.field == "status" and c.ok for c in basic.checks)
+    for what in ("a wrong password", "no credentials"):
+        assert any(f"a connection with {what} was refused: handshake refused: HTTP 401" in n for n in basic.notes)
     tls = by_id["TC_086_CSMS"]
     checks = {(c.field, c.expected): c for c in tls.checks if c.message in ("TLS handshake", "server certificate")}
     assert checks[("version", "TLSv1.2 or above")].ok
+    for legacy in tlscheck.LEGACY_VERSIONS:  # refused, or a note that this OpenSSL cannot offer it
+        check = checks.get(("version", f"a {legacy}-only handshake refused"))
+        assert (check is not None and check.ok) or any(legacy in note for note in tls.notes), (legacy, tls.notes)
     assert checks[("key size", ">= 2048 bits (RSA)")].ok
     assert checks[("serialNumber", "present")].ok
     assert checks[("subject commonName", "localhost (the FQDN of the endpoint)")].ok
@@ -229,22 +238,99 @@ def test_testbed_negotiates_each_required_suite_with_the_matching_certificate(
         assert key_type == ("EC" if "ECDSA" in iana else "RSA"), (iana, key_type)
 
 
-def test_testbed_refuses_tls_below_1_2(dual_csms: TestbedProcess) -> None:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            context.minimum_version = ssl.TLSVersion.TLSv1_1
-            context.maximum_version = ssl.TLSVersion.TLSv1_1
-        context.set_ciphers("ALL:@SECLEVEL=0")
-    except (ValueError, ssl.SSLError):
-        pytest.skip("this OpenSSL cannot offer TLS 1.1")
+@pytest.mark.parametrize("version", list(tlscheck.LEGACY_VERSIONS))
+def test_testbed_refuses_tls_below_1_2(dual_csms: TestbedProcess, version: str) -> None:
+    context = tlscheck.legacy_context(tlscheck.LEGACY_VERSIONS[version], SecurityConfig())
+    if context is None:
+        pytest.skip(f"this OpenSSL cannot offer {version}")
     result = tlscheck.handshake("127.0.0.1", dual_csms.port, context, 5)
-    if "NO_PROTOCOLS_AVAILABLE" in result.error:
-        pytest.skip("this OpenSSL cannot offer TLS 1.1")
-    assert not result.ok  # the server ended the handshake
+    if tlscheck.local_limit(result):
+        pytest.skip(f"this OpenSSL cannot offer {version}: {result.error}")
+    # The server ended the handshake (it closed the connection or sent a protocol_version alert);
+    # not a failure on our side.
+    assert not result.ok
+    refusals = ("UNEXPECTED_EOF", "PROTOCOL_VERSION", "ConnectionResetError", "EOF occurred", "WRONG_VERSION_NUMBER")
+    assert any(word in result.error for word in refusals), result.error
+
+
+@pytest.fixture
+def legacy_tls_server(certs: dict[str, Pem]) -> Iterator[int]:
+    """A bare TLS server that still accepts TLS 1.0 and 1.1 (what TC_086 must catch)."""
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        server.minimum_version = ssl.TLSVersion.TLSv1
+    server.set_ciphers("ALL:@SECLEVEL=0")
+    server.load_cert_chain(certs["rsa"].cert, certs["rsa"].key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            try:
+                with server.wrap_socket(conn, server_side=True):
+                    pass
+            except OSError:
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        done.set()
+        thread.join(2)
+        listener.close()
+
+
+@pytest.mark.parametrize("version", list(tlscheck.LEGACY_VERSIONS))
+def test_legacy_handshake_detects_a_server_accepting_old_tls(legacy_tls_server: int, version: str) -> None:
+    context = tlscheck.legacy_context(tlscheck.LEGACY_VERSIONS[version], SecurityConfig())
+    if context is None:
+        pytest.skip(f"this OpenSSL cannot offer {version}")
+    result = tlscheck.handshake("127.0.0.1", legacy_tls_server, context, 5)
+    if tlscheck.local_limit(result):
+        pytest.skip(f"this OpenSSL cannot offer {version}: {result.error}")
+    assert result.ok and result.version == version, result.error
+
+
+def test_tc085_needs_an_accepted_boot_and_notes_a_csms_that_accepts_any_credentials(
+    csms: TestbedProcess, cp_id: str
+) -> None:
+    """The shared testbed has no Basic auth: TC_085 passes (the document checks only the valid
+    combination) with a warning for each wrong combination; a Pending boot FAILS it."""
+    options = RunOptions(
+        url=csms.ws_url.rstrip("/") + "/{cp_id}",
+        cp_id=cp_id,
+        security=SecurityConfig(profile=1, password=PASSWORD),
+        step_timeout=2.0,
+        only=("TC_085_CSMS",),
+    )
+    result = Runner(options).run().by_id()["TC_085_CSMS"]
+    assert result.verdict == Verdict.passed, result.reason
+    warnings_ = [n for n in result.notes if n.startswith("WARNING (not a verdict")]
+    assert len(warnings_) == 2 and "wrong password" in warnings_[0] and "no credentials" in warnings_[1]
+
+    def before(_case: str) -> None:
+        csms.api(
+            "PUT",
+            "/faults",
+            {"name": "override_response", "action": "BootNotification", "payload": {"status": "Pending"}},
+        )
+
+    def after(_case: str) -> None:
+        csms.api("DELETE", "/faults")
+
+    result = Runner(options, before_case=before, after_case=after).run().by_id()["TC_085_CSMS"]
+    assert result.verdict == Verdict.failed
+    check = result.first_failure
+    assert check is not None and (check.step, check.message, check.field) == ("4", "BootNotification.conf", "status")
+    assert (check.expected, check.actual) == ("Accepted", "Pending")
 
 
 def test_certificate_parser_reads_serial_common_name_and_key_size(certs: dict[str, Pem]) -> None:

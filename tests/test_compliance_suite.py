@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from ocpp_users.embedded import TestbedProcess
+from ocpp_users.frames import Call, CallError, CallResult, parse
 from scenarios.base import Case
 from scenarios.context import Context
 from scenarios.options import RunOptions, Tags
-from scenarios.results import CaseResult, RunResult, Verdict
+from scenarios.results import CaseResult, RunResult, Verdict, WireEntry, show
 from scenarios.runner import Runner
 
 CORE_IDS = [
@@ -90,6 +91,29 @@ def run_with_fault(csms: TestbedProcess, cp_id: str, case_id: str, fault: dict[s
     return Runner(options, before_case=before, after_case=after).run()
 
 
+def all_frames(run: RunResult) -> list[WireEntry]:
+    """Every frame of the run (set-up, each case and its clean-up), in time order."""
+    frames = list(run.setup_wire)
+    for case in run.cases:
+        frames += case.wire + case.cleanup_wire
+    return sorted(frames, key=lambda entry: entry.at)
+
+
+def overlapping_calls(frames: list[WireEntry]) -> list[str]:
+    """Our CALLs sent while another of ours was still unanswered (OCPP-J §4.1.1 allows one)."""
+    outstanding: dict[str, str] = {}
+    overlaps = []
+    for entry in frames:
+        frame = parse(entry.raw)
+        if entry.direction == "out" and isinstance(frame, Call):
+            if outstanding:
+                overlaps.append(f"{frame.action} sent while {sorted(outstanding.values())} unanswered")
+            outstanding[frame.message_id] = frame.action
+        elif entry.direction == "in" and isinstance(frame, (CallResult, CallError)):
+            outstanding.pop(frame.message_id, None)
+    return overlaps
+
+
 def no_open_transactions(csms: TestbedProcess, cp_id: str) -> bool:
     _, body = csms.api("GET", "/transactions")
     return not [t for t in body["transactions"] if t["cp_id"] == cp_id and t["active"]]
@@ -111,9 +135,19 @@ def test_whole_suite_passes_against_the_clean_testbed(csms: TestbedProcess, cp_i
     assert verdicts["TC_086_CSMS"] == Verdict.not_applicable
     assert "wss" in run.by_id()["TC_086_CSMS"].reason
     assert run.ok
-    assert elapsed < 30
-    assert run.probe_duration is not None and run.probe_duration < 2
+    assert elapsed < 60  # (generous: a loaded CI machine; the benchmark reports the real figures)
+    assert run.probe_duration is not None and run.probe_duration < 10
     assert all(s.state == "supported" for s in run.support.values())
+    # One outstanding CALL at a time, the probe included (OCPP-J §4.1.1).
+    assert overlapping_calls(all_frames(run)) == []
+    # TC_032_1: StatusNotification(Finishing) and StopTransaction in the document's order, or swapped.
+    sent = [parse(e.raw) for e in run.by_id()["TC_032_1_CSMS"].wire if e.direction == "out"]
+    actions = [
+        f"{f.action}:{f.payload.get('status', '')}" for f in sent if isinstance(f, Call) and f.action != "Heartbeat"
+    ]
+    after_boot = actions[actions.index("BootNotification:") :]
+    pair = ["StatusNotification:Finishing", "StopTransaction:"]
+    assert after_boot[-2:] == (pair[::-1] if swap_order else pair), after_boot
     # The clean-up between cases left the CSMS with no transaction and every connector Available.
     assert no_open_transactions(csms, cp_id)
     _, record = csms.api("GET", f"/cps/{cp_id}")
@@ -284,22 +318,59 @@ def _probe(csms: TestbedProcess, cp_id: str, fault: dict[str, Any], **changes: A
         csms.api("DELETE", "/faults")
 
 
-def test_probe_marks_not_implemented_actions_unsupported_and_skips_their_cases(
-    csms: TestbedProcess, cp_id: str
+@pytest.mark.parametrize(
+    ("action", "case_id", "other_id"),
+    [("Authorize", "TC_023_1_CSMS", "TC_064_CSMS"), ("DataTransfer", "TC_064_CSMS", "TC_023_1_CSMS")],
+)
+@pytest.mark.parametrize("code", ["NotImplemented", "NotSupported"])
+def test_an_unsupported_core_action_fails_its_cases(
+    csms: TestbedProcess, cp_id: str, action: str, case_id: str, other_id: str, code: str
 ) -> None:
-    run = _probe(
-        csms,
-        cp_id,
-        {"name": "callerror", "action": "Authorize", "code": "NotImplemented"},
-        only=("TC_023_1_CSMS", "TC_064_CSMS"),
-    )
-    assert run.support["Authorize"].state == "unsupported"
-    assert run.support["DataTransfer"].state == "supported"
+    """Every Core action is mandatory: a CSMS that answers NotImplemented/NotSupported FAILS the
+    cases that need it (not NOT APPLICABLE), and the run is not ok (exit code 1)."""
+    run = _probe(csms, cp_id, {"name": "callerror", "action": action, "code": code}, only=(case_id, other_id))
+    assert run.support[action].state == "unsupported"
     assert run.support["BootNotification"].state == "supported"
-    result = run.by_id()["TC_023_1_CSMS"]
-    assert result.verdict == Verdict.not_applicable
-    assert "does not support Authorize" in result.reason
-    assert run.by_id()["TC_064_CSMS"].verdict == Verdict.passed
+    result = run.by_id()[case_id]
+    assert result.verdict == Verdict.failed, (result.verdict, result.reason)
+    check = result.first_failure
+    assert check is not None
+    assert check.expected == f"{action} supported (Core profile)"
+    assert check.actual.startswith(f"CALLERROR {code}")
+    assert f"expected {action} supported (Core profile), actual CALLERROR {code}" in result.reason
+    # The case's wire log shows the probe's call and the CALLERROR.
+    assert any(e.direction == "out" and f'"{action}"' in e.raw for e in result.wire)
+    assert any(e.direction == "in" and e.raw.startswith("[4,") and code in e.raw for e in result.wire)
+    assert run.by_id()[other_id].verdict == Verdict.passed
+    assert not run.ok
+
+
+class _NeedsFirmwareStatus(Case):
+    """A case needing a non-Core action (FirmwareManagement profile; not registered)."""
+
+    case_id, title, section, table = "TC_902_CSMS", "needs FirmwareStatusNotification", "9.9.9", 3
+    cp_actions = ("FirmwareStatusNotification",)
+
+    def run(self, ctx: Context) -> None:
+        ctx.send("FirmwareStatusNotification", {"status": "Idle"}, step=1)
+
+
+def test_an_unsupported_non_core_action_makes_its_cases_not_applicable(csms: TestbedProcess, cp_id: str) -> None:
+    fault = {"name": "callerror", "action": "FirmwareStatusNotification", "code": "NotImplemented"}
+    status, body = csms.api("PUT", "/faults", fault)
+    assert status == 200, body
+    try:
+        runner = Runner(options_for(csms, cp_id, only=("TC_001_CSMS",)))
+        runner.cases = [_NeedsFirmwareStatus, *runner.cases]
+        run = runner.run()
+    finally:
+        csms.api("DELETE", "/faults")
+    assert run.support["FirmwareStatusNotification"].state == "unsupported"
+    firmware, cold_boot = run.cases
+    assert firmware.verdict == Verdict.not_applicable
+    assert "does not support FirmwareStatusNotification (CALLERROR NotImplemented" in firmware.reason
+    assert cold_boot.verdict == Verdict.passed
+    assert run.ok
 
 
 def test_probe_other_callerrors_mean_supported_and_silence_unknown(csms: TestbedProcess, cp_id: str) -> None:
@@ -310,7 +381,8 @@ def test_probe_other_callerrors_mean_supported_and_silence_unknown(csms: Testbed
     run = _probe(csms, cp_id, {"name": "no_answer", "action": "MeterValues"}, only=("TC_001_CSMS",), probe_timeout=0.5)
     assert run.support["MeterValues"].state == "unknown"
     assert run.support["Heartbeat"].state == "supported"
-    assert run.probe_duration is not None and run.probe_duration < 1.5  # concurrent, not one timeout each
+    # One call at a time: the silent action costs one probe timeout, not more (generous bound for CI).
+    assert run.probe_duration is not None and 0.5 <= run.probe_duration < 10
     assert run.by_id()["TC_001_CSMS"].verdict == Verdict.passed
 
 
@@ -392,6 +464,27 @@ def test_wrong_requests_from_the_csms_fail_the_checks_on_them(csms: TestbedProce
     assert expected == "a schema-valid UnlockConnector.req" and "connectorId" in actual
 
 
+@pytest.mark.parametrize(
+    ("case_id", "action", "payload"),
+    [
+        ("TC_019_2_CSMS", "GetConfiguration", {"key": ["supportedFeatureProfiles"]}),
+        ("TC_021_CSMS", "ChangeConfiguration", {"key": "METERVALUESAMPLEINTERVAL", "value": "60"}),
+        ("TC_040_2_CSMS", "ChangeConfiguration", {"key": "meterValueSampleInterval", "value": "-1"}),
+    ],
+)
+def test_configuration_keys_are_case_insensitive(
+    csms: TestbedProcess, cp_id: str, case_id: str, action: str, payload: dict[str, Any]
+) -> None:
+    """Configuration keys are CiString50: another spelling of the key passes the check on the
+    CSMS's request, which reports the key as sent."""
+    template = _poster({action: payload}).replace("API", shlex.quote(csms.api_url))
+    options = options_for(csms, cp_id, trigger_url=None, trigger_cmd=template, only=(case_id,))
+    result = Runner(options).run().by_id()[case_id]
+    key_check = next(c for c in result.checks if c.message == f"{action}.req" and c.field == "key")
+    assert key_check.ok and key_check.actual == show(payload["key"])  # reported as sent
+    assert result.verdict == Verdict.passed, (result.verdict, result.reason)
+
+
 def test_trigger_url_failure_is_reported_next_to_the_missing_request(csms: TestbedProcess, cp_id: str) -> None:
     options = options_for(
         csms, cp_id, trigger_url=csms.api_url + "/nowhere/{cp_id}/{action}", step_timeout=0.5, only=("TC_061_CSMS",)
@@ -408,6 +501,37 @@ def test_the_tool_keeps_heartbeating_during_long_waits(csms: TestbedProcess, cp_
     result = run.by_id()["TC_004_2_CSMS"]
     assert result.verdict == Verdict.passed
     assert any('"Heartbeat"' in entry.raw for entry in result.wire)
+
+
+class _ReconnectThenBootLate(Case):
+    """Reconnects, stays quiet past a heartbeat interval, then boots (not registered)."""
+
+    case_id, title, section, table = "TC_903_CSMS", "reconnect, boot late", "9.9.9", 4
+
+    def run(self, ctx: Context) -> None:
+        ctx.disconnect(clean=True)
+        ctx.connect(step=1)
+        ctx.sleep(1.5)  # a Heartbeat is due (interval 1 s), but the charge point has not booted yet
+        ctx.boot(step=1)
+        ctx.sleep(1.5)
+
+
+def test_no_heartbeat_before_the_boot_of_a_new_connection(csms: TestbedProcess, cp_id: str) -> None:
+    """OCPP 1.6 §4.2: after a (re)connect the first message is the BootNotification; the heartbeat
+    waits for its Accepted, and never overlaps a case's call."""
+    status, body = csms.api("PATCH", "/config", {"heartbeat_interval": 1})
+    assert status == 200, body
+    runner = Runner(options_for(csms, cp_id, only=("TC_013_CSMS",), reboot_delay=1.2))
+    runner.cases = [_ReconnectThenBootLate, *runner.cases]
+    run = runner.run()
+    late, reset = run.cases
+    assert late.verdict == Verdict.passed and reset.verdict == Verdict.passed, (late.reason, reset.reason)
+    sent = [f.action for e in late.wire if e.direction == "out" and isinstance(f := parse(e.raw), Call)]
+    assert sent[0] == "BootNotification", sent
+    assert "Heartbeat" in sent[1:], sent  # ... and it heartbeats again once Accepted
+    reset_sent = [f.action for e in reset.wire if e.direction == "out" and isinstance(f := parse(e.raw), Call)]
+    assert reset_sent[0] == "BootNotification", reset_sent  # (after the Reset.req, the reboot)
+    assert overlapping_calls(all_frames(run)) == []
 
 
 class _Broken(Case):

@@ -17,12 +17,14 @@ from pathlib import Path
 import pytest
 
 from ocpp_users.actions import CP_INITIATED, CSMS_INITIATED
-from scenarios import core, security
+from ocpp_users.embedded import TestbedProcess, TestbedStartError
+from ocpp_users.transport import SecurityConfig
+from scenarios import core, demo, probe, security
 from scenarios.base import PRECONDITIONS, Case, all_cases
 from scenarios.console import Console
-from scenarios.context import response_step
+from scenarios.context import casefold, response_step
 from scenarios.drivers import CommandDriver, PromptDriver, UrlDriver, describe
-from scenarios.options import selected, split_patterns
+from scenarios.options import RunOptions, security_file_errors, selected, split_patterns
 from scenarios.reporting import run_json, write_html, write_json, write_junit
 from scenarios.results import CaseResult, Check, RunResult, Verdict, WireEntry, lookup, show
 from scenarios.wire import WireTap
@@ -216,3 +218,62 @@ def test_every_case_quotes_its_document_steps(case: type[Case]) -> None:
     assert case.__doc__ and '"' in case.__doc__  # the purpose, quoted from the document
     numbered = [s for s in case.steps if s[:1].isdigit()]
     assert [int(s.split(".")[0]) for s in numbered] == list(range(1, len(numbered) + 1))
+
+
+def test_core_actions_are_the_core_profile_and_every_case_needs_only_those() -> None:
+    assert probe.CORE_ACTIONS == {
+        "Authorize",
+        "BootNotification",
+        "DataTransfer",
+        "Heartbeat",
+        "MeterValues",
+        "StartTransaction",
+        "StatusNotification",
+        "StopTransaction",
+    }
+    assert not probe.is_core("FirmwareStatusNotification") and not probe.is_core("DiagnosticsStatusNotification")
+    for case in all_cases():  # so for every registered case, unsupported = FAILED, never NOT APPLICABLE
+        assert all(probe.is_core(a) for a in case.cp_actions), case.case_id
+
+
+def test_configuration_keys_compare_case_insensitively() -> None:
+    assert casefold(["SupportedFeatureProfiles"]) == casefold(["supportedfeatureprofiles"])
+    assert casefold("MeterValueSampleInterval") == casefold("METERVALUESAMPLEINTERVAL")
+    assert casefold(["HeartbeatInterval"]) != casefold(["SupportedFeatureProfiles"])
+    assert casefold(None) is None and casefold(60) == 60
+
+
+def test_run_options_repr_hides_secrets() -> None:
+    options = RunOptions(
+        url="ws://h/",
+        trigger_headers=("Authorization: Bearer sekrit-token",),
+        security=SecurityConfig(profile=1, password="sekrit-password-123"),
+    )
+    assert "sekrit" not in repr(options)
+
+
+def test_security_file_errors_name_the_option(tmp_path: Path) -> None:
+    good = tmp_path / "ca.pem"
+    good.write_text("x")
+    assert security_file_errors(str(good), None, None) == []
+    assert security_file_errors("/missing/ca.pem", None, None) == ["--ca-file /missing/ca.pem: no such file"]
+    assert security_file_errors(None, str(tmp_path), None) == [f"--client-cert {tmp_path}: not a regular file"]
+    assert security_file_errors(None, None, str(good), prefix="--octt-") == [
+        "--octt-client-key needs --octt-client-cert"
+    ]
+
+
+def test_testbed_start_errors_never_carry_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TestbedStartError quotes the testbed's command line, where the demo's password is."""
+
+    class NoStart(TestbedProcess):
+        def start(self) -> TestbedProcess:
+            raise TestbedStartError(f"testbed did not start; output:\n$ python -m testbed {' '.join(self.args)}")
+
+    monkeypatch.setattr(demo, "TestbedProcess", NoStart)
+    password = demo.testbed_password()
+    with pytest.raises(TestbedStartError) as caught:
+        demo.start_testbed(password)
+    text = str(caught.value)
+    assert password not in text and "--basic-auth-password ***" in text
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__

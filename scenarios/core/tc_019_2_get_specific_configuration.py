@@ -9,7 +9,8 @@ from scenarios.context import Context
 @register
 class GetSpecificConfiguration(Case):
     """ "To check whether the Central System is able to retrieve a specific Configuration key."
-    The request must name exactly SupportedFeatureProfiles."""
+    The request must name exactly SupportedFeatureProfiles; configuration keys are CiString50 in
+    OCPP 1.6, so the key is compared case-insensitively (and reported as sent)."""
 
     case_id = "TC_019_2_CSMS"
     title = "Retrieve specific configuration key"
@@ -23,11 +24,16 @@ class GetSpecificConfiguration(Case):
 
     def run(self, ctx: Context) -> None:
         call = ctx.csms_call("GetConfiguration", {"key": ["SupportedFeatureProfiles"]}, step=1)
-        ctx.expect("key", ["SupportedFeatureProfiles"], call.payload, step=1, message="GetConfiguration.req")
+        ctx.expect_ci("key", ["SupportedFeatureProfiles"], call.payload, step=1, message="GetConfiguration.req")
         answer = call.answer or {}
         ctx.expect_own(
             "unknownKey", [], {"unknownKey": answer.get("unknownKey", [])}, step=2, message="GetConfiguration.conf"
         )
-        ctx.expect_own(
-            "configurationKey.0.key", "SupportedFeatureProfiles", answer, step=2, message="GetConfiguration.conf"
+        ctx.expect_ci(
+            "configurationKey.0.key",
+            "SupportedFeatureProfiles",
+            answer,
+            step=2,
+            message="GetConfiguration.conf",
+            own=True,
         )

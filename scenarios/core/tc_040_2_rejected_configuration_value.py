@@ -9,8 +9,8 @@ from scenarios.context import Context
 @register
 class RejectedConfigurationValue(Case):
     """ "To test if the Central System is able to handle a Charge Point rejecting setting a
-    configuration key." The request must set MeterValueSampleInterval to "-1"; the Tool answers
-    Rejected."""
+    configuration key." The request must set MeterValueSampleInterval to "-1" (the key compared
+    case-insensitively, a CiString50); the Tool answers Rejected."""
 
     case_id = "TC_040_2_CSMS"
     title = "Configuration keys"
@@ -26,6 +26,6 @@ class RejectedConfigurationValue(Case):
         call = ctx.csms_call(
             "ChangeConfiguration", {"key": "MeterValueSampleInterval", "value": "-1"}, step=1, answer="Rejected"
         )
-        ctx.expect("key", "MeterValueSampleInterval", call.payload, step=1, message="ChangeConfiguration.req")
+        ctx.expect_ci("key", "MeterValueSampleInterval", call.payload, step=1, message="ChangeConfiguration.req")
         ctx.expect("value", "-1", call.payload, step=1, message="ChangeConfiguration.req")
         ctx.expect_own("status", "Rejected", call.answer, step=2, message="ChangeConfiguration.conf")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import replace
+
+from ocpp_users.errors import AuthenticationFailed, TransportError
+from ocpp_users.transport import SecurityConfig, connect
 from scenarios.base import Case, register
 from scenarios.context import Context
 from scenarios.options import RunOptions
@@ -13,10 +18,19 @@ class BasicAuthentication(Case):
     credentials provided by the Charge Point at the connection request."
 
     Applies when the run uses security profile 1 or 2 (``--security-profile`` with
-    ``--basic-auth-password``). The document lists no tool validations; the case fails when the
-    CSMS refuses the upgrade, or does not answer the BootNotification/StatusNotifications with a
-    valid conf. The case sits under 3.21.3 in the document (after TC_081) although it belongs to
-    "Secure connection setup".
+    ``--basic-auth-password``). The document lists no tool validations ("N/a"); the case fails
+    when the CSMS refuses the upgrade, answers the BootNotification with anything but Accepted
+    (the Booted state's check, the digest's reading of "validate the credentials"), or does not
+    answer the StatusNotifications with a valid conf.
+
+    Before step 1, while the Tool is disconnected, it also tries a connection with a wrong
+    password and one without credentials. The document does not ask for this (the case is the
+    *valid* combination; the security whitepaper requires a CSMS to reject wrong credentials), so
+    the outcome is a note, never a verdict: "refused (HTTP 401)" or a warning that the CSMS let
+    the charge point in. An accepted connection is closed at once.
+
+    The case sits under 3.21.3 in the document (after TC_081) although it belongs to "Secure
+    connection setup".
     """
 
     case_id = "TC_085_CSMS"
@@ -43,10 +57,39 @@ class BasicAuthentication(Case):
 
     def run(self, ctx: Context) -> None:
         ctx.disconnect(clean=True)
+        security = ctx.options.security
+        password = security.password or ""
+        wrong = "VOCPP-WRONG-" + secrets.token_hex(8)
+        while wrong == password:  # (practically never)
+            wrong = "VOCPP-WRONG-" + secrets.token_hex(8)
+        self._refused(ctx, "a wrong password", replace(security, password=wrong))
+        self._refused(ctx, "no credentials", replace(security, password=None))
         ctx.connect(step=2)
-        password = ctx.options.security.password or ""
         if len(password) < 16:
             ctx.note("the configured AuthorizationKey is shorter than the 16 characters OCPP requires")
         boot = ctx.boot(step=3)
-        ctx.note(f"step 4: BootNotification.conf status {boot.response.get('status')}")
+        ctx.expect("status", "Accepted", boot.response, step=4, message="BootNotification.conf")
         ctx.statuses(step=5)
+
+    @staticmethod
+    def _refused(ctx: Context, what: str, security: SecurityConfig) -> None:
+        """Note (not a verdict) whether the CSMS refuses a connection with ``what``."""
+        try:
+            ws = connect(ctx.cp.url, ctx.cp.cp_id, security, timeout=ctx.options.connect_timeout)
+        except AuthenticationFailed as exc:
+            ctx.note(f"extra check (not in the document): a connection with {what} was refused: {exc.reason}")
+            return
+        except TransportError as exc:
+            ctx.note(
+                f"extra check (not in the document): a connection with {what} was refused, though not with "
+                f"HTTP 401: {exc.reason}"
+            )
+            return
+        try:
+            ws.close(timeout=1)
+        except Exception:
+            pass
+        ctx.note(
+            f"WARNING (not a verdict: the document asks only for the valid combination): the CSMS accepted "
+            f"a connection with {what}; the security whitepaper requires it to refuse one (HTTP 401)"
+        )

@@ -18,7 +18,9 @@ class TlsServerCertificate(Case):
     setup a secured WebSocket connection."
 
     Applies to a wss:// URL. Step 2's validations, each recorded (the document lets the Tool go
-    on after one fails, the case still FAILS): TLS 1.2 or above; each of the four cipher suites
+    on after one fails, the case still FAILS): TLS 1.2 or above (the normal handshake negotiates
+    1.2 or 1.3, and a handshake offering only TLS 1.0, or only TLS 1.1, is refused; when the local
+    OpenSSL cannot offer those versions that is a note, not a failure); each of the four cipher suites
     (joined by AND in the document, as in the security whitepaper: a CSMS needs an ECDSA and an
     RSA certificate), each offered alone in its own TLS 1.2 handshake; the key size (RSA/DSA
     >= 2048 bits, EC >= 224 bits); an X.509 certificate (PEM cannot be seen on the wire: TLS sends
@@ -73,6 +75,7 @@ class TlsServerCertificate(Case):
             ),
             soft=True,
         )
+        self._legacy_versions(ctx, host, port, timeout)
         for iana, openssl_name in tlscheck.REQUIRED_SUITES.items():
             one = tlscheck.handshake(host, port, tlscheck.suite_context(openssl_name, security), timeout)
             ctx.record(
@@ -90,6 +93,24 @@ class TlsServerCertificate(Case):
         ctx.connect(step=6)
         ctx.boot(step=7)
         ctx.statuses(step=9)
+
+    @staticmethod
+    def _legacy_versions(ctx: Context, host: str, port: int, timeout: float) -> None:
+        """A handshake offering only TLS 1.0, then only TLS 1.1: the CSMS must refuse both."""
+        for name, version in tlscheck.LEGACY_VERSIONS.items():
+            context = tlscheck.legacy_context(version, ctx.options.security)
+            if context is None:
+                ctx.note(f"step 2: this OpenSSL cannot offer {name} alone; not checked that the CSMS refuses it")
+                continue
+            old = tlscheck.handshake(host, port, context, timeout)
+            if not old.ok and tlscheck.local_limit(old):
+                ctx.note(f"step 2: could not check that the CSMS refuses {name} ({old.error})")
+                continue
+            actual = f"refused ({old.error})" if not old.ok else f"accepted: {old.version} with {old.cipher}"
+            ctx.record(
+                Check("2", "TLS handshake", "version", f"a {name}-only handshake refused", actual, not old.ok),
+                soft=True,
+            )
 
     @staticmethod
     def _certificate(ctx: Context, der: bytes, host: str) -> None:

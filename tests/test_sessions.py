@@ -1,0 +1,83 @@
+"""Charging sessions against the testbed: transaction message retries and StopTransactionOnInvalidId."""
+
+from __future__ import annotations
+
+import time
+
+import gevent
+
+from ocpp_users.embedded import TestbedProcess
+from ocpp_users.settings import ChargePointSettings
+from ocpp_users.simulated import SimulatedChargePoint
+from ocpp_users.sink import CP_TO_CSMS, Recorder
+
+
+def _charger(csms: TestbedProcess, cp_id: str, **config: str) -> tuple[SimulatedChargePoint, Recorder]:
+    sink = Recorder()
+    settings = ChargePointSettings(
+        cp_id=cp_id, url=csms.ws_url, call_timeout=3, reconnect=False, meter_interval_override=0.2, configuration=config
+    )
+    cp = SimulatedChargePoint(settings, sink=sink)
+    cp.connect()
+    cp.boot_until_accepted()
+    return cp, sink
+
+
+def _received(csms: TestbedProcess, cp_id: str, action: str) -> list[dict]:
+    _, body = csms.api("GET", f"/cps/{cp_id}/messages")
+    return [m["payload"] for m in body["messages"] if m["direction"] == "in" and m["action"] == action]
+
+
+def test_stop_transaction_is_retried_after_callerrors(csms: TestbedProcess, cp_id: str) -> None:
+    cp, sink = _charger(csms, cp_id, TransactionMessageRetryInterval="0", TransactionMessageAttempts="3")
+    try:
+        csms.api("PUT", "/faults", {"name": "callerror", "action": "StopTransaction", "code": "InternalError"})
+        cp.start_session(1, "VOCPP-VALID", 0.3).join(timeout=10)
+        stops = _received(csms, cp_id, "StopTransaction")
+        assert len(stops) == 3, stops  # TransactionMessageAttempts
+        assert len({s["transactionId"] for s in stops}) == 1, "each retry repeats the same transaction"
+        outcomes = [r.ok for r in sink.select(CP_TO_CSMS, "StopTransaction")]
+        assert outcomes == [False, False, False]
+    finally:
+        cp.stop(stop_transactions=False)
+
+
+def test_a_retry_that_succeeds_ends_the_session_normally(csms: TestbedProcess, cp_id: str) -> None:
+    cp, sink = _charger(csms, cp_id, TransactionMessageRetryInterval="1", TransactionMessageAttempts="3")
+    try:
+        csms.api("PUT", "/faults", {"name": "callerror", "action": "StopTransaction", "code": "InternalError"})
+        session = cp.start_session(1, "VOCPP-VALID", 0.3)
+        deadline = time.monotonic() + 5
+        while not _received(csms, cp_id, "StopTransaction") and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        csms.api("DELETE", "/faults")
+        session.join(timeout=10)
+        assert [r.ok for r in sink.select(CP_TO_CSMS, "StopTransaction")] == [False, True]
+        assert cp.connectors[1].status == "Available"
+    finally:
+        cp.stop(stop_transactions=False)
+
+
+def test_stop_transaction_on_invalid_id_true_stops_with_deauthorized(csms: TestbedProcess, cp_id: str) -> None:
+    cp, _ = _charger(csms, cp_id)
+    try:
+        cp.start_session(1, "VOCPP-BLOCKED", 5, authorize=False).join(timeout=10)
+        [stop] = _received(csms, cp_id, "StopTransaction")
+        assert stop["reason"] == "DeAuthorized"
+        assert cp.connectors[1].status == "Available"
+    finally:
+        cp.stop(stop_transactions=False)
+
+
+def test_stop_transaction_on_invalid_id_false_keeps_charging(csms: TestbedProcess, cp_id: str) -> None:
+    cp, _ = _charger(csms, cp_id, StopTransactionOnInvalidId="false")
+    try:
+        session = cp.start_session(1, "VOCPP-BLOCKED", 0.8, authorize=False)
+        gevent.sleep(0.5)
+        assert cp.connectors[1].status == "Charging"
+        assert _received(csms, cp_id, "StopTransaction") == []
+        session.join(timeout=10)
+        [stop] = _received(csms, cp_id, "StopTransaction")
+        assert stop["reason"] == "Local"
+    finally:
+        cp.stop(stop_transactions=False)
