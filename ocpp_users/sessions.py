@@ -136,3 +136,11 @@ def run_session(
     finally:
         connector.stop_event.clear()
         connector.stop_reason = None
+        if connector.scheduled_operative is not None:
+            # A ChangeAvailability that was Scheduled during this session applies now.
+            connector.operative, connector.scheduled_operative = connector.scheduled_operative, None
+            if not connector.operative and connector.status == S.available and cp.connected:
+                try:
+                    cp.status_notification(connector_id, S.unavailable)
+                except VolatileOcppError:
+                    pass

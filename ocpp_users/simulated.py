@@ -155,7 +155,8 @@ class SimulatedChargePoint(ChargePointBase, HandlerRegistry):
         changed: list[int] = []
         for cid in targets:
             connector = self.connectors[cid]
-            if cid != 0 and connector.charging:
+            busy = connector.charging or (connector.session is not None and not connector.session.dead)
+            if cid != 0 and busy:
                 connector.scheduled_operative = operative
                 scheduled = True
                 continue

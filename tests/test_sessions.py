@@ -81,3 +81,19 @@ def test_stop_transaction_on_invalid_id_false_keeps_charging(csms: TestbedProces
         assert stop["reason"] == "Local"
     finally:
         cp.stop(stop_transactions=False)
+
+
+def test_change_availability_during_a_session_in_preparing_is_scheduled(csms: TestbedProcess, cp_id: str) -> None:
+    cp, _ = _charger(csms, cp_id)
+    try:
+        csms.api("PUT", "/faults", {"name": "late_answer", "seconds": 0.5, "action": "Authorize"})
+        session = cp.start_session(1, "VOCPP-VALID", 0.2)
+        gevent.sleep(0.2)  # Preparing, waiting for Authorize.conf
+        status, body = csms.api("POST", f"/cps/{cp_id}/ChangeAvailability", {"connectorId": 1, "type": "Inoperative"})
+        assert (status, body) == (200, {"result": {"status": "Scheduled"}})
+        session.join(timeout=10)
+        statuses = [p["status"] for p in _received(csms, cp_id, "StatusNotification") if p["connectorId"] == 1]
+        assert statuses[-1] == "Unavailable", statuses
+        assert cp.connectors[1].operative is False
+    finally:
+        cp.stop(stop_transactions=False)
