@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .ids import DEFAULT_TEMPLATE, check_template, read_ids_file
+from .redact import redact_url
 from .settings import ChargePointSettings
 from .transport import SecurityConfig
 
@@ -125,7 +126,7 @@ def check_host(host: str) -> str:
     """A ws:// or wss:// CSMS URL."""
     parts = urlsplit(host)
     if parts.scheme not in ("ws", "wss") or not parts.netloc:
-        raise OptionError(f"--host: expected a ws:// or wss:// CSMS URL, not {host!r}")
+        raise OptionError(f"--host: expected a ws:// or wss:// CSMS URL, not {redact_url(host)!r}")
     return host
 
 
@@ -201,8 +202,10 @@ def _get(options: Any, name: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
-def fleet_config(options: Any, host: str | None, *, embedded: bool = False) -> FleetConfig:
-    """Check the parsed options (a Namespace, or None for all defaults) against ``host``."""
+def fleet_config(options: Any, host: str | None, *, embedded: bool = False, read_ids: bool = True) -> FleetConfig:
+    """Check the parsed options (a Namespace, or None for all defaults) against ``host``.
+
+    ``read_ids=False`` leaves ``--cp-ids-file`` unread (a worker: the master lends it the ids)."""
     given_tags = _text(_get(options, "id_tag", ""))
     id_tags = parse_id_tags(given_tags) if given_tags else (DEFAULT_ID_TAG,)
     template = _text(_get(options, "cp_id_template", DEFAULT_TEMPLATE)) or DEFAULT_TEMPLATE
@@ -212,7 +215,7 @@ def fleet_config(options: Any, host: str | None, *, embedded: bool = False) -> F
         raise OptionError(f"--cp-id-template: {exc}") from None
     ids_file = _text(_get(options, "cp_ids_file", ""))
     try:
-        cp_ids = read_ids_file(ids_file) if ids_file else None
+        cp_ids = read_ids_file(ids_file) if ids_file and read_ids else None
     except ValueError as exc:
         raise OptionError(f"--cp-ids-file: {exc}") from None
 
@@ -383,7 +386,7 @@ def register(parser: Any) -> None:
         default="",
         metavar="FILE",
         help="use the charge point ids in FILE (one per line; for a CSMS that needs registered stations) "
-        "instead of --cp-id-template; shared out between workers",
+        "instead of --cp-id-template; the master lends them out to its workers, each id to one worker",
     )
     add(
         "--security-profile",

@@ -25,7 +25,8 @@ import gevent
 from .fleet_fidelity import FleetFidelity
 from .fleet_options import EMBEDDED_HEARTBEAT_INTERVAL, FleetConfig, OptionError, fleet_config, register
 from .fleet_ui import FleetMonitor
-from .ids import IdPool
+from .ids import MSG_IDS_GRANT, MSG_IDS_REQUEST, MSG_IDS_RETURN, IdLedger, IdPool, LeasedIdPool
+from .redact import redact_url
 
 log = logging.getLogger("ocpp_users.fleet")
 
@@ -62,6 +63,8 @@ class Fleet:
         self.error: str | None = None
         """Why the fleet cannot run (a bad option); charge points stay idle and count as failed."""
         self.ids: IdPool | None = None
+        self.ledger: IdLedger | None = None
+        """On a master with ``--cp-ids-file``: which worker holds which ids of the file."""
         self.url = ""
         self.testbed: Any = None
         """The embedded :class:`~ocpp_users.embedded.TestbedProcess`, when the fleet started one."""
@@ -90,13 +93,21 @@ class Fleet:
                 "or local runner)"
             )
         embedded = self.testbed is not None and host == self.testbed.ws_url
-        config = fleet_config(self.environment.parsed_options, host, embedded=embedded)
+        options = self.environment.parsed_options
         runner = self.environment.runner
-        worker_index = max(0, int(getattr(runner, "worker_index", 0) or 0)) if _is_worker(runner) else 0
-        workers = int(getattr(self.environment.parsed_options, "expect_workers", 1) or 1) if _is_worker(runner) else 1
-        self.ids = IdPool(template=config.cp_id_template, ids=config.cp_ids, worker_index=worker_index, workers=workers)
+        worker = _is_worker(runner)
+        config = fleet_config(options, host, embedded=embedded, read_ids=not worker)
+        ids_file = str(getattr(options, "cp_ids_file", "") or "")
+        if worker and ids_file:
+            # the master lends the file's ids out, each to one worker, whatever the number of workers
+            self.ids = LeasedIdPool(self._send_to_master)
+        else:
+            worker_index = max(0, int(getattr(runner, "worker_index", 0) or 0)) if worker else 0
+            self.ids = IdPool(template=config.cp_id_template, ids=config.cp_ids, worker_index=worker_index)
+        if _is_master(runner):
+            self.ledger = IdLedger(config.cp_ids) if config.cp_ids else None
         self.config, self.url, self.error = config, host, None
-        self.monitor.target = host
+        self.monitor.target = redact_url(host)
         return config
 
     def ensure_configured(self) -> FleetConfig | None:
@@ -111,6 +122,58 @@ class Fleet:
     def fail(self, reason: str) -> None:
         self.config, self.error = None, reason
         log.error("locust: error: %s", reason)
+
+    # ------------------------------------------------------------ ids lent by the master
+
+    def install_id_messages(self, runner: Any) -> None:
+        """Register the id lending messages (master: requests and returns; worker: grants)."""
+        if not hasattr(runner, "register_message"):
+            return
+        if _is_master(runner):
+            runner.register_message(MSG_IDS_REQUEST, lambda msg, **_: self.on_ids_request(msg.node_id, msg.data))
+            runner.register_message(MSG_IDS_RETURN, lambda msg, **_: self.on_ids_return(msg.node_id, msg.data))
+            self.environment.events.worker_report.add_listener(lambda **_: self.prune_leases())
+        elif _is_worker(runner):
+            runner.register_message(MSG_IDS_GRANT, lambda msg, **_: self.on_ids_grant(msg.data))
+
+    def _send_to_master(self, msg_type: str, data: dict[str, Any]) -> None:
+        try:
+            self.environment.runner.send_message(msg_type, data)
+        except Exception as exc:  # the master is gone: the charge point fails on the grant timeout
+            log.debug("cannot send %s to the master: %r", msg_type, exc)
+
+    def prune_leases(self) -> None:
+        """Take back the ids of workers that quit or were removed after going missing."""
+        runner = self.environment.runner
+        clients = getattr(runner, "clients", None)
+        if self.ledger is not None and clients is not None:
+            freed = self.ledger.prune(client.id for client in clients.all)
+            if freed:
+                log.info("fleet: %d charge point id(s) of departed workers are free again", freed)
+
+    def on_ids_request(self, worker: str, data: Any) -> None:
+        data = data if isinstance(data, dict) else {}
+        asked = max(1, int(data.get("n") or 1))
+        ids: list[str] = []
+        short = "the master has no --cp-ids-file (start master and workers with the same options)"
+        if self.ledger is not None:
+            self.prune_leases()
+            ids = self.ledger.lease(worker, asked)
+            short = self.ledger.shortfall(asked, len(ids)) if len(ids) < asked else ""
+        grant = {"seq": data.get("seq"), "ids": ids, "short": short}
+        self.environment.runner.send_message(MSG_IDS_GRANT, grant, client_id=worker)
+
+    def on_ids_return(self, worker: str, data: Any) -> None:
+        if self.ledger is not None and isinstance(data, dict):
+            self.ledger.give_back(worker, data.get("ids") or [])
+
+    def on_ids_grant(self, data: Any) -> None:
+        data = data if isinstance(data, dict) else {}
+        pool = self.ids
+        if isinstance(pool, LeasedIdPool):
+            pool.on_grant(data)
+        elif data.get("ids"):
+            self._send_to_master(MSG_IDS_RETURN, {"ids": list(data["ids"])})
 
     # ------------------------------------------------------------ embedded testbed
 
@@ -164,6 +227,7 @@ def _bad_option(message: str) -> None:
 def on_init(environment: Any, runner: Any, web_ui: Any = None, **_: Any) -> None:
     fleet = Fleet.of(environment)
     fleet.monitor.install()
+    fleet.install_id_messages(runner)
     if _is_worker(runner):
         return  # options and host come from the master with each spawn message
     options = environment.parsed_options
@@ -212,7 +276,7 @@ def on_test_start(environment: Any, **_: Any) -> None:
             log.warning(
                 "fleet: the master's CSMS URL %s is on its loopback interface; a worker on another machine "
                 "cannot reach it: give the master --host",
-                host,
+                redact_url(host),
             )
     try:
         fleet.configure()

@@ -4,7 +4,8 @@ booted, charging, reconnecting and failed.
 Shown as a web UI tab (plus the JSON endpoint ``/charge-points``), logged as one line every 10 s
 in headless mode and once at the end, together with the load fidelity of
 :mod:`ocpp_users.fleet_fidelity` (on-time ratio per kind, loop lag, CPU, the current warning).
-Workers send their counts and fidelity snapshot to the master with their stats reports. Failures
+Workers send their counts and fidelity snapshot to the master with their stats reports; the counts
+of a worker that quit or went missing are dropped, and all are cleared when a test starts. Failures
 are aggregated: the first occurrence of each distinct reason is logged once, connection problems
 are counted once more at the end.
 """
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 import gevent
 
 from .fleet_fidelity import FIDELITY_KEY, FleetFidelity, summary_text, view_rows
+from .redact import redact_url
 from .sink import WEBSOCKET
 
 log = logging.getLogger("ocpp_users.fleet")
@@ -78,8 +80,19 @@ class FleetMonitor:
                 counts["total"] += 1
         return counts
 
+    def prune_workers(self) -> None:
+        """Forget the counts of workers that quit, were removed or are missing (Locust fires no
+        event for these: its runner's worker list is the truth)."""
+        clients = getattr(self.environment.runner, "clients", None)
+        if clients is None or not self.worker_counts:
+            return
+        live = {client.id for client in clients.all if getattr(client, "state", "") != "missing"}
+        for worker in [worker for worker in self.worker_counts if worker not in live]:
+            del self.worker_counts[worker]
+
     def counts(self) -> dict[str, int]:
-        """This process's counts plus the last report of every worker."""
+        """This process's counts plus the last report of every live worker."""
+        self.prune_workers()
         counts = self.local_counts()
         for report in list(self.worker_counts.values()):
             for key, value in report.items():
@@ -103,7 +116,9 @@ class FleetMonitor:
         return line
 
     def reset_run(self) -> None:
+        """A new test: first failures are logged again; workers' counts come with their next reports."""
         self._logged.clear()
+        self.worker_counts.clear()
 
     # ------------------------------------------------------------ listeners
 
@@ -140,7 +155,7 @@ class FleetMonitor:
             return
         self._logged.add(key)
         if request_type == WEBSOCKET and name in ("connect", "reconnect"):
-            where = f" to {self.target}" if self.target else ""
+            where = f" to {redact_url(self.target)}" if self.target else ""
             log.warning(
                 "cannot %s%s: %s (first occurrence; the charge points retry with backoff, every failure is counted)",
                 name,

@@ -17,6 +17,7 @@ from locust import __version__ as locust_version
 from locust.stats import RequestStats, StatsEntry
 
 from . import __version__, storms
+from .redact import redact_url
 
 if TYPE_CHECKING:
     from .gates import Check
@@ -62,7 +63,7 @@ def build(environment: Any, checks: list[Check], *, gates: bool, exit_code: int 
         "schema": SCHEMA_VERSION,
         "tool": f"VolatileOCPP {__version__}",
         "locust": locust_version,
-        "host": environment.host,
+        "host": redact_url(environment.host) if environment.host else environment.host,
         "runner": "master" if clients is not None else "local",
         "workers": len(master.nodes) if clients is not None and master is not None else 0,
         "started_at": _iso(stats.start_time),

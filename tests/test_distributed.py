@@ -78,9 +78,11 @@ def run_local(args: list[str], timeout: float = 90, env: dict[str, str] | None =
     return Run(proc.returncode, output, [])
 
 
-def run_distributed(args: list[str], workers: int = 2, timeout: float = 90) -> Run:
-    """A headless master on a free loopback port and ``workers`` worker processes."""
+def run_distributed(args: list[str], workers: int = 2, timeout: float = 90, expect: bool = True) -> Run:
+    """A headless master on a free loopback port and ``workers`` worker processes; ``expect=False``:
+    the master is not told how many workers to expect (it starts with the first)."""
     port = free_port()
+    expecting = ["--expect-workers", str(workers), "--expect-workers-max-wait", "30"] if expect else []
     master = _start(
         [
             "--master",
@@ -88,10 +90,7 @@ def run_distributed(args: list[str], workers: int = 2, timeout: float = 90) -> R
             "127.0.0.1",
             "--master-bind-port",
             str(port),
-            "--expect-workers",
-            str(workers),
-            "--expect-workers-max-wait",
-            "30",
+            *expecting,
             "--headless",
             "--only-summary",
             *args,
@@ -100,7 +99,10 @@ def run_distributed(args: list[str], workers: int = 2, timeout: float = 90) -> R
     procs = [_start(["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]) for _ in range(workers)]
     try:
         output = _finish(master, timeout)
-        return Run(master.returncode, output, [(proc.returncode, _finish(proc, 20)) for proc in procs])
+        finished = [_finish(proc, 20) for proc in procs]  # wait first: returncode is None until then
+        return Run(
+            master.returncode, output, [(proc.returncode, out) for proc, out in zip(procs, finished, strict=True)]
+        )
     finally:
         for proc in (master, *procs):
             if proc.poll() is None:
@@ -270,3 +272,46 @@ def test_processes_flag_forks_workers_with_distinct_ids(testbed: TestbedProcess)
     assert len(cps) == 10
     assert {cp_id.split("-")[1] for cp_id in cps} == {"0", "1"}
     assert "CHECK PASSED: boot acceptance: 1.0000 (10 of 10 charge points Accepted)" in run.output
+
+
+def test_ids_file_without_expect_workers_never_collides(testbed: TestbedProcess, tmp_path: Path) -> None:
+    """A master that does not know how many workers will come (no --expect-workers, as in the web
+    UI setup) and rebalances users as the second worker joins: the file's ids are lent out by the
+    master, each to one worker, so no two charge points share an id (the testbed would replace the
+    first connection, a counted failure) and no id outside the file is used."""
+    ids = [f"REG-{i:03d}" for i in range(20)]
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("# registered stations\n" + "\n".join(ids) + "\n")
+    summary = tmp_path / "summary.json"
+    run = run_distributed(
+        [
+            "--host",
+            testbed.ws_url,
+            "--cp-ids-file",
+            str(ids_file),
+            "--enable-rebalancing",
+            "-u",
+            "20",
+            "-r",
+            "20",
+            "-t",
+            "10s",
+            "--shape",
+            "none",
+            "--max-failure-ratio",
+            "0",
+            "--json-summary",
+            str(summary),
+        ],
+        expect=False,
+    )
+    assert run.returncode == 0, run.logs[-4000:]
+    assert_clean(run)
+    cps = charge_points(testbed)
+    assert set(cps) <= set(ids), sorted(cps)
+    connected = sorted(cp_id for cp_id, cp in cps.items() if cp["connected"])
+    data = json.loads(summary.read_text())
+    assert data["totals"]["failures"] == 0, data["errors"]
+    assert "replaced by a new connection" not in run.logs
+    assert data["fleet"]["accepted"] == len(cps)
+    assert len(connected) <= 20

@@ -239,7 +239,7 @@ def test_a_worker_without_host_says_so() -> None:
 
 
 def test_template_ids_are_unique_across_workers_and_recycled() -> None:
-    pools = [IdPool(template="VOCPP-{worker}-{n:05d}", worker_index=w, workers=3) for w in range(3)]
+    pools = [IdPool(template="VOCPP-{worker}-{n:05d}", worker_index=w) for w in range(3)]
     ids = [pool.acquire() for pool in pools for _ in range(100)]
     assert len(set(ids)) == 300
     assert ids[0] == "VOCPP-0-00001" and ids[-1] == "VOCPP-2-00100"
@@ -249,18 +249,15 @@ def test_template_ids_are_unique_across_workers_and_recycled() -> None:
     assert pool.acquire() == "VOCPP-0-00101"
 
 
-def test_ids_file_is_shared_out_by_stride(tmp_path: Path) -> None:
+def test_ids_file_on_a_local_runner(tmp_path: Path) -> None:
     path = tmp_path / "ids.txt"
-    path.write_text("\n".join(f"REG-{i}" for i in range(5)) + "\n")
-    ids = read_ids_file(str(path))
-    w0 = IdPool(ids=ids, worker_index=0, workers=2)
-    w1 = IdPool(ids=ids, worker_index=1, workers=2)
-    assert [w0.acquire() for _ in range(3)] == ["REG-0", "REG-2", "REG-4"]
-    assert [w1.acquire() for _ in range(2)] == ["REG-1", "REG-3"]
-    with pytest.raises(IdsExhausted, match="5 ids"):
-        w1.acquire()
-    w1.release("REG-1")
-    assert w1.acquire() == "REG-1"
+    path.write_text("\n".join(f"REG-{i}" for i in range(3)) + "\n")
+    pool = IdPool(ids=read_ids_file(str(path)))
+    assert [pool.acquire() for _ in range(3)] == ["REG-0", "REG-1", "REG-2"]
+    with pytest.raises(IdsExhausted, match="3 ids"):
+        pool.acquire()
+    pool.release("REG-1")
+    assert pool.acquire() == "REG-1"
 
 
 @pytest.mark.parametrize(
