@@ -264,16 +264,21 @@ def test_security_file_errors_name_the_option(tmp_path: Path) -> None:
 
 
 def test_testbed_start_errors_never_carry_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
-    """TestbedStartError quotes the testbed's command line, where the demo's password is."""
+    """The demo's password goes to the testbed by environment (never on its command line, where ps
+    shows it), and a TestbedStartError that echoes it comes back redacted."""
+    seen: dict[str, object] = {}
 
     class NoStart(TestbedProcess):
         def start(self) -> TestbedProcess:
-            raise TestbedStartError(f"testbed did not start; output:\n$ python -m testbed {' '.join(self.args)}")
+            seen["args"] = list(self.args)
+            secret = (self.env or {}).get("TESTBED_BASIC_AUTH_PASSWORD", "")
+            raise TestbedStartError(f"testbed did not start; output:\nusing password {secret}")
 
     monkeypatch.setattr(demo, "TestbedProcess", NoStart)
     password = demo.testbed_password()
     with pytest.raises(TestbedStartError) as caught:
         demo.start_testbed(password)
     text = str(caught.value)
-    assert password not in text and "--basic-auth-password ***" in text
+    assert password not in " ".join(seen["args"])  # type: ignore[arg-type]
+    assert password not in text and "using password ***" in text
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
