@@ -17,7 +17,7 @@ from typing import Any
 import gevent
 import gevent.event
 
-from .errors import ConnectionLost, RejectedError, TransportError, VolatileOcppError
+from .errors import ConnectionLost, IllegalStatusChange, RejectedError, TransportError, VolatileOcppError
 from .model.auth import AuthorizationCache, LocalAuthList
 from .model.config import Configuration
 from .model.meter import Meter, utc_now
@@ -25,7 +25,7 @@ from .model.profiles import ProfileStore
 from .model.status import OCCUPIED, ChargePointStatus, IllegalTransition, check_transition
 from .rpc import OcppConnection, WireLog
 from .settings import ChargePointSettings
-from .sink import WEBSOCKET, RequestSink, null_sink
+from .sink import CP_TO_CSMS, WEBSOCKET, RequestSink, null_sink
 from .transport import charge_point_url, connect
 
 log = logging.getLogger(__name__)
@@ -383,7 +383,19 @@ class ChargePointBase:
     ) -> dict[str, Any]:
         """Move the connector to ``status`` (checked against the 1.6 table) and report it."""
         status = ChargePointStatus(status)
-        self.set_status(connector_id, status, error_code)
+        if not self.set_status(connector_id, status, error_code):
+            # Our own bug, not the CSMS's: never report a change the 1.6 table forbids.
+            old = self.connectors[connector_id].status
+            exc = IllegalStatusChange(f"not sent: {old} -> {status} is not a legal 1.6 status transition")
+            self.sink(
+                request_type=CP_TO_CSMS,
+                name="StatusNotification",
+                response_time=0.0,
+                response_length=0,
+                exception=exc,
+                context={},
+            )
+            raise exc
         payload: dict[str, Any] = {
             "connectorId": connector_id,
             "errorCode": error_code,

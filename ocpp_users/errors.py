@@ -188,6 +188,10 @@ class UnknownMessageId(FrameError):
     """A CALLRESULT or CALLERROR whose message id matches no pending call."""
 
 
+class IllegalStatusChange(VolatileOcppError):
+    """A StatusNotification the 1.6 state table forbids; the engine refuses to send it."""
+
+
 class RejectedError(VolatileOcppError):
     """The CSMS answered correctly but refused: Boot Rejected, Authorize Blocked, and the like."""
 

@@ -97,3 +97,23 @@ def test_change_availability_during_a_session_in_preparing_is_scheduled(csms: Te
         assert cp.connectors[1].operative is False
     finally:
         cp.stop(stop_transactions=False)
+
+
+def test_an_illegal_status_change_is_refused_and_counted(csms: TestbedProcess, cp_id: str) -> None:
+    from ocpp_users.errors import IllegalStatusChange
+
+    cp, sink = _charger(csms, cp_id)
+    try:
+        cp.status_notification(1, "Preparing")
+        before = len(_received(csms, cp_id, "StatusNotification"))
+        try:
+            cp.status_notification(1, "Unavailable")  # Preparing -> Unavailable is not in the 1.6 table
+        except IllegalStatusChange as exc:
+            assert "Preparing -> Unavailable" in str(exc)
+        else:
+            raise AssertionError("the illegal change was sent")
+        assert len(_received(csms, cp_id, "StatusNotification")) == before
+        assert isinstance(sink.select(CP_TO_CSMS, "StatusNotification")[-1].exception, IllegalStatusChange)
+        assert cp.connectors[1].status == "Preparing"
+    finally:
+        cp.stop(stop_transactions=False)
