@@ -90,12 +90,16 @@ class InboundCall:
     error: str | None = None
 
 
-def _not_accepted(what: str, path: tuple[str, ...] = ("idTagInfo", "status")) -> Callable[[dict[str, Any]], str | None]:
+def id_tag_status(result: Any) -> Any:
+    """``idTagInfo.status`` of an Authorize/StartTransaction answer, or None when it is missing."""
+    info = result.get("idTagInfo") if isinstance(result, dict) else None
+    return info.get("status") if isinstance(info, dict) else None
+
+
+def _not_accepted(what: str) -> Callable[[dict[str, Any]], str | None]:
     def check(result: dict[str, Any]) -> str | None:
-        value: Any = result
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        return None if value == "Accepted" else f"{what} {value}"
+        status = id_tag_status(result)
+        return None if status == "Accepted" else f"{what} {status}"
 
     return check
 
@@ -289,7 +293,7 @@ class ChargePointBase:
         if connection is None:
             exc = ConnectionLost("connection lost: not connected")
             self.sink(
-                request_type="OCPP CP->CSMS",
+                request_type=CP_TO_CSMS,
                 name=action,
                 response_time=0.0,
                 response_length=0,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 
+from .chargepoint import id_tag_status
 from .errors import CallTimeout, ConnectionLost, OcppCallError, RejectedError, VolatileOcppError
 from .model.status import ChargePointStatus
 
@@ -51,11 +52,6 @@ def _transaction_message(cp: ChargePointBase, send: Callable[[], Any]) -> None:
             gevent.sleep(retry_interval * failures / max(cp.settings.time_factor, 1.0))
 
 
-def _id_tag_status(result: Any) -> Any:
-    info = result.get("idTagInfo") if isinstance(result, dict) else None
-    return info.get("status") if isinstance(info, dict) else None
-
-
 def run_session(
     cp: ChargePointBase,
     connector_id: int,
@@ -76,7 +72,7 @@ def run_session(
                 authorized = cp.authorize(id_tag)
             except RejectedError as exc:  # strict mode: already counted as a failure
                 authorized = exc.payload
-            if _id_tag_status(authorized) != "Accepted":
+            if id_tag_status(authorized) != "Accepted":
                 cp.status_notification(connector_id, S.available)
                 return
         try:
@@ -85,7 +81,7 @@ def run_session(
             started = exc.payload if isinstance(exc.payload, dict) else {}
             tx = started.get("transactionId")
             connector.transaction_id = tx if isinstance(tx, int) else None
-        if _id_tag_status(started) != "Accepted" and cp.configuration.get_bool("StopTransactionOnInvalidId", True):
+        if id_tag_status(started) != "Accepted" and cp.configuration.get_bool("StopTransactionOnInvalidId", True):
             # From the specification: with StopTransactionOnInvalidId true, a transaction whose
             # StartTransaction.conf is not Accepted is stopped, reason DeAuthorized.
             if connector.transaction_id is not None:
