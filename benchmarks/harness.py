@@ -27,12 +27,12 @@ from locust.env import Environment
 
 from benchmarks.messages import MESSAGES
 from benchmarks.procutil import cpu_s, open_fds, percentiles, preemptions, raise_nofile, rss_kib
-from ocpp_users import schemas
-from ocpp_users.errors import VolatileOcppError
-from ocpp_users.fidelity import FidelityTracker
-from ocpp_users.settings import ChargePointSettings
-from ocpp_users.simulated import SimulatedChargePoint
-from ocpp_users.sink import CP_TO_CSMS, WEBSOCKET, RequestSink, null_sink
+from ocpp_users.fleet.fidelity import FidelityTracker
+from ocpp_users.ocppj import schemas
+from ocpp_users.ocppj.errors import VolatileOcppError
+from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET, RequestSink, null_sink
+from ocpp_users.v16.answers import SimulatedChargePoint
+from ocpp_users.v16.settings import ChargePointSettings
 
 
 class Harness:

@@ -37,7 +37,7 @@ from locust.env import Environment
 from locust.exception import StopUser
 
 from ocpp_users.embedded import TestbedStartError
-from ocpp_users.transport import SecurityConfig
+from ocpp_users.ocppj.transport import SecurityConfig
 from scenarios import demo
 from scenarios.options import RunOptions, Tags, security_file_errors, split_patterns
 from scenarios.reporting import write_html, write_json, write_junit

@@ -12,9 +12,9 @@ before the locustfile loads, so it does not show them.
 
 from locust import events
 
-from ocpp_users import gates
-from ocpp_users.fleet_runtime import install
-from ocpp_users.users import ChargePointUser
+from ocpp_users.fleet import gates
+from ocpp_users.fleet.runtime import install
+from ocpp_users.fleet.users import ChargePointUser
 
 install(events)
 gates.install(events)  # CI gates, --json-summary and the storm messages of locustfiles/shapes.py

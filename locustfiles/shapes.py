@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 import gevent
 from locust import LoadTestShape, events
 
-from ocpp_users import gates, storms
-from ocpp_users.storms import Conductor, RoundOutcome, describe_latency
+from ocpp_users.fleet import gates, storms
+from ocpp_users.fleet.storms import Conductor, RoundOutcome, describe_latency
 
 log = logging.getLogger("ocpp_users.shapes")
 

@@ -1,6 +1,6 @@
 """The :class:`Case` base class and the registry of OCTT cases.
 
-A case is one module under ``scenarios/core`` (or ``scenarios/security``) holding one ``Case``
+A case is one module under ``scenarios/v16/<profile>`` holding one ``Case``
 subclass decorated with :func:`register`. :func:`all_cases` imports every module of those
 packages (``pkgutil``) and returns the cases in document order (section, then table number),
 so adding a case touches exactly one file.
@@ -13,11 +13,11 @@ import pkgutil
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 if TYPE_CHECKING:
-    from .context import Context
-    from .options import RunOptions
+    from scenarios.context import Context
+    from scenarios.options import RunOptions
 
 #: Packages whose modules are case files.
-CASE_PACKAGES = ("scenarios.core", "scenarios.security")
+CASE_PACKAGES = ("scenarios.v16.core", "scenarios.v16.security")
 
 #: Preconditions a case may declare, with how to satisfy them.
 PRECONDITIONS: dict[str, str] = {

@@ -18,14 +18,13 @@ from typing import NoReturn, TextIO  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
 from ocpp_users.embedded import TestbedProcess, TestbedStartError  # noqa: E402
-from ocpp_users.transport import SecurityConfig  # noqa: E402
-
-from . import demo  # noqa: E402
-from .base import PRECONDITIONS, Case  # noqa: E402
-from .console import Console  # noqa: E402
-from .options import RunOptions, Tags, redact_url, security_file_errors, split_patterns  # noqa: E402
-from .reporting import write_html, write_json, write_junit  # noqa: E402
-from .runner import ConnectionFailed, Runner, select_cases  # noqa: E402
+from ocpp_users.ocppj.transport import SecurityConfig  # noqa: E402
+from scenarios import demo  # noqa: E402
+from scenarios.base import PRECONDITIONS, Case  # noqa: E402
+from scenarios.console import Console  # noqa: E402
+from scenarios.options import RunOptions, Tags, redact_url, security_file_errors, split_patterns  # noqa: E402
+from scenarios.reporting import write_html, write_json, write_junit  # noqa: E402
+from scenarios.runner import ConnectionFailed, Runner, select_cases  # noqa: E402
 
 PROG = "volatileocpp"
 PASSWORD_ENV = "VOCPP_BASIC_AUTH_PASSWORD"
@@ -372,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "fleet-options":
-        from ocpp_users.fleet_options import help_text
+        from ocpp_users.fleet.options import help_text
 
         sys.stdout.write(help_text())
         return 0

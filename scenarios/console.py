@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from .results import CaseResult, RunResult, Support, Verdict, WireEntry
+from scenarios.results import CaseResult, RunResult, Support, Verdict, WireEntry
 
 WIRE_LINE_LIMIT = 400
 

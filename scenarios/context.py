@@ -16,8 +16,8 @@ from typing import Any, NoReturn, TypeVar
 
 import gevent
 
-from ocpp_users import schemas
-from ocpp_users.errors import (
+from ocpp_users.ocppj import schemas
+from ocpp_users.ocppj.errors import (
     CallTimeout,
     ConnectionLost,
     FrameError,
@@ -26,14 +26,13 @@ from ocpp_users.errors import (
     TransportError,
     VolatileOcppError,
 )
-from ocpp_users.model.status import ChargePointStatus
-from ocpp_users.simulated import SimulatedChargePoint
-
-from .drivers import Driver, Trigger, describe
-from .heartbeat import Heartbeats
-from .options import RunOptions, Tags
-from .results import CaseResult, Check, CheckFailed, HarnessError, NotApplicable, is_missing, lookup, show
-from .wire import InboundCall, WireTap
+from ocpp_users.v16.answers import SimulatedChargePoint
+from ocpp_users.v16.state.status import ChargePointStatus
+from scenarios.drivers import Driver, Trigger, describe
+from scenarios.heartbeat import Heartbeats
+from scenarios.options import RunOptions, Tags
+from scenarios.results import CaseResult, Check, CheckFailed, HarnessError, NotApplicable, is_missing, lookup, show
+from scenarios.wire import InboundCall, WireTap
 
 T = TypeVar("T")
 U = TypeVar("U")

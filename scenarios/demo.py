@@ -12,9 +12,8 @@ import secrets
 from dataclasses import replace
 
 from ocpp_users.embedded import TestbedProcess, TestbedStartError
-from ocpp_users.transport import SecurityConfig
-
-from .options import RunOptions, Tags
+from ocpp_users.ocppj.transport import SecurityConfig
+from scenarios.options import RunOptions, Tags
 
 VALID_TAG = "VOCPP-VALID"
 BLOCKED_TAG = "VOCPP-BLOCKED"

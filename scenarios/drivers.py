@@ -28,7 +28,7 @@ from urllib.parse import quote
 import gevent
 import gevent.select
 
-from .wire import WireTap
+from scenarios.wire import WireTap
 
 OUTCOME_LIMIT = 300
 

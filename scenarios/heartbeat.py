@@ -17,8 +17,8 @@ import time
 
 import gevent
 
-from ocpp_users.errors import VolatileOcppError
-from ocpp_users.simulated import SimulatedChargePoint
+from ocpp_users.ocppj.errors import VolatileOcppError
+from ocpp_users.v16.answers import SimulatedChargePoint
 
 
 class Heartbeats:

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
-from ocpp_users.transport import SecurityConfig
+from ocpp_users.ocppj.transport import SecurityConfig
 
 
 def random_unknown_tag() -> str:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ocpp_users.errors import (
+from ocpp_users.ocppj.errors import (
     CallTimeout,
     ConnectionLost,
     NotImplementedCallError,
@@ -31,9 +31,8 @@ from ocpp_users.errors import (
     OcppCallError,
     VolatileOcppError,
 )
-
-from .context import timestamp
-from .results import Support
+from scenarios.context import timestamp
+from scenarios.results import Support
 
 CallFn = Callable[[str, dict[str, Any], float], dict[str, Any]]
 

@@ -19,20 +19,19 @@ from typing import Any, Protocol, TextIO
 
 import gevent
 
-from ocpp_users.errors import FrameError, TransportError, VolatileOcppError
-from ocpp_users.frames import Call, CallError, CallResult, parse
-from ocpp_users.model.status import ChargePointStatus
-from ocpp_users.settings import Behaviour, ChargePointSettings
-from ocpp_users.simulated import SimulatedChargePoint
-from ocpp_users.sink import Recorder
-
-from . import probe
-from .base import PRECONDITIONS, Case, all_cases
-from .context import Context, timestamp
-from .drivers import CommandDriver, Driver, PromptDriver, UrlDriver
-from .heartbeat import Heartbeats
-from .options import RunOptions, redact_url, selected
-from .results import (
+from ocpp_users.ocppj.errors import FrameError, TransportError, VolatileOcppError
+from ocpp_users.ocppj.frames import Call, CallError, CallResult, parse
+from ocpp_users.ocppj.sink import Recorder
+from ocpp_users.v16.answers import SimulatedChargePoint
+from ocpp_users.v16.settings import Behaviour, ChargePointSettings
+from ocpp_users.v16.state.status import ChargePointStatus
+from scenarios import probe
+from scenarios.base import PRECONDITIONS, Case, all_cases
+from scenarios.context import Context, timestamp
+from scenarios.drivers import CommandDriver, Driver, PromptDriver, UrlDriver
+from scenarios.heartbeat import Heartbeats
+from scenarios.options import RunOptions, redact_url, selected
+from scenarios.results import (
     CaseResult,
     Check,
     CheckFailed,
@@ -43,7 +42,7 @@ from .results import (
     Verdict,
     WireEntry,
 )
-from .wire import WireTap
+from scenarios.wire import WireTap
 
 Hook = Callable[[str], Any]
 

@@ -14,7 +14,7 @@ import ssl
 import warnings
 from dataclasses import dataclass
 
-from ocpp_users.transport import SecurityConfig, ssl_context
+from ocpp_users.ocppj.transport import SecurityConfig, ssl_context
 
 #: The document's suites (IANA names) and their OpenSSL names.
 REQUIRED_SUITES: dict[str, str] = {

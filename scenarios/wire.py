@@ -15,10 +15,9 @@ from typing import Any
 
 import gevent.event
 
-from ocpp_users.errors import FrameError
-from ocpp_users.frames import Call, CallError, CallResult, parse
-
-from .results import WireEntry
+from ocpp_users.ocppj.errors import FrameError
+from ocpp_users.ocppj.frames import Call, CallError, CallResult, parse
+from scenarios.results import WireEntry
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from ocpp_users.embedded import TestbedProcess
-from ocpp_users.transport import SecurityConfig
+from ocpp_users.ocppj.transport import SecurityConfig
 from scenarios import tlscheck
 from scenarios.options import RunOptions, Tags
 from scenarios.results import Verdict

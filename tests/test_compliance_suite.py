@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from ocpp_users.embedded import TestbedProcess
-from ocpp_users.frames import Call, CallError, CallResult, parse
+from ocpp_users.ocppj.frames import Call, CallError, CallResult, parse
 from scenarios.base import Case
 from scenarios.context import Context
 from scenarios.options import RunOptions, Tags

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from ocpp_users.actions import CP_INITIATED, CSMS_INITIATED
 from ocpp_users.embedded import TestbedProcess, TestbedStartError
-from ocpp_users.transport import SecurityConfig
-from scenarios import core, demo, probe, security
+from ocpp_users.ocppj.transport import SecurityConfig
+from ocpp_users.v16.actions import CP_INITIATED, CSMS_INITIATED
+from scenarios import demo, probe
 from scenarios.base import PRECONDITIONS, Case, all_cases
 from scenarios.console import Console
 from scenarios.context import casefold, response_step
@@ -27,6 +27,7 @@ from scenarios.drivers import CommandDriver, PromptDriver, UrlDriver, describe
 from scenarios.options import RunOptions, security_file_errors, selected, split_patterns
 from scenarios.reporting import run_json, write_html, write_json, write_junit
 from scenarios.results import CaseResult, Check, RunResult, Verdict, WireEntry, lookup, show
+from scenarios.v16 import core, security
 from scenarios.wire import WireTap
 from tests.test_compliance_suite import CORE_IDS
 

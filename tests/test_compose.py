@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from ocpp_users.embedded import REPO_ROOT
-from ocpp_users.ids import DEFAULT_TEMPLATE
-from ocpp_users.transport import charge_point_url
+from ocpp_users.fleet.ids import DEFAULT_TEMPLATE
+from ocpp_users.ocppj.transport import charge_point_url
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"

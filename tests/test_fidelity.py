@@ -9,7 +9,7 @@ import time
 
 import gevent
 
-from ocpp_users.fidelity import FidelityTracker, KindCounts
+from ocpp_users.fleet.fidelity import FidelityTracker, KindCounts
 
 
 class FakeClock:

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from ocpp_users.embedded import REPO_ROOT
-from ocpp_users.fleet_options import OptionError, fleet_config, parse_args
-from ocpp_users.fleet_runtime import Fleet
-from ocpp_users.ids import IdPool, IdsExhausted, check_template, read_ids_file
-from ocpp_users.transport import charge_point_url
+from ocpp_users.fleet.ids import IdPool, IdsExhausted, check_template, read_ids_file
+from ocpp_users.fleet.options import OptionError, fleet_config, parse_args
+from ocpp_users.fleet.runtime import Fleet
+from ocpp_users.ocppj.transport import charge_point_url
 
 LOCUSTFILE = str(REPO_ROOT / "locustfiles" / "fleet.py")
 _SCRIPT = Path(sys.executable).with_name("locust")

@@ -18,10 +18,10 @@ import pytest
 from locust.env import Environment
 
 from ocpp_users.embedded import TestbedProcess
-from ocpp_users.fidelity import FidelityTracker
-from ocpp_users.fleet_fidelity import FIDELITY_KEY
-from ocpp_users.fleet_runtime import Fleet
-from ocpp_users.fleet_ui import TAB_KEY
+from ocpp_users.fleet.fidelity import FidelityTracker
+from ocpp_users.fleet.fleet_fidelity import FIDELITY_KEY
+from ocpp_users.fleet.runtime import Fleet
+from ocpp_users.fleet.ui import TAB_KEY
 from tests.test_fleet_user import FAST, entry, fleet_env, prefix, run_fleet
 
 

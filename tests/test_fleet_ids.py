@@ -13,7 +13,7 @@ from typing import Any
 import gevent
 import pytest
 
-from ocpp_users.ids import MSG_IDS_REQUEST, MSG_IDS_RETURN, IdLedger, IdsExhausted, LeasedIdPool
+from ocpp_users.fleet.ids import MSG_IDS_REQUEST, MSG_IDS_RETURN, IdLedger, IdsExhausted, LeasedIdPool
 
 IDS = tuple(f"REG-{i}" for i in range(6))
 

@@ -11,12 +11,12 @@ import pytest
 from locust.env import Environment
 from locust.event import Events
 
-from ocpp_users import summary
-from ocpp_users.fleet_options import OptionError, check_host
-from ocpp_users.fleet_runtime import Fleet
-from ocpp_users.fleet_ui import REPORT_KEY, FleetMonitor
-from ocpp_users.redact import redact_url
-from ocpp_users.sink import WEBSOCKET
+from ocpp_users.fleet import summary
+from ocpp_users.fleet.options import OptionError, check_host
+from ocpp_users.fleet.runtime import Fleet
+from ocpp_users.fleet.ui import REPORT_KEY, FleetMonitor
+from ocpp_users.ocppj.redact import redact_url
+from ocpp_users.ocppj.sink import WEBSOCKET
 
 SECRET = "s3cr3t-pw"
 

@@ -20,11 +20,11 @@ from locust.event import Events
 from locust.stats import StatsError
 
 from ocpp_users.embedded import TestbedProcess
-from ocpp_users.fleet_options import parse_args, register
-from ocpp_users.fleet_runtime import Fleet, install
-from ocpp_users.fleet_ui import REPORT_KEY, TAB_KEY
-from ocpp_users.sink import CP_TO_CSMS, WEBSOCKET
-from ocpp_users.users import ChargePointUser
+from ocpp_users.fleet.options import parse_args, register
+from ocpp_users.fleet.runtime import Fleet, install
+from ocpp_users.fleet.ui import REPORT_KEY, TAB_KEY
+from ocpp_users.fleet.users import ChargePointUser
+from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET
 
 ACTIONS = (
     "BootNotification",

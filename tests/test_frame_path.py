@@ -17,10 +17,10 @@ import pytest
 import websocket
 from websockets.sync.server import ServerConnection, serve
 
-from ocpp_users.handlers import HandlerRegistry
-from ocpp_users.rpc import OcppConnection
-from ocpp_users.sink import CP_TO_CSMS, Recorder
-from ocpp_users.transport import FrameReader, SecurityConfig, connect, encode_text_frame, send_text
+from ocpp_users.ocppj.handlers import HandlerRegistry
+from ocpp_users.ocppj.rpc import OcppConnection
+from ocpp_users.ocppj.sink import CP_TO_CSMS, Recorder
+from ocpp_users.ocppj.transport import FrameReader, SecurityConfig, connect, encode_text_frame, send_text
 
 
 class FakeWS:

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ocpp_users import errors, frames
-from ocpp_users.errors import FrameError
-from ocpp_users.frames import Call, CallError, CallResult, parse, peek_message_id
+from ocpp_users.ocppj import errors, frames
+from ocpp_users.ocppj.errors import FrameError
+from ocpp_users.ocppj.frames import Call, CallError, CallResult, parse, peek_message_id
 
 FUZZ = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -19,9 +19,9 @@ import pytest
 from locust.env import Environment
 from locust.event import Events
 
-from ocpp_users import gates
 from ocpp_users.embedded import REPO_ROOT, TestbedProcess
-from ocpp_users.sink import CP_TO_CSMS, WEBSOCKET
+from ocpp_users.fleet import gates
+from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET
 from tests.test_distributed import assert_clean, run_local
 
 # ---------------------------------------------------------------- option values

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ocpp_users.model.auth import AuthorizationCache, LocalAuthList
-from ocpp_users.model.config import ConfigStatus, Configuration
-from ocpp_users.model.meter import NOMINAL_VOLTAGE, Meter, utc_now
-from ocpp_users.model.profiles import ProfileStore
-from ocpp_users.model.status import ChargePointStatus, IllegalTransition, check_transition
+from ocpp_users.v16.state.auth import AuthorizationCache, LocalAuthList
+from ocpp_users.v16.state.charging_profiles import ProfileStore
+from ocpp_users.v16.state.config import ConfigStatus, Configuration
+from ocpp_users.v16.state.meter import NOMINAL_VOLTAGE, Meter, utc_now
+from ocpp_users.v16.state.status import ChargePointStatus, IllegalTransition, check_transition
 
 # ---------------------------------------------------------------- status machine
 

@@ -13,12 +13,12 @@ from typing import Any
 import gevent
 import pytest
 
-from ocpp_users import errors
-from ocpp_users.chargepoint import Phase
 from ocpp_users.embedded import TestbedProcess
-from ocpp_users.settings import ChargePointSettings
-from ocpp_users.simulated import SimulatedChargePoint
-from ocpp_users.sink import CP_TO_CSMS, WEBSOCKET, Recorder
+from ocpp_users.ocppj import errors
+from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET, Recorder
+from ocpp_users.v16.answers import SimulatedChargePoint
+from ocpp_users.v16.settings import ChargePointSettings
+from ocpp_users.v16.station import Phase
 
 
 class TimedRecorder(Recorder):

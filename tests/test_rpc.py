@@ -22,15 +22,15 @@ import orjson
 import pytest
 from websockets.sync.server import ServerConnection, serve
 
-from ocpp_users import errors
-from ocpp_users.actions import KNOWN_ACTIONS, Action
 from ocpp_users.embedded import TestbedProcess
-from ocpp_users.handlers import HandlerRegistry, on
-from ocpp_users.rpc import OcppConnection, Reply
-from ocpp_users.settings import ChargePointSettings
-from ocpp_users.simulated import SimulatedChargePoint
-from ocpp_users.sink import CP_TO_CSMS, CSMS_TO_CP, PROTOCOL, WEBSOCKET, Recorder
-from ocpp_users.transport import SecurityConfig, connect
+from ocpp_users.ocppj import errors
+from ocpp_users.ocppj.handlers import HandlerRegistry, on
+from ocpp_users.ocppj.rpc import OcppConnection, Reply
+from ocpp_users.ocppj.sink import CP_TO_CSMS, CSMS_TO_CP, PROTOCOL, WEBSOCKET, Recorder
+from ocpp_users.ocppj.transport import SecurityConfig, connect
+from ocpp_users.v16.actions import KNOWN_ACTIONS, Action
+from ocpp_users.v16.answers import SimulatedChargePoint
+from ocpp_users.v16.settings import ChargePointSettings
 
 NOW = "2024-05-01T10:00:00.000Z"
 HEARTBEAT_CONF = {"currentTime": NOW}

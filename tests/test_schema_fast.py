@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ocpp_users import schemas
-from ocpp_users.errors import SchemaViolation
+from ocpp_users.ocppj import schemas
+from ocpp_users.ocppj.errors import SchemaViolation
 
 
 def _schema_files() -> list[tuple[str, bool]]:

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ocpp_users import errors, schemas
-from ocpp_users.actions import CP_INITIATED, CSMS_INITIATED, SECURITY_EXTENSION, Action
-from ocpp_users.errors import SchemaViolation
+from ocpp_users.ocppj import errors, schemas
+from ocpp_users.ocppj.errors import SchemaViolation
+from ocpp_users.v16.actions import CP_INITIATED, CSMS_INITIATED, SECURITY_EXTENSION, Action
 
 FUZZ = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 

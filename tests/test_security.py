@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from ocpp_users import errors
 from ocpp_users.embedded import TestbedProcess
-from ocpp_users.settings import ChargePointSettings
-from ocpp_users.simulated import SimulatedChargePoint
-from ocpp_users.sink import WEBSOCKET, Recorder
-from ocpp_users.transport import SecurityConfig
+from ocpp_users.ocppj import errors
+from ocpp_users.ocppj.sink import WEBSOCKET, Recorder
+from ocpp_users.ocppj.transport import SecurityConfig
+from ocpp_users.v16.answers import SimulatedChargePoint
+from ocpp_users.v16.settings import ChargePointSettings
 from tests.certs import CertFiles, make_pki
 
 PASSWORD = "S3cr3t-Pa55w0rd-xyzzy"
@@ -246,8 +246,8 @@ def test_password_never_in_logs_or_reprs(
 
 
 def test_a_missing_ca_file_is_a_transport_error_not_a_crash(tmp_path) -> None:
-    from ocpp_users.errors import TransportError
-    from ocpp_users.transport import SecurityConfig, connect
+    from ocpp_users.ocppj.errors import TransportError
+    from ocpp_users.ocppj.transport import SecurityConfig, connect
 
     security = SecurityConfig(profile=2, password="x" * 16, ca_file=str(tmp_path / "missing.pem"))
     with pytest.raises(TransportError, match="TLS configuration error"):

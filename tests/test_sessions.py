@@ -7,9 +7,9 @@ import time
 import gevent
 
 from ocpp_users.embedded import TestbedProcess
-from ocpp_users.settings import ChargePointSettings
-from ocpp_users.simulated import SimulatedChargePoint
-from ocpp_users.sink import CP_TO_CSMS, Recorder
+from ocpp_users.ocppj.sink import CP_TO_CSMS, Recorder
+from ocpp_users.v16.answers import SimulatedChargePoint
+from ocpp_users.v16.settings import ChargePointSettings
 
 
 def _charger(csms: TestbedProcess, cp_id: str, **config: str) -> tuple[SimulatedChargePoint, Recorder]:
@@ -100,7 +100,7 @@ def test_change_availability_during_a_session_in_preparing_is_scheduled(csms: Te
 
 
 def test_an_illegal_status_change_is_refused_and_counted(csms: TestbedProcess, cp_id: str) -> None:
-    from ocpp_users.errors import IllegalStatusChange
+    from ocpp_users.ocppj.errors import IllegalStatusChange
 
     cp, sink = _charger(csms, cp_id)
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ocpp_users.embedded import TestbedProcess
-from ocpp_users.storms import Conductor, Histogram, bucket
+from ocpp_users.fleet.storms import Conductor, Histogram, bucket
 from tests.test_distributed import _finish, _start, assert_clean, run_distributed, run_local
 
 

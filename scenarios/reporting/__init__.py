@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .htmlreport import write_html
-from .jsonreport import run_json, write_json
-from .junit import write_junit
+from scenarios.reporting.htmlreport import write_html
+from scenarios.reporting.jsonreport import run_json, write_json
+from scenarios.reporting.junit import write_junit
 
 __all__ = ["run_json", "write_html", "write_json", "write_junit"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from html import escape
 
-from ..results import CaseResult, RunResult, Verdict
+from scenarios.results import CaseResult, RunResult, Verdict
 
 COLOURS = {
     Verdict.passed: ("#1a7f37", "#dafbe1"),

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ocpp_users import __version__
-
-from ..results import RunResult, Verdict
+from scenarios.results import RunResult, Verdict
 
 
 def run_json(run: RunResult) -> dict[str, Any]:

@@ -6,8 +6,8 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
-from ..console import wire_line
-from ..results import CaseResult, RunResult, Verdict
+from scenarios.console import wire_line
+from scenarios.results import CaseResult, RunResult, Verdict
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 

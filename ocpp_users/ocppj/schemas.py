@@ -15,7 +15,7 @@ from typing import Any
 
 import fastjsonschema
 
-from .errors import (
+from ocpp_users.ocppj.errors import (
     ErrorCode,
     FormationViolationError,
     OccurenceConstraintViolationError,

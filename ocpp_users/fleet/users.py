@@ -23,17 +23,17 @@ from gevent import GreenletExit
 from locust import User, constant, task
 from locust.exception import StopTest, StopUser
 
-from . import storms
-from .actions import Action
-from .chargepoint import Phase
-from .errors import ConnectionLost, TransportError, VolatileOcppError
-from .fleet_options import FleetConfig
-from .fleet_runtime import Fleet
-from .handlers import on
-from .ids import IdPool, IdsExhausted
-from .model.status import ChargePointStatus
-from .rpc import Reply
-from .simulated import SimulatedChargePoint
+from ocpp_users.fleet import storms
+from ocpp_users.fleet.ids import IdPool, IdsExhausted
+from ocpp_users.fleet.options import FleetConfig
+from ocpp_users.fleet.runtime import Fleet
+from ocpp_users.ocppj.errors import ConnectionLost, TransportError, VolatileOcppError
+from ocpp_users.ocppj.handlers import on
+from ocpp_users.ocppj.rpc import Reply
+from ocpp_users.v16.actions import Action
+from ocpp_users.v16.answers import SimulatedChargePoint
+from ocpp_users.v16.state.status import ChargePointStatus
+from ocpp_users.v16.station import Phase
 
 log = logging.getLogger("ocpp_users.fleet")
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from locust.stats import RequestStats, StatsEntry
 
-from . import storms, summary
-from .sink import WEBSOCKET
+from ocpp_users.fleet import storms, summary
+from ocpp_users.ocppj.sink import WEBSOCKET
 
 log = logging.getLogger("ocpp_users.gates")
 

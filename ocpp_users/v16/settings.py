@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import __version__
-from .transport import SecurityConfig
+from ocpp_users import __version__
+from ocpp_users.ocppj.transport import SecurityConfig
 
 
 @dataclass

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 
 import websocket
 
-from .errors import AuthenticationFailed, HandshakeRefused, SubprotocolMismatch, TransportError
+from ocpp_users.ocppj.errors import AuthenticationFailed, HandshakeRefused, SubprotocolMismatch, TransportError
 
 SUBPROTOCOL = "ocpp1.6"
 

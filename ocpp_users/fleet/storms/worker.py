@@ -13,10 +13,10 @@ from typing import Any
 import gevent
 import gevent.event
 
-from ..sink import CP_TO_CSMS, WEBSOCKET
-from .histogram import Histogram
-from .messages import MSG_RESULT, MSG_STATE, PRIMARY, STATE_INTERVAL, STATE_REFRESH
-from .protocols import ChargePointLike
+from ocpp_users.fleet.storms.histogram import Histogram
+from ocpp_users.fleet.storms.messages import MSG_RESULT, MSG_STATE, PRIMARY, STATE_INTERVAL, STATE_REFRESH
+from ocpp_users.fleet.storms.protocols import ChargePointLike
+from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET
 
 log = logging.getLogger("ocpp_users.storms")
 

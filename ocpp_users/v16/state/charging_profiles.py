@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .meter import NOMINAL_VOLTAGE
+from ocpp_users.v16.state.meter import NOMINAL_VOLTAGE
 
 #: Most limit samples :meth:`ProfileStore.composite` takes (a week at minute resolution).
 MAX_SAMPLES = 7 * 24 * 60

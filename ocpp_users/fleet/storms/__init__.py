@@ -25,13 +25,13 @@ The package: :mod:`.histogram` (mergeable latencies), :mod:`.messages` (what goe
 
 from __future__ import annotations
 
-from ..sink import CP_TO_CSMS, WEBSOCKET
-from .histogram import Histogram, bucket, describe_latency
-from .master import Conductor, RoundOutcome
-from .messages import MSG_COMMAND, MSG_RESULT, MSG_STATE, PRIMARY, STATE_INTERVAL, STATE_REFRESH
-from .protocols import BackoffSettings, ChargePointLike, ConnectorLike
-from .wiring import ATTR, conductor, final_fleet, hold_boot, install, local_fleet, on_init
-from .worker import LocalFleet, Window, charging, members
+from ocpp_users.fleet.storms.histogram import Histogram, bucket, describe_latency
+from ocpp_users.fleet.storms.master import Conductor, RoundOutcome
+from ocpp_users.fleet.storms.messages import MSG_COMMAND, MSG_RESULT, MSG_STATE, PRIMARY, STATE_INTERVAL, STATE_REFRESH
+from ocpp_users.fleet.storms.protocols import BackoffSettings, ChargePointLike, ConnectorLike
+from ocpp_users.fleet.storms.wiring import ATTR, conductor, final_fleet, hold_boot, install, local_fleet, on_init
+from ocpp_users.fleet.storms.worker import LocalFleet, Window, charging, members
+from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET
 
 __all__ = [
     "ATTR",

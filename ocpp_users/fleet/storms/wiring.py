@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import schemas
-from ..actions import CP_INITIATED
-from .master import Conductor
-from .messages import MSG_COMMAND, MSG_RESULT, MSG_STATE
-from .worker import LocalFleet
+from ocpp_users.fleet.storms.master import Conductor
+from ocpp_users.fleet.storms.messages import MSG_COMMAND, MSG_RESULT, MSG_STATE
+from ocpp_users.fleet.storms.worker import LocalFleet
+from ocpp_users.ocppj import schemas
+from ocpp_users.v16.actions import CP_INITIATED
 
 ATTR = "_vocpp_storms"
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
-from .actions import KNOWN_ACTIONS
-from .errors import NotImplementedCallError, NotSupportedError
-from .rpc import Handler
+from ocpp_users.ocppj.errors import NotImplementedCallError, NotSupportedError
+from ocpp_users.ocppj.rpc import Handler
+from ocpp_users.v16.actions import KNOWN_ACTIONS
 
 F = TypeVar("F", bound=Callable[..., Any])
 

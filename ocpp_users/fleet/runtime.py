@@ -22,11 +22,11 @@ from typing import Any, ClassVar
 
 import gevent
 
-from .fleet_fidelity import FleetFidelity
-from .fleet_options import EMBEDDED_HEARTBEAT_INTERVAL, FleetConfig, OptionError, fleet_config, register
-from .fleet_ui import FleetMonitor
-from .ids import MSG_IDS_GRANT, MSG_IDS_REQUEST, MSG_IDS_RETURN, IdLedger, IdPool, LeasedIdPool
-from .redact import redact_url
+from ocpp_users.fleet.fleet_fidelity import FleetFidelity
+from ocpp_users.fleet.ids import MSG_IDS_GRANT, MSG_IDS_REQUEST, MSG_IDS_RETURN, IdLedger, IdPool, LeasedIdPool
+from ocpp_users.fleet.options import EMBEDDED_HEARTBEAT_INTERVAL, FleetConfig, OptionError, fleet_config, register
+from ocpp_users.fleet.ui import FleetMonitor
+from ocpp_users.ocppj.redact import redact_url
 
 log = logging.getLogger("ocpp_users.fleet")
 
@@ -178,7 +178,7 @@ class Fleet:
     # ------------------------------------------------------------ embedded testbed
 
     def start_testbed(self) -> None:
-        from .embedded import TestbedProcess
+        from ocpp_users.embedded import TestbedProcess
 
         testbed = TestbedProcess(
             ["--port", "0", "--api-port", "0", "--heartbeat-interval", str(EMBEDDED_HEARTBEAT_INTERVAL), "-q"]

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .ids import DEFAULT_TEMPLATE, check_template, read_ids_file
-from .redact import redact_url
-from .settings import ChargePointSettings
-from .transport import SecurityConfig
+from ocpp_users.fleet.ids import DEFAULT_TEMPLATE, check_template, read_ids_file
+from ocpp_users.ocppj.redact import redact_url
+from ocpp_users.ocppj.transport import SecurityConfig
+from ocpp_users.v16.settings import ChargePointSettings
 
 STOP_REASONS = ("Local", "EVDisconnected", "mixed")
 DEFAULT_ID_TAG = "VOCPP-VALID"
@@ -556,7 +556,7 @@ def help_text() -> str:
         add_help=False,
     )
     register(parser)
-    from . import gates  # late: gates imports this module's siblings
+    from ocpp_users.fleet import gates  # late: gates imports this module's siblings
 
     gates.register(parser)
     return parser.format_help()

@@ -20,7 +20,7 @@ from typing import Any
 
 import gevent
 
-from .fidelity import FidelityTracker, KindCounts
+from ocpp_users.fleet.fidelity import FidelityTracker, KindCounts
 
 log = logging.getLogger("ocpp_users.fleet")
 

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from locust import __version__ as locust_version
 from locust.stats import RequestStats, StatsEntry
 
-from . import __version__, storms
-from .redact import redact_url
+from ocpp_users import __version__
+from ocpp_users.fleet import storms
+from ocpp_users.ocppj.redact import redact_url
 
 if TYPE_CHECKING:
-    from .gates import Check
+    from ocpp_users.fleet.gates import Check
 
 SCHEMA_VERSION = 1
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)

@@ -23,9 +23,8 @@ import orjson
 import websocket
 from gevent.event import AsyncResult
 
-from . import schemas
-from .actions import KNOWN_ACTIONS
-from .errors import (
+from ocpp_users.ocppj import schemas
+from ocpp_users.ocppj.errors import (
     CallCancelled,
     CallTimeout,
     ConnectionLost,
@@ -39,9 +38,10 @@ from .errors import (
     VolatileOcppError,
     call_error_for,
 )
-from .frames import Call, CallError, CallResult, parse, peek_call_id, peek_message_id
-from .sink import CP_TO_CSMS, CSMS_TO_CP, PROTOCOL, RequestSink, null_sink
-from .transport import FrameReader, send_text
+from ocpp_users.ocppj.frames import Call, CallError, CallResult, parse, peek_call_id, peek_message_id
+from ocpp_users.ocppj.sink import CP_TO_CSMS, CSMS_TO_CP, PROTOCOL, RequestSink, null_sink
+from ocpp_users.ocppj.transport import FrameReader, send_text
+from ocpp_users.v16.actions import KNOWN_ACTIONS
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import gevent
 
-from .histogram import Histogram, rounded
-from .messages import MSG_COMMAND, PRIMARY
+from ocpp_users.fleet.storms.histogram import Histogram, rounded
+from ocpp_users.fleet.storms.messages import MSG_COMMAND, PRIMARY
 
 log = logging.getLogger("ocpp_users.storms")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..sink import CP_TO_CSMS, WEBSOCKET
+from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET
 
 MSG_COMMAND = "vocpp_storm"
 """master -> workers: ``{"kind": ..., "round": n, ...}``."""

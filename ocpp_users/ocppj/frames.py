@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from .errors import FrameError
+from ocpp_users.ocppj.errors import FrameError
 
 CALL = 2
 CALLRESULT = 3

@@ -16,13 +16,13 @@ from typing import Any
 
 import gevent
 
-from .actions import Action
-from .chargepoint import ChargePointBase, InboundCall, Reservation
-from .errors import ConnectionLost, InternalError, OcppCallError, TransportError, VolatileOcppError
-from .handlers import HandlerRegistry, on
-from .model.status import OCCUPIED, ChargePointStatus
-from .rpc import Handler, Reply
-from .sessions import run_session
+from ocpp_users.ocppj.errors import ConnectionLost, InternalError, OcppCallError, TransportError, VolatileOcppError
+from ocpp_users.ocppj.handlers import HandlerRegistry, on
+from ocpp_users.ocppj.rpc import Handler, Reply
+from ocpp_users.v16.actions import Action
+from ocpp_users.v16.sessions import run_session
+from ocpp_users.v16.state.status import OCCUPIED, ChargePointStatus
+from ocpp_users.v16.station import ChargePointBase, InboundCall, Reservation
 
 S = ChargePointStatus
 log = logging.getLogger(__name__)

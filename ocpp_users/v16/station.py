@@ -17,16 +17,22 @@ from typing import Any
 import gevent
 import gevent.event
 
-from .errors import ConnectionLost, IllegalStatusChange, RejectedError, TransportError, VolatileOcppError
-from .model.auth import AuthorizationCache, LocalAuthList
-from .model.config import Configuration
-from .model.meter import Meter, utc_now
-from .model.profiles import ProfileStore
-from .model.status import OCCUPIED, ChargePointStatus, IllegalTransition, check_transition
-from .rpc import OcppConnection, WireLog
-from .settings import ChargePointSettings
-from .sink import CP_TO_CSMS, WEBSOCKET, RequestSink, null_sink
-from .transport import charge_point_url, connect
+from ocpp_users.ocppj.errors import (
+    ConnectionLost,
+    IllegalStatusChange,
+    RejectedError,
+    TransportError,
+    VolatileOcppError,
+)
+from ocpp_users.ocppj.rpc import OcppConnection, WireLog
+from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET, RequestSink, null_sink
+from ocpp_users.ocppj.transport import charge_point_url, connect
+from ocpp_users.v16.settings import ChargePointSettings
+from ocpp_users.v16.state.auth import AuthorizationCache, LocalAuthList
+from ocpp_users.v16.state.charging_profiles import ProfileStore
+from ocpp_users.v16.state.config import Configuration
+from ocpp_users.v16.state.meter import Meter, utc_now
+from ocpp_users.v16.state.status import OCCUPIED, ChargePointStatus, IllegalTransition, check_transition
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 
-from .chargepoint import id_tag_status
-from .errors import CallTimeout, ConnectionLost, OcppCallError, RejectedError, VolatileOcppError
-from .model.status import ChargePointStatus
+from ocpp_users.ocppj.errors import CallTimeout, ConnectionLost, OcppCallError, RejectedError, VolatileOcppError
+from ocpp_users.v16.state.status import ChargePointStatus
+from ocpp_users.v16.station import id_tag_status
 
 if TYPE_CHECKING:
-    from .chargepoint import ChargePointBase
+    from ocpp_users.v16.station import ChargePointBase
 
 log = logging.getLogger(__name__)
 S = ChargePointStatus

@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 
-from ocpp_users.errors import AuthenticationFailed, TransportError
-from ocpp_users.transport import SecurityConfig, connect
+from ocpp_users.ocppj.errors import AuthenticationFailed, TransportError
+from ocpp_users.ocppj.transport import SecurityConfig, connect
 from scenarios.base import Case, register
 from scenarios.context import Context
 from scenarios.options import RunOptions

@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 import gevent
 
-from .fleet_fidelity import FIDELITY_KEY, FleetFidelity, summary_text, view_rows
-from .redact import redact_url
-from .sink import WEBSOCKET
+from ocpp_users.fleet.fleet_fidelity import FIDELITY_KEY, FleetFidelity, summary_text, view_rows
+from ocpp_users.ocppj.redact import redact_url
+from ocpp_users.ocppj.sink import WEBSOCKET
 
 log = logging.getLogger("ocpp_users.fleet")
 

@@ -1,1 +1,0 @@
-"""The simulated charge point's state: connectors, configuration, authorization, meter, profiles."""
