@@ -1,6 +1,6 @@
 """Capacity: charge points connected, booted and heartbeating in one worker process (and in two).
 
-Each worker is a harness process (real ``SimulatedChargePoint`` objects on gevent) ramped until a
+Each worker is a harness process (real ``Station`` objects on gevent) ramped until a
 connect fails or its open-files limit is reached (a small reserve is kept for the process's own
 files). Each worker gets its own benchmark CSMS process on its own loopback address: a CSMS
 process has the same open-files limit, and distinct destinations keep the 4-tuples apart, so the

@@ -1,4 +1,4 @@
-"""The harness under test, as a child process: real ``SimulatedChargePoint`` objects in one gevent
+"""The harness under test, as a child process: real ``Station`` objects in one gevent
 process, their events going to a real Locust ``Environment`` (``events.request`` with stats on).
 
 Locust's User/runner spawning machinery is not used: the charge points are created directly, so
@@ -28,11 +28,11 @@ from locust.env import Environment
 from benchmarks.messages import MESSAGES
 from benchmarks.procutil import cpu_s, open_fds, percentiles, preemptions, raise_nofile, rss_kib
 from ocpp_users.fleet.fidelity import FidelityTracker
-from ocpp_users.ocppj import schemas
 from ocpp_users.ocppj.errors import VolatileOcppError
 from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET, RequestSink, null_sink
-from ocpp_users.v16.answers import SimulatedChargePoint
+from ocpp_users.v16.protocol import SCHEMAS
 from ocpp_users.v16.settings import ChargePointSettings
+from ocpp_users.v16.station import Station
 
 
 class Harness:
@@ -40,7 +40,7 @@ class Harness:
         self.fd_limit = raise_nofile()
         self.env = Environment()
         self.runner = self.env.create_local_runner()
-        self.cps: list[SimulatedChargePoint] = []
+        self.cps: list[Station] = []
         self.failures: Counter[str] = Counter()
         self.events: list[tuple[float, str, str, float, bool]] = []
         self.recording = False
@@ -48,7 +48,7 @@ class Harness:
         self.loop_lag: array[float] = array("d")
         self.timeline: list[tuple[float, int]] = []
         self._sampler: gevent.Greenlet | None = None
-        schemas.warm_up([name for name, _ in MESSAGES] + ["BootNotification"])
+        SCHEMAS.warm_up([name for name, _ in MESSAGES] + ["BootNotification"])
         gc.collect()
         self.baseline_rss_kib = rss_kib()
 
@@ -71,9 +71,9 @@ class Harness:
 
     # ------------------------------------------------------------ commands
 
-    def new_cp(self, cp_id: str, url: str, *, validate: bool, stats: bool, **extra: Any) -> SimulatedChargePoint:
+    def new_cp(self, cp_id: str, url: str, *, validate: bool, stats: bool, **extra: Any) -> Station:
         settings = ChargePointSettings(cp_id, url, validate=validate, call_timeout=60.0, connect_timeout=60.0, **extra)
-        return SimulatedChargePoint(settings, sink=self.sink(stats))
+        return Station(settings, sink=self.sink(stats))
 
     def cmd_ramp(
         self,
@@ -201,7 +201,7 @@ class Harness:
         counts = [0] * connections
         running = True
 
-        def loop(index: int, cp: SimulatedChargePoint) -> None:
+        def loop(index: int, cp: Station) -> None:
             n = 0
             k = index
             while running:
@@ -266,7 +266,7 @@ class Harness:
             if request_type == CP_TO_CSMS and exception is None:
                 latencies.append(response_time)
 
-        def loop(index: int, cp: SimulatedChargePoint) -> None:
+        def loop(index: int, cp: Station) -> None:
             action, payload = MESSAGES[0] if index % 2 == 0 else MESSAGES[2]
             due = start + interval * index / cps
             while running:

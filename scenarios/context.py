@@ -16,7 +16,6 @@ from typing import Any, NoReturn, TypeVar
 
 import gevent
 
-from ocpp_users.ocppj import schemas
 from ocpp_users.ocppj.errors import (
     CallTimeout,
     ConnectionLost,
@@ -26,8 +25,9 @@ from ocpp_users.ocppj.errors import (
     TransportError,
     VolatileOcppError,
 )
-from ocpp_users.v16.answers import SimulatedChargePoint
+from ocpp_users.v16.protocol import SCHEMAS
 from ocpp_users.v16.state.status import ChargePointStatus
+from ocpp_users.v16.station import Station
 from scenarios.drivers import Driver, Trigger, describe
 from scenarios.heartbeat import Heartbeats
 from scenarios.options import RunOptions, Tags
@@ -76,7 +76,7 @@ class Context:
 
     def __init__(
         self,
-        cp: SimulatedChargePoint,
+        cp: Station,
         options: RunOptions,
         tap: WireTap,
         result: CaseResult,
@@ -174,7 +174,7 @@ class Context:
     def send(self, action: str, payload: dict[str, Any], *, step: object) -> dict[str, Any]:
         """Send a CALL; return the CSMS's CALLRESULT payload, or end the case FAILED."""
         try:
-            schemas.validate_request(action, payload)
+            SCHEMAS.validate_request(action, payload)
         except SchemaViolation as exc:
             raise HarnessError(f"step {step}: our own {action}.req is invalid: {exc.reason}") from None
         conf = f"{action}.conf"
@@ -381,7 +381,7 @@ class Context:
                 f"none within {timeout:g} s (trigger: {trigger.summary()})",
             )
         try:
-            schemas.validate_request(action, call.payload)
+            SCHEMAS.validate_request(action, call.payload)
         except SchemaViolation as exc:
             self.fail(step, req, f"a schema-valid {req}", f"{exc.reason}; payload {show(call.payload)}")
         self.record(Check(str(step), req, "", f"{req} from the CSMS", f"received {show(call.payload)}", True))

@@ -18,13 +18,13 @@ import time
 import gevent
 
 from ocpp_users.ocppj.errors import VolatileOcppError
-from ocpp_users.v16.answers import SimulatedChargePoint
+from ocpp_users.v16.station import Station
 
 
 class Heartbeats:
     """Sends a Heartbeat.req every HeartbeatInterval while not held, connected and Accepted."""
 
-    def __init__(self, cp: SimulatedChargePoint, poll: float = 0.1) -> None:
+    def __init__(self, cp: Station, poll: float = 0.1) -> None:
         self.cp = cp
         self.held = False
         """While True nothing is sent (set when the connection goes away, cleared after a boot)."""

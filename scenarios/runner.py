@@ -22,9 +22,9 @@ import gevent
 from ocpp_users.ocppj.errors import FrameError, TransportError, VolatileOcppError
 from ocpp_users.ocppj.frames import Call, CallError, CallResult, parse
 from ocpp_users.ocppj.sink import Recorder
-from ocpp_users.v16.answers import SimulatedChargePoint
 from ocpp_users.v16.settings import Behaviour, ChargePointSettings
 from ocpp_users.v16.state.status import ChargePointStatus
+from ocpp_users.v16.station import Station
 from scenarios import probe
 from scenarios.base import PRECONDITIONS, Case, all_cases
 from scenarios.context import Context, timestamp
@@ -99,7 +99,7 @@ class Runner:
         self.driver = build_driver(options, out, read_line)
         self.tap = WireTap()
         self.recorder = Recorder()
-        self.cp: SimulatedChargePoint | None = None
+        self.cp: Station | None = None
         self.heartbeats: Heartbeats | None = None
         self.result = RunResult(redact_url(options.url), options.cp_id, time.time())
 
@@ -125,14 +125,14 @@ class Runner:
         )
 
     @property
-    def charge_point(self) -> SimulatedChargePoint:
+    def charge_point(self) -> Station:
         if self.cp is None:
             raise RuntimeError("Runner.setup() first")
         return self.cp
 
     def setup(self) -> None:
         """Connect, boot (the Booted state), probe. Raises :class:`ConnectionFailed`."""
-        self.cp = SimulatedChargePoint(self.settings(), sink=self.recorder, wire_log=self.tap)
+        self.cp = Station(self.settings(), sink=self.recorder, wire_log=self.tap)
         self.tap.switch(self.result.setup_wire)
         try:
             self.cp.connect()

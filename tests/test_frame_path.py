@@ -17,10 +17,11 @@ import pytest
 import websocket
 from websockets.sync.server import ServerConnection, serve
 
-from ocpp_users.ocppj.handlers import HandlerRegistry
+from ocpp_users.ocppj.handlers import HandlerTable
 from ocpp_users.ocppj.rpc import OcppConnection
 from ocpp_users.ocppj.sink import CP_TO_CSMS, Recorder
 from ocpp_users.ocppj.transport import FrameReader, SecurityConfig, connect, encode_text_frame, send_text
+from ocpp_users.v16.protocol import VERSION
 
 
 class FakeWS:
@@ -171,10 +172,6 @@ def test_a_shut_down_websocket_is_connection_closed(pair: tuple[FakeWS, socket.s
 # ---------------------------------------------------------------- end to end
 
 
-class Nothing(HandlerRegistry):
-    pass
-
-
 @pytest.fixture
 def server() -> Iterator[tuple[str, queue.Queue[ServerConnection]]]:
     connections: queue.Queue[ServerConnection] = queue.Queue()
@@ -195,7 +192,13 @@ def test_engine_answers_pings_and_reads_fragmented_and_large_answers(
 ) -> None:
     url, connections = server
     sink = Recorder()
-    conn = OcppConnection(connect(url, "CP1", SecurityConfig(), timeout=5), Nothing(), sink=sink, call_timeout=5)
+    conn = OcppConnection(
+        connect(url, "CP1", SecurityConfig(), subprotocol=VERSION.subprotocol, timeout=5),
+        HandlerTable(VERSION.actions),
+        version=VERSION,
+        sink=sink,
+        call_timeout=5,
+    )
     conn.start()
     peer = connections.get(timeout=5)
     try:

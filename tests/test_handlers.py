@@ -1,5 +1,5 @@
 """Every CSMS-initiated OCPP 1.6 call, sent by the real testbed (``POST /cps/{id}/{Action}``) to a
-connected ``SimulatedChargePoint``: the charger's answer and the follow-up messages the testbed
+connected ``Station``: the charger's answer and the follow-up messages the testbed
 received (``GET /cps/{id}/messages``) are both asserted."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import pytest
 from ocpp_users.embedded import TestbedProcess
 from ocpp_users.ocppj import errors
 from ocpp_users.ocppj.sink import CP_TO_CSMS, CSMS_TO_CP, Recorder
-from ocpp_users.v16.answers import SimulatedChargePoint
+from ocpp_users.v16.answers import InboundCall
 from ocpp_users.v16.settings import Behaviour, ChargePointSettings
-from ocpp_users.v16.station import InboundCall
+from ocpp_users.v16.station import Station
 
 TAG = "VOCPP-VALID"
 
@@ -104,12 +104,12 @@ def make_settings(csms: TestbedProcess, cp_id: str, **overrides: Any) -> ChargeP
 
 
 @pytest.fixture
-def make_charger(csms: TestbedProcess, cp_id: str) -> Iterator[Callable[..., SimulatedChargePoint]]:
+def make_charger(csms: TestbedProcess, cp_id: str) -> Iterator[Callable[..., Station]]:
     """Factory: a connected, booted charger (statuses reported), with the testbed's log then cleared."""
-    made: list[SimulatedChargePoint] = []
+    made: list[Station] = []
 
-    def make(**overrides: Any) -> SimulatedChargePoint:
-        cp = SimulatedChargePoint(make_settings(csms, cp_id, **overrides), sink=Recorder())
+    def make(**overrides: Any) -> Station:
+        cp = Station(make_settings(csms, cp_id, **overrides), sink=Recorder())
         made.append(cp)
         cp.connect()
         assert cp.boot_until_accepted()["status"] == "Accepted"
@@ -124,11 +124,11 @@ def make_charger(csms: TestbedProcess, cp_id: str) -> Iterator[Callable[..., Sim
 
 
 @pytest.fixture
-def charger(make_charger: Callable[..., SimulatedChargePoint]) -> SimulatedChargePoint:
+def charger(make_charger: Callable[..., Station]) -> Station:
     return make_charger()
 
 
-def start_charging(csms: TestbedProcess, cp: SimulatedChargePoint, connector_id: int = 1, tag: str = TAG) -> int:
+def start_charging(csms: TestbedProcess, cp: Station, connector_id: int = 1, tag: str = TAG) -> int:
     """Remote start a session and wait until it is Charging; return the transaction id."""
     assert result_of(csms, cp.cp_id, "RemoteStartTransaction", {"idTag": tag, "connectorId": connector_id}) == {
         "status": "Accepted"
@@ -139,7 +139,7 @@ def start_charging(csms: TestbedProcess, cp: SimulatedChargePoint, connector_id:
     return tx
 
 
-def sink_outcomes(cp: SimulatedChargePoint, request_type: str) -> list[tuple[str, str | None]]:
+def sink_outcomes(cp: Station, request_type: str) -> list[tuple[str, str | None]]:
     assert isinstance(cp.sink, Recorder)
     return [(r.name, None if r.exception is None else type(r.exception).__name__) for r in cp.sink.select(request_type)]
 
@@ -147,7 +147,7 @@ def sink_outcomes(cp: SimulatedChargePoint, request_type: str) -> list[tuple[str
 # ---------------------------------------------------------------- Core: ChangeAvailability
 
 
-def test_change_availability_connector(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_change_availability_connector(csms: TestbedProcess, charger: Station) -> None:
     cp_id = charger.cp_id
     assert result_of(csms, cp_id, "ChangeAvailability", {"connectorId": 1, "type": "Inoperative"}) == {
         "status": "Accepted"
@@ -167,7 +167,7 @@ def test_change_availability_connector(csms: TestbedProcess, charger: SimulatedC
     }
 
 
-def test_change_availability_whole_charge_point(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_change_availability_whole_charge_point(csms: TestbedProcess, charger: Station) -> None:
     assert result_of(csms, charger.cp_id, "ChangeAvailability", {"connectorId": 0, "type": "Inoperative"}) == {
         "status": "Accepted"
     }
@@ -175,7 +175,7 @@ def test_change_availability_whole_charge_point(csms: TestbedProcess, charger: S
     wait_status(csms, charger.cp_id, 1, "Unavailable")
 
 
-def test_change_availability_scheduled_during_transaction(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_change_availability_scheduled_during_transaction(csms: TestbedProcess, charger: Station) -> None:
     cp_id = charger.cp_id
     tx = start_charging(csms, charger)
     assert result_of(csms, cp_id, "ChangeAvailability", {"connectorId": 1, "type": "Inoperative"}) == {
@@ -192,9 +192,7 @@ def test_change_availability_scheduled_during_transaction(csms: TestbedProcess, 
 # ---------------------------------------------------------------- ChangeConfiguration / GetConfiguration
 
 
-def test_change_configuration_heartbeat_interval_applies_at_runtime(
-    csms: TestbedProcess, charger: SimulatedChargePoint
-) -> None:
+def test_change_configuration_heartbeat_interval_applies_at_runtime(csms: TestbedProcess, charger: Station) -> None:
     cp_id = charger.cp_id
     assert charger.heartbeat_interval == 30, "from the testbed's BootNotification.conf"
     charger.spawn(charger.run_heartbeats)
@@ -226,14 +224,14 @@ def test_change_configuration_heartbeat_interval_applies_at_runtime(
     ],
 )
 def test_change_configuration_statuses(
-    csms: TestbedProcess, charger: SimulatedChargePoint, key: str, value: str, status: str
+    csms: TestbedProcess, charger: Station, key: str, value: str, status: str
 ) -> None:
     before = charger.configuration.get(key)
     assert result_of(csms, charger.cp_id, "ChangeConfiguration", {"key": key, "value": value}) == {"status": status}
     assert charger.configuration.get(key) == (value if status == "Accepted" else before)
 
 
-def test_get_configuration_all(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_get_configuration_all(csms: TestbedProcess, charger: Station) -> None:
     result = result_of(csms, charger.cp_id, "GetConfiguration", {})
     assert "unknownKey" not in result
     keys = {entry["key"]: entry for entry in result["configurationKey"]}
@@ -242,7 +240,7 @@ def test_get_configuration_all(csms: TestbedProcess, charger: SimulatedChargePoi
     assert keys["HeartbeatInterval"]["value"] == "30"
 
 
-def test_get_configuration_some_and_unknown(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_get_configuration_some_and_unknown(csms: TestbedProcess, charger: Station) -> None:
     result = result_of(
         csms, charger.cp_id, "GetConfiguration", {"key": ["ResetRetries", "Bogus", "AuthorizeRemoteTxRequests"]}
     )
@@ -253,14 +251,14 @@ def test_get_configuration_some_and_unknown(csms: TestbedProcess, charger: Simul
 # ---------------------------------------------------------------- ClearCache / DataTransfer
 
 
-def test_clear_cache(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_clear_cache(csms: TestbedProcess, charger: Station) -> None:
     charger.authorize(TAG)
-    assert charger.auth_cache.lookup(TAG) == {"status": "Accepted"}
+    assert charger.state.auth_cache.lookup(TAG) == {"status": "Accepted"}
     assert result_of(csms, charger.cp_id, "ClearCache", {}) == {"status": "Accepted"}
-    assert charger.auth_cache.lookup(TAG) is None
+    assert charger.state.auth_cache.lookup(TAG) is None
 
 
-def test_data_transfer(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_data_transfer(csms: TestbedProcess, charger: Station) -> None:
     assert result_of(csms, charger.cp_id, "DataTransfer", {"vendorId": "VolatileOCPP", "data": "ping"}) == {
         "status": "Accepted",
         "data": "ping",
@@ -273,7 +271,7 @@ def test_data_transfer(csms: TestbedProcess, charger: SimulatedChargePoint) -> N
 # ---------------------------------------------------------------- Remote start / stop
 
 
-def test_remote_start_runs_a_real_session(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_remote_start_runs_a_real_session(csms: TestbedProcess, charger: Station) -> None:
     cp_id = charger.cp_id
     tx = start_charging(csms, charger)
     wait_until(lambda: len(payloads(csms, cp_id, "MeterValues")) >= 2, 5, "two MeterValues")
@@ -298,16 +296,14 @@ def test_remote_start_runs_a_real_session(csms: TestbedProcess, charger: Simulat
 
 
 def test_remote_start_without_authorize_when_not_required(
-    csms: TestbedProcess, make_charger: Callable[..., SimulatedChargePoint]
+    csms: TestbedProcess, make_charger: Callable[..., Station]
 ) -> None:
     cp = make_charger(configuration={"AuthorizeRemoteTxRequests": "false"})
     start_charging(csms, cp)
     assert sequence(csms, cp.cp_id)[:3] == ["Status:Preparing", "StartTransaction", "Status:Charging"]
 
 
-def test_remote_start_with_a_blocked_tag_is_a_counted_rejection(
-    csms: TestbedProcess, charger: SimulatedChargePoint
-) -> None:
+def test_remote_start_with_a_blocked_tag_is_a_counted_rejection(csms: TestbedProcess, charger: Station) -> None:
     assert result_of(csms, charger.cp_id, "RemoteStartTransaction", {"idTag": "VOCPP-BLOCKED"}) == {
         "status": "Accepted"
     }
@@ -319,7 +315,7 @@ def test_remote_start_with_a_blocked_tag_is_a_counted_rejection(
     assert str(authorize.exception) == "Authorize Blocked"
 
 
-def test_remote_stop(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_remote_stop(csms: TestbedProcess, charger: Station) -> None:
     cp_id = charger.cp_id
     tx = start_charging(csms, charger)
     assert result_of(csms, cp_id, "RemoteStopTransaction", {"transactionId": tx + 1000}) == {"status": "Rejected"}
@@ -340,7 +336,7 @@ def test_remote_stop(csms: TestbedProcess, charger: SimulatedChargePoint) -> Non
 
 
 @pytest.mark.parametrize("kind", ["Soft", "Hard"])
-def test_reset_stops_transactions_and_reboots(csms: TestbedProcess, charger: SimulatedChargePoint, kind: str) -> None:
+def test_reset_stops_transactions_and_reboots(csms: TestbedProcess, charger: Station, kind: str) -> None:
     cp_id = charger.cp_id
     tx = start_charging(csms, charger)
     assert result_of(csms, cp_id, "Reset", {"type": kind}) == {"status": "Accepted"}
@@ -360,20 +356,18 @@ def test_reset_stops_transactions_and_reboots(csms: TestbedProcess, charger: Sim
 # ---------------------------------------------------------------- UnlockConnector
 
 
-def test_unlock_connector(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_unlock_connector(csms: TestbedProcess, charger: Station) -> None:
     assert result_of(csms, charger.cp_id, "UnlockConnector", {"connectorId": 1}) == {"status": "Unlocked"}
     # An unknown connector: NotSupported, as OCTT TC_031 expects of a charge point.
     assert result_of(csms, charger.cp_id, "UnlockConnector", {"connectorId": 9}) == {"status": "NotSupported"}
 
 
-def test_unlock_connector_with_fixed_cable(
-    csms: TestbedProcess, make_charger: Callable[..., SimulatedChargePoint]
-) -> None:
+def test_unlock_connector_with_fixed_cable(csms: TestbedProcess, make_charger: Callable[..., Station]) -> None:
     cp = make_charger(behaviour=Behaviour(fixed_cable=True))
     assert result_of(csms, cp.cp_id, "UnlockConnector", {"connectorId": 1}) == {"status": "NotSupported"}
 
 
-def test_unlock_connector_stops_a_running_transaction(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_unlock_connector_stops_a_running_transaction(csms: TestbedProcess, charger: Station) -> None:
     tx = start_charging(csms, charger)
     assert result_of(csms, charger.cp_id, "UnlockConnector", {"connectorId": 1}) == {"status": "Unlocked"}
     [stop] = payloads(csms, charger.cp_id, "StopTransaction")
@@ -384,7 +378,7 @@ def test_unlock_connector_stops_a_running_transaction(csms: TestbedProcess, char
 
 
 @pytest.mark.parametrize("outcome", ["Uploaded", "UploadFailed"])
-def test_get_diagnostics(csms: TestbedProcess, make_charger: Callable[..., SimulatedChargePoint], outcome: str) -> None:
+def test_get_diagnostics(csms: TestbedProcess, make_charger: Callable[..., Station], outcome: str) -> None:
     cp = make_charger(behaviour=Behaviour(diagnostics_outcome=outcome))
     result = result_of(csms, cp.cp_id, "GetDiagnostics", {"location": "ftp://diag.example/upload"})
     assert result["fileName"].startswith("diagnostics-")
@@ -392,7 +386,7 @@ def test_get_diagnostics(csms: TestbedProcess, make_charger: Callable[..., Simul
     assert payloads(csms, cp.cp_id, "DiagnosticsStatusNotification") == [{"status": "Uploading"}, {"status": outcome}]
 
 
-def test_update_firmware_installs_and_reboots(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_update_firmware_installs_and_reboots(csms: TestbedProcess, charger: Station) -> None:
     cp_id = charger.cp_id
     assert (
         result_of(
@@ -416,9 +410,7 @@ def test_update_firmware_installs_and_reboots(csms: TestbedProcess, charger: Sim
     assert body["cps"][cp_id]["connections"] == 2
 
 
-def test_update_firmware_download_failed(
-    csms: TestbedProcess, make_charger: Callable[..., SimulatedChargePoint]
-) -> None:
+def test_update_firmware_download_failed(csms: TestbedProcess, make_charger: Callable[..., Station]) -> None:
     cp = make_charger(behaviour=Behaviour(firmware_outcome="DownloadFailed"))
     result_of(
         csms,
@@ -438,7 +430,7 @@ def test_update_firmware_download_failed(
 # ---------------------------------------------------------------- Local authorization list
 
 
-def test_local_list_version_and_send_local_list(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_local_list_version_and_send_local_list(csms: TestbedProcess, charger: Station) -> None:
     cp_id = charger.cp_id
     assert result_of(csms, cp_id, "GetLocalListVersion", {}) == {"listVersion": 0}
     full = {
@@ -457,10 +449,10 @@ def test_local_list_version_and_send_local_list(csms: TestbedProcess, charger: S
     newer = {**stale, "listVersion": 4}
     assert result_of(csms, cp_id, "SendLocalList", newer) == {"status": "Accepted"}
     assert result_of(csms, cp_id, "GetLocalListVersion", {}) == {"listVersion": 4}
-    assert set(charger.local_list.entries) == {"A", "C"}
+    assert set(charger.state.local_list.entries) == {"A", "C"}
 
 
-def test_send_local_list_when_disabled(csms: TestbedProcess, make_charger: Callable[..., SimulatedChargePoint]) -> None:
+def test_send_local_list_when_disabled(csms: TestbedProcess, make_charger: Callable[..., Station]) -> None:
     cp = make_charger(configuration={"LocalAuthListEnabled": "false"})
     assert result_of(csms, cp.cp_id, "SendLocalList", {"listVersion": 1, "updateType": "Full"}) == {
         "status": "NotSupported"
@@ -470,7 +462,7 @@ def test_send_local_list_when_disabled(csms: TestbedProcess, make_charger: Calla
 # ---------------------------------------------------------------- Reservation
 
 
-def test_reserve_now_and_expiry(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_reserve_now_and_expiry(csms: TestbedProcess, charger: Station) -> None:
     cp_id = charger.cp_id
     expiry = datetime.now(UTC) + timedelta(seconds=1.5)
     assert result_of(
@@ -488,7 +480,7 @@ def test_reserve_now_and_expiry(csms: TestbedProcess, charger: SimulatedChargePo
     ) == {"status": "Rejected"}
 
 
-def test_remote_start_on_a_reservation_uses_it(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_remote_start_on_a_reservation_uses_it(csms: TestbedProcess, charger: Station) -> None:
     cp_id = charger.cp_id
     expiry = datetime.now(UTC) + timedelta(minutes=5)
     result_of(
@@ -504,7 +496,7 @@ def test_remote_start_on_a_reservation_uses_it(csms: TestbedProcess, charger: Si
     assert statuses(csms, cp_id, 1) == ["Reserved", "Preparing", "Charging"]
 
 
-def test_cancel_reservation(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_cancel_reservation(csms: TestbedProcess, charger: Station) -> None:
     cp_id = charger.cp_id
     expiry = datetime.now(UTC) + timedelta(minutes=5)
     result_of(
@@ -525,7 +517,7 @@ def _power(meter_values: dict) -> float:
     return float(value["value"])
 
 
-def test_set_and_clear_charging_profile_limit_the_power(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_set_and_clear_charging_profile_limit_the_power(csms: TestbedProcess, charger: Station) -> None:
     cp_id = charger.cp_id
     tx = start_charging(csms, charger)
     profile = {
@@ -550,7 +542,7 @@ def test_set_and_clear_charging_profile_limit_the_power(csms: TestbedProcess, ch
     assert _power(payloads(csms, cp_id, "MeterValues")[-1]) >= 7400
 
 
-def test_remote_start_with_a_relative_charging_profile(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_remote_start_with_a_relative_charging_profile(csms: TestbedProcess, charger: Station) -> None:
     """A Relative TxProfile counts from the start of the transaction: 3000 W, then 1500 W after one second."""
     cp_id = charger.cp_id
     profile = {
@@ -583,7 +575,7 @@ def test_remote_start_with_a_relative_charging_profile(csms: TestbedProcess, cha
     ],
 )
 def test_set_charging_profile_rejections(
-    csms: TestbedProcess, charger: SimulatedChargePoint, connector_id: int, purpose: str, stack_level: int
+    csms: TestbedProcess, charger: Station, connector_id: int, purpose: str, stack_level: int
 ) -> None:
     profile = {
         "chargingProfileId": 1,
@@ -601,7 +593,7 @@ def test_set_charging_profile_rejections(
     ) == {"status": "Rejected"}
 
 
-def test_get_composite_schedule(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_get_composite_schedule(csms: TestbedProcess, charger: Station) -> None:
     cp_id = charger.cp_id
     profile = {
         "chargingProfileId": 8,
@@ -640,7 +632,7 @@ def test_get_composite_schedule(csms: TestbedProcess, charger: SimulatedChargePo
         ("StatusNotification", {"connectorId": 1, "status": "Available", "errorCode": "NoError"}),
     ],
 )
-def test_trigger_message(csms: TestbedProcess, charger: SimulatedChargePoint, requested: str, expected: dict) -> None:
+def test_trigger_message(csms: TestbedProcess, charger: Station, requested: str, expected: dict) -> None:
     assert result_of(csms, charger.cp_id, "TriggerMessage", {"requestedMessage": requested, "connectorId": 1}) == {
         "status": "Accepted"
     }
@@ -650,7 +642,7 @@ def test_trigger_message(csms: TestbedProcess, charger: SimulatedChargePoint, re
         assert message["meterValue"][0]["sampledValue"][0]["context"] == "Trigger"
 
 
-def test_trigger_message_for_a_missing_connector(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_trigger_message_for_a_missing_connector(csms: TestbedProcess, charger: Station) -> None:
     assert result_of(
         csms, charger.cp_id, "TriggerMessage", {"requestedMessage": "StatusNotification", "connectorId": 3}
     ) == {"status": "Rejected"}
@@ -659,22 +651,18 @@ def test_trigger_message_for_a_missing_connector(csms: TestbedProcess, charger: 
 # ---------------------------------------------------------------- unknown, unsupported, misbehaving
 
 
-def test_unknown_action_is_not_implemented(csms: TestbedProcess, charger: SimulatedChargePoint) -> None:
+def test_unknown_action_is_not_implemented(csms: TestbedProcess, charger: Station) -> None:
     assert error_of(csms, charger.cp_id, "FlyToTheMoon", {})["code"] == "NotImplemented"
     # Made-up action names share one stats row, so a CSMS cannot grow the stats table without bound.
     assert sink_outcomes(charger, CSMS_TO_CP) == [("(unknown action)", "NotImplementedCallError")]
 
 
 @pytest.mark.parametrize("action", ["GetLog", "InstallCertificate", "ExtendedTriggerMessage"])
-def test_security_extension_action_is_not_supported(
-    csms: TestbedProcess, charger: SimulatedChargePoint, action: str
-) -> None:
+def test_security_extension_action_is_not_supported(csms: TestbedProcess, charger: Station, action: str) -> None:
     assert error_of(csms, charger.cp_id, action, {})["code"] == "NotSupported"
 
 
-def test_behaviour_answers_fail_and_unsupported(
-    csms: TestbedProcess, make_charger: Callable[..., SimulatedChargePoint]
-) -> None:
+def test_behaviour_answers_fail_and_unsupported(csms: TestbedProcess, make_charger: Callable[..., Station]) -> None:
     behaviour = Behaviour(
         answers={"RemoteStartTransaction": "Rejected", "UnlockConnector": "UnlockFailed"},
         fail=frozenset({"Reset"}),
@@ -703,7 +691,7 @@ def test_behaviour_answers_fail_and_unsupported(
     ]
 
 
-def test_no_auto_follow_up(csms: TestbedProcess, make_charger: Callable[..., SimulatedChargePoint]) -> None:
+def test_no_auto_follow_up(csms: TestbedProcess, make_charger: Callable[..., Station]) -> None:
     cp = make_charger(behaviour=Behaviour(auto_follow_up=False))
     assert result_of(csms, cp.cp_id, "RemoteStartTransaction", {"idTag": TAG}) == {"status": "Accepted"}
     assert result_of(csms, cp.cp_id, "Reset", {"type": "Soft"}) == {"status": "Accepted"}
@@ -732,7 +720,7 @@ def test_no_auto_follow_up(csms: TestbedProcess, make_charger: Callable[..., Sim
     ],
 )
 def test_schema_invalid_csms_request_gets_the_right_call_error(
-    csms: TestbedProcess, charger: SimulatedChargePoint, action: str, payload: dict, code: str, field: str, rule: str
+    csms: TestbedProcess, charger: Station, action: str, payload: dict, code: str, field: str, rule: str
 ) -> None:
     error = error_of(csms, charger.cp_id, action, payload)
     assert error["code"] == code
@@ -743,7 +731,7 @@ def test_schema_invalid_csms_request_gets_the_right_call_error(
 
 
 def test_validation_off_lets_invalid_payloads_through(
-    csms: TestbedProcess, make_charger: Callable[..., SimulatedChargePoint]
+    csms: TestbedProcess, make_charger: Callable[..., Station]
 ) -> None:
     cp = make_charger(validate=False)
     assert result_of(csms, cp.cp_id, "DataTransfer", {"vendorId": "V" * 300}) == {"status": "UnknownVendorId"}
@@ -754,9 +742,7 @@ def test_validation_off_lets_invalid_payloads_through(
     assert payloads(csms, cp.cp_id, "Heartbeat") == [{"unexpected": 1}]
 
 
-def test_local_list_version_is_minus_one_when_the_list_is_disabled(
-    csms: TestbedProcess, charger: SimulatedChargePoint
-) -> None:
+def test_local_list_version_is_minus_one_when_the_list_is_disabled(csms: TestbedProcess, charger: Station) -> None:
     assert result_of(csms, charger.cp_id, "GetLocalListVersion", {}) == {"listVersion": 0}
     change = {"key": "LocalAuthListEnabled", "value": "false"}
     assert result_of(csms, charger.cp_id, "ChangeConfiguration", change) == {"status": "Accepted"}

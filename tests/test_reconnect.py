@@ -16,9 +16,8 @@ import pytest
 from ocpp_users.embedded import TestbedProcess
 from ocpp_users.ocppj import errors
 from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET, Recorder
-from ocpp_users.v16.answers import SimulatedChargePoint
 from ocpp_users.v16.settings import ChargePointSettings
-from ocpp_users.v16.station import Phase
+from ocpp_users.v16.station import Phase, Station
 
 
 class TimedRecorder(Recorder):
@@ -68,17 +67,13 @@ def own_testbed() -> Iterator[TestbedProcess]:
 
 
 def test_backoff_is_exponential_and_bounded() -> None:
-    cp = SimulatedChargePoint(
-        settings("ws://127.0.0.1:1/", "B1", backoff_initial=0.5, backoff_max=4.0, backoff_jitter=0.0)
-    )
+    cp = Station(settings("ws://127.0.0.1:1/", "B1", backoff_initial=0.5, backoff_max=4.0, backoff_jitter=0.0))
     next_delay = cp.backoff_delays()
     assert [next_delay() for _ in range(7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0, 4.0]
 
 
 def test_backoff_jitter_stays_within_its_fraction() -> None:
-    cp = SimulatedChargePoint(
-        settings("ws://127.0.0.1:1/", "B2", backoff_initial=1.0, backoff_max=8.0, backoff_jitter=0.5)
-    )
+    cp = Station(settings("ws://127.0.0.1:1/", "B2", backoff_initial=1.0, backoff_max=8.0, backoff_jitter=0.5))
     cp.rng = random.Random(7)
     next_delay = cp.backoff_delays()
     delays = [next_delay() for _ in range(40)]
@@ -92,7 +87,7 @@ def test_backoff_jitter_stays_within_its_fraction() -> None:
 
 def test_reconnect_after_the_csms_is_killed_and_restarted(own_testbed: TestbedProcess, cp_id: str) -> None:
     sink = TimedRecorder()
-    cp = SimulatedChargePoint(settings(own_testbed.ws_url, cp_id), sink=sink)
+    cp = Station(settings(own_testbed.ws_url, cp_id), sink=sink)
     try:
         cp.connect()
         cp.boot()
@@ -150,7 +145,7 @@ def test_reconnect_after_the_csms_is_killed_and_restarted(own_testbed: TestbedPr
 def test_reconnect_boots_again_when_not_yet_accepted(own_testbed: TestbedProcess, cp_id: str) -> None:
     own_testbed.api("PATCH", "/config", {"boot_status": "Pending", "boot_retry_interval": 1})
     sink = Recorder()
-    cp = SimulatedChargePoint(settings(own_testbed.ws_url, cp_id), sink=sink)
+    cp = Station(settings(own_testbed.ws_url, cp_id), sink=sink)
     try:
         cp.connect()
         assert cp.boot()["status"] == "Pending"
@@ -167,7 +162,7 @@ def test_reconnect_boots_again_when_not_yet_accepted(own_testbed: TestbedProcess
 
 def test_reconnect_after_csms_closes_the_connection(csms: TestbedProcess, cp_id: str) -> None:
     sink = Recorder()
-    cp = SimulatedChargePoint(settings(csms.ws_url, cp_id), sink=sink)
+    cp = Station(settings(csms.ws_url, cp_id), sink=sink)
     try:
         cp.connect()
         cp.boot()
@@ -184,7 +179,7 @@ def test_reconnect_after_csms_closes_the_connection(csms: TestbedProcess, cp_id:
 
 
 def test_no_reconnect_when_disabled_or_stopped(csms: TestbedProcess, cp_id: str) -> None:
-    cp = SimulatedChargePoint(settings(csms.ws_url, cp_id, reconnect=False), sink=Recorder())
+    cp = Station(settings(csms.ws_url, cp_id, reconnect=False), sink=Recorder())
     cp.connect()
     cp.boot()
     csms.api("POST", f"/cps/{cp_id}/disconnect")
@@ -194,7 +189,7 @@ def test_no_reconnect_when_disabled_or_stopped(csms: TestbedProcess, cp_id: str)
     cp.stop(stop_transactions=False)
     assert cp.phase == Phase.stopped
 
-    other = SimulatedChargePoint(settings(csms.ws_url, cp_id + "s"), sink=Recorder())
+    other = Station(settings(csms.ws_url, cp_id + "s"), sink=Recorder())
     other.connect()
     other.boot()
     other.stop()

@@ -24,13 +24,14 @@ from websockets.sync.server import ServerConnection, serve
 
 from ocpp_users.embedded import TestbedProcess
 from ocpp_users.ocppj import errors
-from ocpp_users.ocppj.handlers import HandlerRegistry, on
+from ocpp_users.ocppj.handlers import HandlerTable, on
 from ocpp_users.ocppj.rpc import OcppConnection, Reply
 from ocpp_users.ocppj.sink import CP_TO_CSMS, CSMS_TO_CP, PROTOCOL, WEBSOCKET, Recorder
 from ocpp_users.ocppj.transport import SecurityConfig, connect
 from ocpp_users.v16.actions import KNOWN_ACTIONS, Action
-from ocpp_users.v16.answers import SimulatedChargePoint
+from ocpp_users.v16.protocol import VERSION
 from ocpp_users.v16.settings import ChargePointSettings
+from ocpp_users.v16.station import Station
 
 NOW = "2024-05-01T10:00:00.000Z"
 HEARTBEAT_CONF = {"currentTime": NOW}
@@ -57,7 +58,7 @@ class ScriptedPeer:
         self.server.shutdown()
 
 
-class Handlers(HandlerRegistry):
+class Handlers:
     """A minimal dispatcher for inbound CALLs."""
 
     def __init__(self) -> None:
@@ -156,7 +157,7 @@ def peer() -> Iterator[ScriptedPeer]:
 
 
 def _open(peer: ScriptedPeer, **options: Any) -> Link:
-    ws = connect(peer.url("CP1"), "CP1", SecurityConfig(), timeout=5)
+    ws = connect(peer.url("CP1"), "CP1", SecurityConfig(), subprotocol=VERSION.subprotocol, timeout=5)
     server_side = peer.connections.get(timeout=5)
     sink = Recorder()
     handlers = Handlers()
@@ -165,7 +166,8 @@ def _open(peer: ScriptedPeer, **options: Any) -> Link:
     options.setdefault("call_timeout", 2.0)
     conn = OcppConnection(
         ws,
-        handlers,
+        HandlerTable(VERSION.actions, handlers),
+        version=VERSION,
         sink=sink,
         wire_log=lambda d, raw: wire.append((d, raw)),
         on_close=lambda reason, by_us: closes.append((reason, by_us)),
@@ -567,10 +569,10 @@ def test_burst_of_inbound_calls_is_answered_in_full(link: Link) -> None:
 
 
 @pytest.fixture
-def booted(csms: TestbedProcess, cp_id: str) -> Iterator[SimulatedChargePoint]:
+def booted(csms: TestbedProcess, cp_id: str) -> Iterator[Station]:
     """A booted charge point on the shared testbed, without reconnect, with 1 s call timeouts."""
     settings = ChargePointSettings(cp_id=cp_id, url=csms.ws_url, call_timeout=2.0, reconnect=False)
-    cp = SimulatedChargePoint(settings, sink=Recorder())
+    cp = Station(settings, sink=Recorder())
     cp.connect()
     cp.boot()
     yield cp
@@ -588,12 +590,12 @@ def calls_received(csms: TestbedProcess, cp_id: str) -> list[str]:
     return [m["action"] for m in body["messages"] if m["direction"] == "in" and m["type"] == 2]
 
 
-def sink_of(cp: SimulatedChargePoint) -> Recorder:
+def sink_of(cp: Station) -> Recorder:
     assert isinstance(cp.sink, Recorder)
     return cp.sink
 
 
-def assert_every_call_accounted(csms: TestbedProcess, cp: SimulatedChargePoint) -> None:
+def assert_every_call_accounted(csms: TestbedProcess, cp: Station) -> None:
     """Each CALL that reached the testbed is exactly one sink event: succeeded, failed or timed out."""
     sent = sorted(calls_received(csms, cp.cp_id))
     assert sorted(r.name for r in sink_of(cp).select(CP_TO_CSMS)) == sent
@@ -603,7 +605,7 @@ def assert_every_call_accounted(csms: TestbedProcess, cp: SimulatedChargePoint) 
         assert cp.cp_id not in record.name
 
 
-def test_e2e_malformed_answer_fails_the_call(csms: TestbedProcess, booted: SimulatedChargePoint) -> None:
+def test_e2e_malformed_answer_fails_the_call(csms: TestbedProcess, booted: Station) -> None:
     set_fault(csms, "malformed_frame", action="Heartbeat")
     started = time.monotonic()
     with pytest.raises(errors.FrameError, match="invalid answer frame: not valid JSON"):
@@ -613,7 +615,7 @@ def test_e2e_malformed_answer_fails_the_call(csms: TestbedProcess, booted: Simul
     assert_every_call_accounted(csms, booted)
 
 
-def test_e2e_wrong_message_id(csms: TestbedProcess, booted: SimulatedChargePoint) -> None:
+def test_e2e_wrong_message_id(csms: TestbedProcess, booted: Station) -> None:
     set_fault(csms, "wrong_message_id", action="Heartbeat")
     with pytest.raises(errors.CallTimeout):
         booted.heartbeat()
@@ -623,9 +625,7 @@ def test_e2e_wrong_message_id(csms: TestbedProcess, booted: SimulatedChargePoint
     assert_every_call_accounted(csms, booted)
 
 
-def test_e2e_no_answer_times_out_and_the_connection_lives_on(
-    csms: TestbedProcess, booted: SimulatedChargePoint
-) -> None:
+def test_e2e_no_answer_times_out_and_the_connection_lives_on(csms: TestbedProcess, booted: Station) -> None:
     set_fault(csms, "no_answer", action="Heartbeat")
     with pytest.raises(errors.CallTimeout, match=r"no answer within 0\.5 s"):
         booted.call("Heartbeat", {}, timeout=0.5)
@@ -634,7 +634,7 @@ def test_e2e_no_answer_times_out_and_the_connection_lives_on(
     assert_every_call_accounted(csms, booted)
 
 
-def test_e2e_late_answer_is_not_credited_to_the_next_call(csms: TestbedProcess, booted: SimulatedChargePoint) -> None:
+def test_e2e_late_answer_is_not_credited_to_the_next_call(csms: TestbedProcess, booted: Station) -> None:
     set_fault(csms, "late_answer", seconds=1.0, action="Heartbeat")
     with pytest.raises(errors.CallTimeout):
         booted.call("Heartbeat", {}, timeout=0.4)
@@ -657,9 +657,7 @@ def test_e2e_late_answer_is_not_credited_to_the_next_call(csms: TestbedProcess, 
         ("InternalError", errors.InternalError),
     ],
 )
-def test_e2e_call_error(
-    csms: TestbedProcess, booted: SimulatedChargePoint, code: str, cls: type[errors.OcppCallError]
-) -> None:
+def test_e2e_call_error(csms: TestbedProcess, booted: Station, code: str, cls: type[errors.OcppCallError]) -> None:
     set_fault(
         csms, "callerror", action="Heartbeat", code=code, description="as configured", details={"from": "testbed"}
     )
@@ -670,7 +668,7 @@ def test_e2e_call_error(
     assert_every_call_accounted(csms, booted)
 
 
-def test_e2e_close_after_fails_the_pending_call(csms: TestbedProcess, booted: SimulatedChargePoint) -> None:
+def test_e2e_close_after_fails_the_pending_call(csms: TestbedProcess, booted: Station) -> None:
     set_fault(csms, "close_after", count=2)
     booted.heartbeat()
     with pytest.raises(errors.ConnectionLost, match="1011"):
@@ -688,7 +686,7 @@ def test_e2e_close_after_fails_the_pending_call(csms: TestbedProcess, booted: Si
     ]
 
 
-def test_e2e_unsolicited_result_is_a_protocol_error(csms: TestbedProcess, booted: SimulatedChargePoint) -> None:
+def test_e2e_unsolicited_result_is_a_protocol_error(csms: TestbedProcess, booted: Station) -> None:
     set_fault(csms, "unsolicited_result", action="Heartbeat")
     booted.heartbeat()
     wait = time.monotonic() + 2
@@ -700,7 +698,7 @@ def test_e2e_unsolicited_result_is_a_protocol_error(csms: TestbedProcess, booted
     assert_every_call_accounted(csms, booted)
 
 
-def test_e2e_malformed_call_from_the_csms(csms: TestbedProcess, booted: SimulatedChargePoint) -> None:
+def test_e2e_malformed_call_from_the_csms(csms: TestbedProcess, booted: Station) -> None:
     set_fault(csms, "send_malformed_call")
     status, body = csms.api("POST", f"/cps/{booted.cp_id}/Reset", {"type": "Hard"})
     assert (status, body) == (200, {"sent_garbage": True})
@@ -725,9 +723,7 @@ def test_e2e_malformed_call_from_the_csms(csms: TestbedProcess, booted: Simulate
         ("StartTransaction", "transactionId", "type"),
     ],
 )
-def test_e2e_schema_invalid_response(
-    csms: TestbedProcess, booted: SimulatedChargePoint, action: str, field: str, rule: str
-) -> None:
+def test_e2e_schema_invalid_response(csms: TestbedProcess, booted: Station, action: str, field: str, rule: str) -> None:
     set_fault(csms, "schema_invalid_response", action=action)
     with pytest.raises(errors.SchemaViolation) as info:
         if action == "Heartbeat":
@@ -744,7 +740,7 @@ def test_e2e_schema_invalid_response(
 def test_e2e_refused_subprotocol(csms: TestbedProcess, cp_id: str) -> None:
     set_fault(csms, "refuse_subprotocol")
     sink = Recorder()
-    cp = SimulatedChargePoint(ChargePointSettings(cp_id=cp_id, url=csms.ws_url, reconnect=False), sink=sink)
+    cp = Station(ChargePointSettings(cp_id=cp_id, url=csms.ws_url, reconnect=False), sink=sink)
     with pytest.raises(errors.SubprotocolMismatch, match="no subprotocol"):
         cp.connect()
     [event] = sink.select(WEBSOCKET, "connect")
@@ -755,9 +751,7 @@ def test_e2e_refused_subprotocol(csms: TestbedProcess, cp_id: str) -> None:
 def test_e2e_drop_on_boot(csms: TestbedProcess, cp_id: str) -> None:
     set_fault(csms, "drop_on_boot")
     sink = Recorder()
-    cp = SimulatedChargePoint(
-        ChargePointSettings(cp_id=cp_id, url=csms.ws_url, reconnect=False, call_timeout=3), sink=sink
-    )
+    cp = Station(ChargePointSettings(cp_id=cp_id, url=csms.ws_url, reconnect=False, call_timeout=3), sink=sink)
     cp.connect()
     with pytest.raises(errors.ConnectionLost, match="1011"):
         cp.boot()
@@ -773,7 +767,7 @@ def test_e2e_outstanding_calls(csms: TestbedProcess, cp_id: str, serialize: bool
     settings = ChargePointSettings(
         cp_id=cp_id, url=csms.ws_url, call_timeout=3, serialize_calls=serialize, reconnect=False
     )
-    cp = SimulatedChargePoint(settings, sink=Recorder())
+    cp = Station(settings, sink=Recorder())
     cp.connect()
     try:
         cp.boot()
@@ -794,7 +788,7 @@ def test_e2e_outstanding_calls(csms: TestbedProcess, cp_id: str, serialize: bool
 
 
 def test_a_callers_own_timeout_or_kill_is_accounted_once_and_not_swallowed(
-    csms: TestbedProcess, booted: SimulatedChargePoint
+    csms: TestbedProcess, booted: Station
 ) -> None:
     set_fault(csms, "no_answer", action="Heartbeat")
     with pytest.raises(gevent.Timeout), gevent.Timeout(0.3):

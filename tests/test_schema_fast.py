@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from ocpp_users.ocppj import schemas
 from ocpp_users.ocppj.errors import SchemaViolation
+from ocpp_users.v16.protocol import SCHEMAS as V16
 
 
 def _schema_files() -> list[tuple[str, bool]]:
@@ -29,7 +30,7 @@ def _schema_files() -> list[tuple[str, bool]]:
 
 
 SCHEMAS = _schema_files()
-COMPILED = [(a, r) for a, r in SCHEMAS if schemas._fast_validator(a, r) is not None]
+COMPILED = [(a, r) for a, r in SCHEMAS if schemas._fast_validator(V16.package, a, r) is not None]
 HOT = [
     "Heartbeat",
     "BootNotification",
@@ -131,7 +132,7 @@ def _example(schema: dict[str, Any]) -> Any:
 
 
 def _full_accepts(action: str, response: bool, payload: Any) -> bool:
-    validator = schemas._validator(action, response)
+    validator = schemas._validator(V16.package, action, response)
     assert validator is not None
     try:
         validator(payload)
@@ -148,8 +149,8 @@ def _schema(action: str, response: bool) -> dict[str, Any]:
 
 def test_the_hot_path_actions_have_a_fast_validator_both_ways() -> None:
     for action in HOT:
-        assert schemas._fast_validator(action, False) is not None, action
-        assert schemas._fast_validator(action, True) is not None, action
+        assert schemas._fast_validator(V16.package, action, False) is not None, action
+        assert schemas._fast_validator(V16.package, action, True) is not None, action
 
 
 def test_most_schemas_compile_and_the_rest_fall_back() -> None:
@@ -157,7 +158,7 @@ def test_most_schemas_compile_and_the_rest_fall_back() -> None:
     for action, response in SCHEMAS:
         if (action, response) not in COMPILED:
             # not compiled (e.g. $ref, multipleOf): fastjsonschema alone decides
-            assert schemas._validator(action, response) is not None
+            assert schemas._validator(V16.package, action, response) is not None
 
 
 @pytest.mark.parametrize(("action", "response"), COMPILED, ids=[f"{a}{'.conf' if r else '.req'}" for a, r in COMPILED])
@@ -165,7 +166,7 @@ def test_most_schemas_compile_and_the_rest_fall_back() -> None:
 @given(data=st.data())
 def test_fast_path_agrees_with_fastjsonschema(action: str, response: bool, data: st.DataObject) -> None:
     payload = data.draw(near(_schema(action, response)))
-    fast = schemas._fast_validator(action, response)
+    fast = schemas._fast_validator(V16.package, action, response)
     assert fast is not None
     assert fast(payload) == _full_accepts(action, response, payload), payload
 
@@ -173,7 +174,7 @@ def test_fast_path_agrees_with_fastjsonschema(action: str, response: bool, data:
 def test_example_payloads_are_valid_on_both_paths() -> None:
     for action, response in COMPILED:
         example = _example(_schema(action, response))
-        fast = schemas._fast_validator(action, response)
+        fast = schemas._fast_validator(V16.package, action, response)
         assert fast is not None and fast(example), (action, response, example)
         assert _full_accepts(action, response, example)
 
@@ -184,15 +185,15 @@ def test_an_invalid_payload_still_gets_fastjsonschemas_precise_violation() -> No
         "meterValue": [{"timestamp": "2026-11-24T10:00:00Z", "sampledValue": [{"value": "1", "measurand": "Bogus"}]}],
     }
     with pytest.raises(SchemaViolation) as info:
-        schemas.validate_request("MeterValues", payload)
+        V16.validate_request("MeterValues", payload)
     assert info.value.rule == "enum"
     assert info.value.field == "meterValue.0.sampledValue.0.measurand"
 
 
 def test_integral_floats_and_bools_follow_fastjsonschema() -> None:
-    fast = schemas._fast_validator("Heartbeat", False)
+    fast = schemas._fast_validator(V16.package, "Heartbeat", False)
     assert fast is not None
-    status = schemas._fast_validator("StatusNotification", False)
+    status = schemas._fast_validator(V16.package, "StatusNotification", False)
     assert status is not None
     base = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
     for value in (1, 1.0, 1.5, True, "1", None):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from ocpp_users.ocppj import errors, schemas
 from ocpp_users.ocppj.errors import SchemaViolation
 from ocpp_users.v16.actions import CP_INITIATED, CSMS_INITIATED, SECURITY_EXTENSION, Action
+from ocpp_users.v16.protocol import SCHEMAS
 
 FUZZ = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -19,33 +20,33 @@ BOOT = {"chargePointVendor": "VolatileOCPP", "chargePointModel": "VirtualCP"}
 
 def violation(action: str, payload: object, *, response: bool = False) -> SchemaViolation:
     with pytest.raises(SchemaViolation) as info:
-        schemas.validate(action, payload, response=response)
+        SCHEMAS.validate(action, payload, response=response)
     return info.value
 
 
 def test_every_1_6_action_has_request_and_response_schemas() -> None:
     for action in Action:
-        assert schemas.has_schema(action), action
-        assert schemas._validator(action, True) is not None, action
+        assert SCHEMAS.has_schema(action), action
+        assert schemas._validator(SCHEMAS.package, action, True) is not None, action
 
 
 def test_valid_payloads_pass() -> None:
-    schemas.validate_request("BootNotification", BOOT)
-    schemas.validate_request("Heartbeat", {})
-    schemas.validate_response("Heartbeat", {"currentTime": "2024-05-01T10:00:00.123Z"})
-    schemas.validate_response(
+    SCHEMAS.validate_request("BootNotification", BOOT)
+    SCHEMAS.validate_request("Heartbeat", {})
+    SCHEMAS.validate_response("Heartbeat", {"currentTime": "2024-05-01T10:00:00.123Z"})
+    SCHEMAS.validate_response(
         "StartTransaction", {"transactionId": 7, "idTagInfo": {"status": "Accepted", "parentIdTag": "P"}}
     )
-    schemas.validate_request(
+    SCHEMAS.validate_request(
         "StatusNotification",
         {"connectorId": 1, "errorCode": "NoError", "status": "Charging", "timestamp": "2024-05-01T10:00:00Z"},
     )
 
 
 def test_unknown_action_has_no_schema_and_passes() -> None:
-    assert not schemas.has_schema("NoSuchAction")
-    schemas.validate_request("NoSuchAction", {"anything": [1, 2]})
-    schemas.validate_response("NoSuchAction", None)
+    assert not SCHEMAS.has_schema("NoSuchAction")
+    SCHEMAS.validate_request("NoSuchAction", {"anything": [1, 2]})
+    SCHEMAS.validate_response("NoSuchAction", None)
 
 
 @pytest.mark.parametrize(
@@ -152,7 +153,7 @@ def test_required_violation_names_the_missing_key() -> None:
 def test_one_decimal_limits_satisfy_multiple_of() -> None:
     """The 1.6 schemas say ``multipleOf: 0.1``: 21.4 is valid although 21.4 / 0.1 is not integral in binary."""
     for limit in (21.4, 10.7, 0.3, 16, 16.0, 1234.5):
-        schemas.validate_response(
+        SCHEMAS.validate_response(
             "GetCompositeSchedule",
             {
                 "status": "Accepted",
@@ -180,16 +181,20 @@ def test_one_decimal_limits_satisfy_multiple_of() -> None:
 @given(st.integers(min_value=0, max_value=10_000_000))
 def test_fuzz_every_one_decimal_limit_is_valid(tenths: int) -> None:
     period = {"startPeriod": 0, "limit": round(tenths / 10, 1)}
-    schemas.validate_response(
+    SCHEMAS.validate_response(
         "GetCompositeSchedule",
         {"status": "Accepted", "chargingSchedule": {"chargingRateUnit": "A", "chargingSchedulePeriod": [period]}},
     )
 
 
 def test_validator_is_compiled_once_per_action_and_direction() -> None:
-    schemas.warm_up(["Authorize"])
-    assert schemas._validator("Authorize", False) is schemas._validator("Authorize", False)
-    assert schemas._validator("Authorize", False) is not schemas._validator("Authorize", True)
+    SCHEMAS.warm_up(["Authorize"])
+    assert schemas._validator(SCHEMAS.package, "Authorize", False) is schemas._validator(
+        SCHEMAS.package, "Authorize", False
+    )
+    assert schemas._validator(SCHEMAS.package, "Authorize", False) is not schemas._validator(
+        SCHEMAS.package, "Authorize", True
+    )
 
 
 def test_call_error_for_violation_defaults_to_formation_violation() -> None:
@@ -252,7 +257,7 @@ def test_fuzz_validate_raises_only_schema_violation(action: str, response: bool,
     # What comes off the wire went through orjson: use that representation.
     payload = orjson.loads(orjson.dumps(payload))
     try:
-        schemas.validate(action, payload, response=response)
+        SCHEMAS.validate(action, payload, response=response)
     except SchemaViolation as exc:
         assert exc.field and exc.rule
         assert "schema violation" in str(exc)
@@ -267,6 +272,6 @@ def test_fuzz_validate_raises_only_schema_violation(action: str, response: bool,
 )
 def test_fuzz_object_payloads(action: str, response: bool, payload: dict) -> None:
     try:
-        schemas.validate(action, payload, response=response)
+        SCHEMAS.validate(action, payload, response=response)
     except SchemaViolation as exc:
         assert exc.payload is payload

@@ -16,8 +16,9 @@ from ocpp_users.embedded import TestbedProcess
 from ocpp_users.ocppj import errors
 from ocpp_users.ocppj.sink import WEBSOCKET, Recorder
 from ocpp_users.ocppj.transport import SecurityConfig
-from ocpp_users.v16.answers import SimulatedChargePoint
+from ocpp_users.v16.protocol import VERSION
 from ocpp_users.v16.settings import ChargePointSettings
+from ocpp_users.v16.station import Station
 from tests.certs import CertFiles, make_pki
 
 PASSWORD = "S3cr3t-Pa55w0rd-xyzzy"
@@ -56,14 +57,14 @@ def mtls_csms(pki: CertFiles) -> Iterator[TestbedProcess]:
     yield from _testbed("--tls-cert", pki.server_cert, "--tls-key", pki.server_key, "--tls-client-ca", pki.ca)
 
 
-def charger(csms: TestbedProcess, cp_id: str, security: SecurityConfig) -> SimulatedChargePoint:
+def charger(csms: TestbedProcess, cp_id: str, security: SecurityConfig) -> Station:
     settings = ChargePointSettings(
         cp_id=cp_id, url=csms.ws_url, security=security, call_timeout=5, connect_timeout=5, reconnect=False
     )
-    return SimulatedChargePoint(settings, sink=Recorder())
+    return Station(settings, sink=Recorder())
 
 
-def connect_and_boot(csms: TestbedProcess, cp_id: str, security: SecurityConfig) -> SimulatedChargePoint:
+def connect_and_boot(csms: TestbedProcess, cp_id: str, security: SecurityConfig) -> Station:
     cp = charger(csms, cp_id, security)
     cp.connect()
     try:
@@ -251,10 +252,14 @@ def test_a_missing_ca_file_is_a_transport_error_not_a_crash(tmp_path) -> None:
 
     security = SecurityConfig(profile=2, password="x" * 16, ca_file=str(tmp_path / "missing.pem"))
     with pytest.raises(TransportError, match="TLS configuration error"):
-        connect("wss://127.0.0.1:9/", "CP1", security, timeout=1)
+        connect("wss://127.0.0.1:9/", "CP1", security, subprotocol=VERSION.subprotocol, timeout=1)
     bogus = tmp_path / "bogus.pem"
     bogus.write_text("not a certificate")
     with pytest.raises(TransportError, match="TLS configuration error"):
         connect(
-            "wss://127.0.0.1:9/", "CP1", SecurityConfig(profile=2, password="x" * 16, ca_file=str(bogus)), timeout=1
+            "wss://127.0.0.1:9/",
+            "CP1",
+            SecurityConfig(profile=2, password="x" * 16, ca_file=str(bogus)),
+            subprotocol=VERSION.subprotocol,
+            timeout=1,
         )

@@ -8,16 +8,16 @@ import gevent
 
 from ocpp_users.embedded import TestbedProcess
 from ocpp_users.ocppj.sink import CP_TO_CSMS, Recorder
-from ocpp_users.v16.answers import SimulatedChargePoint
 from ocpp_users.v16.settings import ChargePointSettings
+from ocpp_users.v16.station import Station
 
 
-def _charger(csms: TestbedProcess, cp_id: str, **config: str) -> tuple[SimulatedChargePoint, Recorder]:
+def _charger(csms: TestbedProcess, cp_id: str, **config: str) -> tuple[Station, Recorder]:
     sink = Recorder()
     settings = ChargePointSettings(
         cp_id=cp_id, url=csms.ws_url, call_timeout=3, reconnect=False, meter_interval_override=0.2, configuration=config
     )
-    cp = SimulatedChargePoint(settings, sink=sink)
+    cp = Station(settings, sink=sink)
     cp.connect()
     cp.boot_until_accepted()
     return cp, sink

@@ -2,7 +2,7 @@
 
 Each process that runs charge points (a local runner or a worker) keeps one
 :class:`~ocpp_users.fidelity.FidelityTracker`: the charge points' heartbeat and meter values loops
-report every periodic send to it (``ChargePointBase.schedule_observer``), it samples the gevent
+report every periodic send to it (``Station.schedule_observer``), it samples the gevent
 loop's lag, the CPU and the garbage collector's pauses from ``test_start`` to ``test_stop``, and
 every :data:`CHECK_INTERVAL` seconds its policy is applied: when the fleet falls behind (fewer than
 95 % of a kind's messages on time, loop lag p99 over 100 ms) or its CPU saturates, one WARNING

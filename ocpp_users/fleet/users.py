@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 import traceback
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -24,16 +23,14 @@ from locust import User, constant, task
 from locust.exception import StopTest, StopUser
 
 from ocpp_users.fleet import storms
+from ocpp_users.fleet.claims import ConnectorClaims
 from ocpp_users.fleet.ids import IdPool, IdsExhausted
 from ocpp_users.fleet.options import FleetConfig
 from ocpp_users.fleet.runtime import Fleet
 from ocpp_users.ocppj.errors import ConnectionLost, TransportError, VolatileOcppError
-from ocpp_users.ocppj.handlers import on
-from ocpp_users.ocppj.rpc import Reply
-from ocpp_users.v16.actions import Action
-from ocpp_users.v16.answers import SimulatedChargePoint
+from ocpp_users.ocppj.sink import report
 from ocpp_users.v16.state.status import ChargePointStatus
-from ocpp_users.v16.station import Phase
+from ocpp_users.v16.station import Phase, Station
 
 log = logging.getLogger("ocpp_users.fleet")
 
@@ -42,7 +39,6 @@ FLEET = "VolatileOCPP"
 """request_type of the fleet's own events (a charge point recorded as failed)."""
 PASS_THROUGH: tuple[type[BaseException], ...] = (GreenletExit, StopUser, StopTest, KeyboardInterrupt, SystemExit)
 """Exceptions that end a User the Locust way; everything else is caught, logged once and counted."""
-CLAIM_SECONDS = 10.0
 
 
 class FleetFailure(Exception):
@@ -50,67 +46,6 @@ class FleetFailure(Exception):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "charge point failed"
-
-
-class FleetChargePoint(SimulatedChargePoint):
-    """The engine's charge point, with the fleet's connector bookkeeping: a RemoteStartTransaction
-    is refused on a connector whose session the fleet's loop is already running, and a connector a
-    remote start has just claimed is not taken by the loop before that session begins."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.remote_claims: dict[int, float] = {}
-
-    def session_active(self, connector_id: int) -> bool:
-        session = self.connectors[connector_id].session
-        return session is not None and not session.dead
-
-    def claimed(self, connector_id: int) -> bool:
-        at = self.remote_claims.get(connector_id)
-        return at is not None and time.monotonic() - at < CLAIM_SECONDS
-
-    def connector_free(self, connector_id: int) -> bool:
-        """True when a driver could start a session here now."""
-        connector = self.connectors[connector_id]
-        return (
-            self.connected
-            and self.registration == "Accepted"
-            and not self.stopping
-            and connector.operative
-            and self.connectors[0].operative
-            and connector.status == S.available
-            and connector.reservation is None
-            and not connector.charging
-            and not self.session_active(connector_id)
-            and not self.claimed(connector_id)
-        )
-
-    @on(Action.remote_start_transaction)
-    def on_remote_start_transaction(self, payload: dict[str, Any]) -> dict[str, Any] | Reply:
-        connector_id = payload.get("connectorId")
-        if connector_id is None:
-            free = [cid for cid in self.connectors if cid > 0 and self.connector_free(cid)]
-            if not free:
-                return {"status": "Rejected"}
-            connector_id = free[0]
-            payload = {**payload, "connectorId": connector_id}
-        elif isinstance(connector_id, int) and connector_id in self.connectors:
-            if self.session_active(connector_id) or self.claimed(connector_id):
-                return {"status": "Rejected"}
-        answer = super().on_remote_start_transaction(payload)
-        if not (isinstance(answer, Reply) and answer.payload.get("status") == "Accepted"):
-            return answer
-        self.remote_claims[connector_id] = time.monotonic()
-        begin = answer.after
-
-        def after() -> None:
-            try:
-                if begin is not None:
-                    begin()
-            finally:
-                self.remote_claims.pop(connector_id, None)
-
-        return Reply(answer.payload, after)
 
 
 def _where(exc: BaseException) -> str:
@@ -128,15 +63,16 @@ class ChargePointUser(User):
     wait_time = constant(0)
     connector_poll = 1.0
     """Seconds between checks while a connector is busy, reserved or unavailable."""
-    charge_point_class: type[FleetChargePoint] = FleetChargePoint
     _logged_crashes: ClassVar[set[str]] = set()
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
         self.fleet = Fleet.of(environment)
         self.config: FleetConfig | None = None
-        self.cp: FleetChargePoint | None = None
+        self.cp: Station | None = None
         """The simulated charge point, once on_start has built it."""
+        self.claims: ConnectorClaims | None = None
+        """Which of its connectors a session may start on (the loop's or a remote start's)."""
         self.cp_id: str | None = None
         self.failed: str | None = None
         """Why this charge point stopped working, when it did."""
@@ -215,7 +151,8 @@ class ChargePointUser(User):
             raise FleetFailure(f"no charge point id: {exc}") from None
         self._pool = pool
         settings = config.settings_for(self.cp_id, self.fleet.url)
-        self.cp = self.charge_point_class(settings, sink=self.environment.events.request.fire)
+        self.cp = Station(settings, sink=self.environment.events.request.fire)
+        self.claims = ConnectorClaims(self.cp)
         self.cp.schedule_observer = self.fleet.fidelity.observe  # heartbeats and meter values: due vs on time
         self._connect()
         storms.hold_boot(self.environment)  # a boot storm releases all boots at once
@@ -311,12 +248,12 @@ class ChargePointUser(User):
 
     def _connector_loop(self, connector_id: int) -> None:
         """idle -> session (Preparing ... Available) -> idle ..., on free connectors only."""
-        cp, config = self.cp, self.config
-        assert cp is not None and config is not None
+        cp, config, claims = self.cp, self.config, self.claims
+        assert cp is not None and config is not None and claims is not None
         connector = cp.connectors[connector_id]
         while not cp.stopping:
             gevent.sleep(self._draw(config.idle_duration))
-            while not cp.connector_free(connector_id):
+            while not claims.connector_free(connector_id):
                 if cp.stopping:
                     return
                 busy = connector.session
@@ -353,11 +290,4 @@ class ChargePointUser(User):
             ChargePointUser._logged_crashes.add(reason)  # one line per kind, not one per charge point
             log.error("charge point %s: %s (further ones are counted, not logged)", self.cp_id, detail)
         log.debug("charge point %s: %s", self.cp_id, detail, exc_info=not isinstance(exc, FleetFailure))
-        self.environment.events.request.fire(
-            request_type=FLEET,
-            name="charge point failed",
-            response_time=0.0,
-            response_length=0,
-            exception=FleetFailure(reason),
-            context={},
-        )
+        report(self.environment.events.request.fire, FLEET, "charge point failed", exception=FleetFailure(reason))

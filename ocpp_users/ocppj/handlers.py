@@ -1,8 +1,11 @@
-"""Per-class, decorator-based registry of handlers for CSMS-initiated calls.
+"""Handlers for CSMS-initiated calls: an ``@on`` decorator and a table built from objects.
 
-    class MyChargePoint(HandlerRegistry):
-        @on(Action.reset)
-        def on_reset(self, payload: dict) -> dict: ...
+    class Reservation:
+        @on("ReserveNow")
+        def reserve_now(self, payload: dict) -> dict: ...
+
+    table = HandlerTable(version.actions, Core(station), Reservation(station))
+    connection = OcppConnection(ws, table, version=version)
 
 From the specification (OCPP-J 1.6 §4.2.3): an action the receiver does not know is answered
 ``NotImplemented``; one it recognises but does not support ``NotSupported``.
@@ -10,53 +13,69 @@ From the specification (OCPP-J 1.6 §4.2.3): an action the receiver does not kno
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
-from ocpp_users.ocppj.errors import NotImplementedCallError, NotSupportedError
+from ocpp_users.ocppj.errors import NotImplementedCallError, NotSupportedError, OcppCallError
 from ocpp_users.ocppj.rpc import Handler
-from ocpp_users.v16.actions import KNOWN_ACTIONS
 
 F = TypeVar("F", bound=Callable[..., Any])
+_MARK = "_ocpp_action"
 
 
 def on(action: str) -> Callable[[F], F]:
     """Mark a method as the handler of ``action`` (a CSMS-initiated CALL)."""
 
     def mark(method: F) -> F:
-        method._ocpp_action = str(action)  # type: ignore[attr-defined]
+        setattr(method, _MARK, str(action))
         return method
 
     return mark
 
 
-class HandlerRegistry:
-    """Collects ``@on`` handlers per class (subclasses inherit and may override them)."""
+def handlers_of(obj: object) -> dict[str, Handler]:
+    """``obj``'s bound methods marked with :func:`on`, by action (a subclass's override wins)."""
+    found: dict[str, Handler] = {}
+    for klass in reversed(type(obj).__mro__):
+        for attr, value in vars(klass).items():
+            action = getattr(value, _MARK, None)
+            if isinstance(action, str) and inspect.isfunction(value):
+                found[action] = getattr(obj, attr)
+    return found
 
-    _handler_names: ClassVar[dict[str, str]] = {}
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        names: dict[str, str] = {}
-        for klass in reversed(cls.__mro__):
-            for attr, value in vars(klass).items():
-                action = getattr(value, "_ocpp_action", None)
-                if action is not None:
-                    names[action] = attr
-        cls._handler_names = names
+class HandlerTable:
+    """A dispatcher for :class:`~ocpp_users.ocppj.rpc.OcppConnection`: the handlers of several
+    objects in one table; an object added later takes over the actions it handles."""
 
-    #: Actions this instance refuses with NotSupported although a handler exists.
-    unsupported_actions: frozenset[str] = frozenset()
+    def __init__(self, actions: frozenset[str], *objects: object) -> None:
+        self.actions = actions
+        """Every action of the OCPP version spoken (decides NotSupported versus NotImplemented)."""
+        self.unsupported: frozenset[str] = frozenset()
+        """Actions refused with NotSupported although a handler exists."""
+        self._table: dict[str, Handler] = {}
+        for obj in objects:
+            self.add(obj)
+
+    def add(self, obj: object) -> None:
+        self._table.update(handlers_of(obj))
+
+    def handled_actions(self) -> frozenset[str]:
+        return frozenset(self._table)
+
+    def find(self, action: str) -> Handler | None:
+        """The handler of ``action`` (None when there is none)."""
+        return self._table.get(action)
 
     def lookup(self, action: str) -> Handler:
-        name = self._handler_names.get(action)
-        if name is not None and action not in self.unsupported_actions:
-            handler: Handler = getattr(self, name)
+        handler = self._table.get(action)
+        if handler is not None and action not in self.unsupported:
             return handler
-        if action in KNOWN_ACTIONS:
-            raise NotSupportedError(f"{action} is not supported by this charge point")
-        raise NotImplementedCallError(f"unknown action {action[:40]!r}")
+        raise self.missing(action)
 
-    @classmethod
-    def handled_actions(cls) -> frozenset[str]:
-        return frozenset(cls._handler_names)
+    def missing(self, action: str) -> OcppCallError:
+        """The CALLERROR for an action without a handler: NotSupported when the version defines it."""
+        if action in self.actions:
+            return NotSupportedError(f"{action} is not supported by this charge point")
+        return NotImplementedCallError(f"unknown action {action[:40]!r}")

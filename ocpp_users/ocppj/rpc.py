@@ -39,14 +39,20 @@ from ocpp_users.ocppj.errors import (
     call_error_for,
 )
 from ocpp_users.ocppj.frames import Call, CallError, CallResult, parse, peek_call_id, peek_message_id
-from ocpp_users.ocppj.sink import CP_TO_CSMS, CSMS_TO_CP, PROTOCOL, RequestSink, null_sink
+from ocpp_users.ocppj.sink import CP_TO_CSMS, CSMS_TO_CP, PROTOCOL, RequestSink, null_sink, report
 from ocpp_users.ocppj.transport import FrameReader, send_text
-from ocpp_users.v16.actions import KNOWN_ACTIONS
+from ocpp_users.ocppj.version import OcppVersion
 
 log = logging.getLogger(__name__)
 
 #: ``wire_log(direction, raw)``: direction ``"out"`` (we sent) or ``"in"`` (we received).
 WireLog = Callable[[str, "str | bytes"], None]
+
+Payload = dict[str, Any]
+"""A message's payload as it travels: a JSON object with camelCase keys."""
+
+CheckAnswer = Callable[[Payload], "str | None"]
+"""``check(result)`` names a rejection in a valid answer (e.g. "Authorize Blocked"), or None."""
 
 
 @dataclass(slots=True)
@@ -57,11 +63,11 @@ class Reply:
     confirms, then acts; ``after`` runs in the handling greenlet after the CALLRESULT was sent.
     """
 
-    payload: dict[str, Any]
-    after: Callable[[], Any] | None = None
+    payload: Payload
+    after: Callable[[], object] | None = None
 
 
-Handler = Callable[[dict[str, Any]], "dict[str, Any] | Reply"]
+Handler = Callable[[Payload], "Payload | Reply"]
 
 
 class Dispatcher(Protocol):
@@ -107,6 +113,7 @@ class OcppConnection:
         ws: websocket.WebSocket,
         dispatcher: Dispatcher,
         *,
+        version: OcppVersion,
         sink: RequestSink = null_sink,
         call_timeout: float = 30.0,
         serialize_calls: bool = True,
@@ -116,11 +123,14 @@ class OcppConnection:
     ) -> None:
         self.ws = ws
         self.dispatcher = dispatcher
+        self.version = version
+        """The OCPP version spoken: its schemas and action names."""
+        self.schemas = version.schemas
         self.sink = sink
         self.call_timeout = call_timeout
         """Seconds a call waits for its CALLRESULT or CALLERROR (default 30)."""
         self.validate = validate
-        """Validate what we send and what the CSMS sends against the official 1.6 schemas."""
+        """Validate what we send and what the CSMS sends against the version's official schemas."""
         self.wire_log = wire_log
         self.on_close = on_close
         """Called once as ``on_close(reason, by_us)`` when the connection has ended."""
@@ -190,8 +200,8 @@ class OcppConnection:
         payload: dict[str, Any],
         *,
         timeout: float | None = None,
-        check: Callable[[dict[str, Any]], str | None] | None = None,
-    ) -> dict[str, Any]:
+        check: CheckAnswer | None = None,
+    ) -> Payload:
         """Send a CALL and return the CALLRESULT payload; raise on anything else.
 
         Raises :class:`OcppCallError` (a CALLERROR came back), :class:`CallTimeout`,
@@ -203,7 +213,7 @@ class OcppConnection:
         timeout = self.call_timeout if timeout is None else timeout
         if self.validate:
             try:
-                schemas.validate_request(action, payload)
+                self.schemas.validate_request(action, payload)
             except SchemaViolation as exc:
                 self._fire(CP_TO_CSMS, action, 0.0, 0, exc)
                 raise
@@ -223,8 +233,8 @@ class OcppConnection:
         action: str,
         payload: dict[str, Any],
         timeout: float,
-        check: Callable[[dict[str, Any]], str | None] | None,
-    ) -> dict[str, Any]:
+        check: CheckAnswer | None,
+    ) -> Payload:
         start = time.perf_counter()
         if self.closed:
             exc: VolatileOcppError = ConnectionLost(f"connection lost: {self.close_reason or 'not connected'}")
@@ -278,7 +288,7 @@ class OcppConnection:
         result: dict[str, Any] = frame.payload
         if self.validate:
             try:
-                schemas.validate_response(action, result)
+                self.schemas.validate_response(action, result)
             except SchemaViolation as violation:
                 self._fire(CP_TO_CSMS, action, elapsed, length, violation)
                 raise
@@ -404,7 +414,7 @@ class OcppConnection:
             handler = self.dispatcher.lookup(call.action)
             if self.validate:
                 try:
-                    schemas.validate_request(call.action, call.payload)
+                    self.schemas.validate_request(call.action, call.payload)
                 except SchemaViolation as violation:
                     raise schemas.call_error_for_violation(violation) from None
             answer = handler(call.payload)
@@ -413,7 +423,7 @@ class OcppConnection:
             else:
                 payload = answer
             if self.validate:
-                schemas.validate_response(call.action, payload)
+                self.schemas.validate_response(call.action, payload)
             out: CallResult | CallError = CallResult(call.message_id, payload)
         except OcppCallError as exc:
             failure = exc
@@ -425,7 +435,7 @@ class OcppConnection:
             failure = InternalError(f"handler for {call.action} failed: {type(exc).__name__}: {exc}"[:200])
             out = CallError(call.message_id, failure.code, str(failure)[:255], {})
         # A CSMS can make up any action name: unknown ones share one stats row.
-        name = call.action if call.action in KNOWN_ACTIONS else "(unknown action)"
+        name = call.action if call.action in self.version.actions else "(unknown action)"
         try:
             raw = out.to_json()
             self._send(raw)
@@ -446,14 +456,7 @@ class OcppConnection:
     def _fire(
         self, request_type: str, name: str, response_time: float, length: int, exception: BaseException | None
     ) -> None:
-        self.sink(
-            request_type=request_type,
-            name=name,
-            response_time=response_time,
-            response_length=length,
-            exception=exception,
-            context={},
-        )
+        report(self.sink, request_type, name, response_time, length, exception)
 
 
 def _close_reason(frame: Any) -> str:

@@ -1,7 +1,8 @@
-"""Validation against the official OCPP 1.6 JSON schemas shipped in the ``ocpp`` package.
+"""Validation against the official OCPP JSON schemas shipped in the ``ocpp`` package, given a version.
 
-Each (action, request|response) schema is compiled once, on first use, with fastjsonschema.
-A violation raises :class:`SchemaViolation` naming the field and the rule, e.g.
+A :class:`SchemaSet` names the package that holds one version's schemas (``ocpp.v16``,
+``ocpp.v201``); each (action, request|response) schema is compiled once, on first use, with
+fastjsonschema. A violation raises :class:`SchemaViolation` naming the field and the rule, e.g.
 ``StartTransaction.conf: idTagInfo.status must be one of [...] (rule enum)``.
 """
 
@@ -45,16 +46,16 @@ RULE_TO_ERROR: dict[str, type[OcppCallError]] = {
 }
 
 
-def _schema_text(name: str) -> str | None:
+def _schema_text(package: str, name: str) -> str | None:
     try:
-        return resources.files("ocpp.v16").joinpath("schemas", f"{name}.json").read_text(encoding="utf-8")
+        return resources.files(package).joinpath("schemas", f"{name}.json").read_text(encoding="utf-8")
     except (FileNotFoundError, ModuleNotFoundError, OSError):
         return None
 
 
 @functools.cache
-def _validator(action: str, response: bool) -> Validator | None:
-    text = _schema_text(f"{action}Response" if response else action)
+def _validator(package: str, action: str, response: bool) -> Validator | None:
+    text = _schema_text(package, f"{action}Response" if response else action)
     if text is None:
         return None
     schema = json.loads(text)
@@ -201,8 +202,8 @@ def compile_fast(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
 
 
 @functools.cache
-def _fast_validator(action: str, response: bool) -> Callable[[Any], bool] | None:
-    text = _schema_text(f"{action}Response" if response else action)
+def _fast_validator(package: str, action: str, response: bool) -> Callable[[Any], bool] | None:
+    text = _schema_text(package, f"{action}Response" if response else action)
     if text is None:
         return None
     schema = json.loads(text)
@@ -210,59 +211,73 @@ def _fast_validator(action: str, response: bool) -> Callable[[Any], bool] | None
     return compile_fast(schema)
 
 
-def has_schema(action: str) -> bool:
-    return _validator(action, False) is not None
-
-
 def _field(path: list[Any] | None) -> str:
     parts = [str(p) for p in (path or [])[1:]]
     return ".".join(parts) if parts else "(payload)"
 
 
-def validate(action: str, payload: Any, *, response: bool) -> None:
-    """Raise :class:`SchemaViolation` unless ``payload`` conforms to the action's 1.6 schema.
+class SchemaSet:
+    """The official JSON schemas of one OCPP version (``package`` holds a ``schemas/`` folder)."""
 
-    Unknown actions have no schema and pass (the caller decides what an unknown action means).
-    """
-    fast = _fast_validator(action, response)
-    if fast is not None and fast(payload):
-        return
-    validator = _validator(action, response)
-    if validator is None:
-        return
-    try:
-        validator(payload)
-    except fastjsonschema.JsonSchemaValueException as exc:
-        rule = exc.rule or "schema"
-        path = list(exc.path or [])
-        message = exc.message
-        if rule == "required" and isinstance(exc.value, dict) and isinstance(exc.rule_definition, list):
-            missing = [key for key in exc.rule_definition if key not in exc.value]
-            if missing:
-                path.append(missing[0])
-                message = f"required field {missing[0]!r} is missing"
-        field = _field(path)
-        if message.startswith("data."):
-            message = message[len("data.") :]
-        kind = "conf" if response else "req"
-        raise SchemaViolation(
-            f"{action}.{kind} schema violation: {message} (field {field}, rule {rule})",
-            field=field,
-            rule=rule,
-            payload=payload,
-        ) from None
+    __slots__ = ("package", "suffixes")
 
+    def __init__(self, package: str, suffixes: tuple[str, str] = ("req", "conf")) -> None:
+        self.package = package
+        self.suffixes = suffixes
+        """How violations name a request and a response (1.6: ``.req``/``.conf``)."""
 
-def validate_request(action: str, payload: Any) -> None:
-    fast = _fast_validator(action, False)
-    if fast is None or not fast(payload):
-        validate(action, payload, response=False)
+    def has_schema(self, action: str) -> bool:
+        return _validator(self.package, action, False) is not None
 
+    def validate(self, action: str, payload: Any, *, response: bool) -> None:
+        """Raise :class:`SchemaViolation` unless ``payload`` conforms to the action's schema.
 
-def validate_response(action: str, payload: Any) -> None:
-    fast = _fast_validator(action, True)
-    if fast is None or not fast(payload):
-        validate(action, payload, response=True)
+        Unknown actions have no schema and pass (the caller decides what an unknown action means).
+        """
+        fast = _fast_validator(self.package, action, response)
+        if fast is not None and fast(payload):
+            return
+        validator = _validator(self.package, action, response)
+        if validator is None:
+            return
+        try:
+            validator(payload)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            rule = exc.rule or "schema"
+            path = list(exc.path or [])
+            message = exc.message
+            if rule == "required" and isinstance(exc.value, dict) and isinstance(exc.rule_definition, list):
+                missing = [key for key in exc.rule_definition if key not in exc.value]
+                if missing:
+                    path.append(missing[0])
+                    message = f"required field {missing[0]!r} is missing"
+            field = _field(path)
+            if message.startswith("data."):
+                message = message[len("data.") :]
+            kind = self.suffixes[1] if response else self.suffixes[0]
+            raise SchemaViolation(
+                f"{action}.{kind} schema violation: {message} (field {field}, rule {rule})",
+                field=field,
+                rule=rule,
+                payload=payload,
+            ) from None
+
+    def validate_request(self, action: str, payload: Any) -> None:
+        fast = _fast_validator(self.package, action, False)
+        if fast is None or not fast(payload):
+            self.validate(action, payload, response=False)
+
+    def validate_response(self, action: str, payload: Any) -> None:
+        fast = _fast_validator(self.package, action, True)
+        if fast is None or not fast(payload):
+            self.validate(action, payload, response=True)
+
+    def warm_up(self, actions: list[str]) -> None:
+        """Compile schemas ahead of a run so the first calls do not pay for it."""
+        for action in actions:
+            for response in (False, True):
+                _validator(self.package, action, response)
+                _fast_validator(self.package, action, response)
 
 
 def call_error_for_violation(violation: SchemaViolation) -> OcppCallError:
@@ -273,20 +288,4 @@ def call_error_for_violation(violation: SchemaViolation) -> OcppCallError:
     return cls(violation.reason, {"field": violation.field, "rule": violation.rule})
 
 
-def warm_up(actions: list[str]) -> None:
-    """Compile schemas ahead of a run so the first calls do not pay for it."""
-    for action in actions:
-        for response in (False, True):
-            _validator(action, response)
-            _fast_validator(action, response)
-
-
-__all__ = [
-    "ErrorCode",
-    "call_error_for_violation",
-    "has_schema",
-    "validate",
-    "validate_request",
-    "validate_response",
-    "warm_up",
-]
+__all__ = ["ErrorCode", "SchemaSet", "call_error_for_violation", "compile_fast"]

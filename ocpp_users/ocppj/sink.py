@@ -41,6 +41,25 @@ def null_sink(**kwargs: Any) -> None:
     """A sink that drops everything."""
 
 
+def report(
+    sink: RequestSink,
+    request_type: str,
+    name: str,
+    response_time: float = 0.0,
+    length: int = 0,
+    exception: BaseException | None = None,
+) -> None:
+    """Fire one request event: the single way the engine (and the fleet) reports an outcome."""
+    sink(
+        request_type=request_type,
+        name=name,
+        response_time=response_time,
+        response_length=length,
+        exception=exception,
+        context={},
+    )
+
+
 @dataclass(slots=True)
 class RequestRecord:
     request_type: str

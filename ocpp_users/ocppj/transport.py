@@ -21,8 +21,6 @@ import websocket
 
 from ocpp_users.ocppj.errors import AuthenticationFailed, HandshakeRefused, SubprotocolMismatch, TransportError
 
-SUBPROTOCOL = "ocpp1.6"
-
 
 @dataclass(frozen=True)
 class SecurityConfig:
@@ -96,15 +94,17 @@ def connect(
     cp_id: str,
     security: SecurityConfig,
     *,
+    subprotocol: str,
     timeout: float = 10.0,
     extra_headers: list[str] | None = None,
 ) -> websocket.WebSocket:
-    """Open the WebSocket and check the handshake; raise a :class:`TransportError` subclass.
+    """Open the WebSocket asking for ``subprotocol`` (``ocpp1.6``) and check the handshake; raise a
+    :class:`TransportError` subclass.
 
     The receive timeout is reset to none after the handshake: a charge point waits for the
     CSMS indefinitely and the engine's own per-call timeouts apply.
     """
-    headers = [f"Sec-WebSocket-Protocol: {SUBPROTOCOL}"]
+    headers = [f"Sec-WebSocket-Protocol: {subprotocol}"]
     if security.profile in (1, 2) and security.password:
         headers.append(basic_auth_header(cp_id, security.password))
     if extra_headers:
@@ -139,10 +139,10 @@ def connect(
     except OSError as exc:
         raise TransportError(f"connection failed: {exc.strerror or _describe(exc)}") from None
     answered = (ws.getheaders() or {}).get("sec-websocket-protocol")
-    if not answered or answered.strip().lower() != SUBPROTOCOL:
+    if not answered or answered.strip().lower() != subprotocol:
         _close_quietly(ws)
         what = f"{answered!r}" if answered else "no subprotocol"
-        raise SubprotocolMismatch(f"server did not agree to subprotocol {SUBPROTOCOL}: it answered {what}")
+        raise SubprotocolMismatch(f"server did not agree to subprotocol {subprotocol}: it answered {what}")
     ws.settimeout(None)
     return ws
 

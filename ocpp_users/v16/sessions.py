@@ -15,16 +15,21 @@ import gevent
 
 from ocpp_users.ocppj.errors import CallTimeout, ConnectionLost, OcppCallError, RejectedError, VolatileOcppError
 from ocpp_users.v16.state.status import ChargePointStatus
-from ocpp_users.v16.station import id_tag_status
 
 if TYPE_CHECKING:
-    from ocpp_users.v16.station import ChargePointBase
+    from ocpp_users.v16.station import Station
 
 log = logging.getLogger(__name__)
 S = ChargePointStatus
 
 
-def _transaction_message(cp: ChargePointBase, send: Callable[[], Any]) -> None:
+def id_tag_status(result: object) -> object:
+    """``idTagInfo.status`` of an Authorize/StartTransaction answer, or None when it is missing."""
+    info = result.get("idTagInfo") if isinstance(result, dict) else None
+    return info.get("status") if isinstance(info, dict) else None
+
+
+def _transaction_message(cp: Station, send: Callable[[], Any]) -> None:
     """Send a transaction-related message as the specification asks (§4.7).
 
     While the connection is down the message is queued (a charger does not lose it and it does not
@@ -53,7 +58,7 @@ def _transaction_message(cp: ChargePointBase, send: Callable[[], Any]) -> None:
 
 
 def run_session(
-    cp: ChargePointBase,
+    cp: Station,
     connector_id: int,
     id_tag: str,
     duration_s: float | None,

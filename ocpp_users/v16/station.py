@@ -1,7 +1,11 @@
-"""The simulated charge point's runtime: connection and reconnect, the calls it makes, its loops.
+"""The OCPP 1.6 station: a charger's state, its link to the CSMS and its answers, put together.
 
-:class:`ChargePointBase` owns one :class:`~ocpp_users.rpc.OcppConnection` at a time. The CSMS's
-calls are answered by the handlers of :class:`~ocpp_users.simulated.SimulatedChargePoint`.
+:class:`Station` composes three objects: :class:`~ocpp_users.v16.state.StationState` (what the
+charger remembers), :class:`~ocpp_users.v16.link.Link` (its connection) and
+:class:`~ocpp_users.v16.answers.Answers` (how it answers CSMS calls, one object per feature
+profile). The station itself is the runtime that ties them together: it boots and reboots,
+sends the charge-point-initiated messages, keeps the heartbeat going, runs charging sessions
+and reconnects after a drop.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,15 +27,17 @@ from ocpp_users.ocppj.errors import (
     TransportError,
     VolatileOcppError,
 )
-from ocpp_users.ocppj.rpc import OcppConnection, WireLog
-from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET, RequestSink, null_sink
-from ocpp_users.ocppj.transport import charge_point_url, connect
+from ocpp_users.ocppj.rpc import CheckAnswer, OcppConnection, Payload, WireLog
+from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET, RequestSink, null_sink, report
+from ocpp_users.v16.answers import Answers, InboundCall
+from ocpp_users.v16.link import Link
+from ocpp_users.v16.sessions import id_tag_status, run_session
 from ocpp_users.v16.settings import ChargePointSettings
-from ocpp_users.v16.state.auth import AuthorizationCache, LocalAuthList
-from ocpp_users.v16.state.charging_profiles import ProfileStore
+from ocpp_users.v16.state import StationState
 from ocpp_users.v16.state.config import Configuration
-from ocpp_users.v16.state.meter import Meter, utc_now
-from ocpp_users.v16.state.status import OCCUPIED, ChargePointStatus, IllegalTransition, check_transition
+from ocpp_users.v16.state.connectors import Connector
+from ocpp_users.v16.state.meter import utc_now
+from ocpp_users.v16.state.status import ChargePointStatus, IllegalTransition, check_transition
 
 log = logging.getLogger(__name__)
 
@@ -56,66 +61,26 @@ class Phase:
     stopped = "stopped"
 
 
-@dataclass
-class Reservation:
-    reservation_id: int
-    id_tag: str
-    expiry: str
-    parent_id_tag: str | None = None
-    timer: gevent.Greenlet | None = None
-
-
-@dataclass
-class Connector:
-    connector_id: int
-    meter: Meter
-    status: ChargePointStatus = S.available
-    error_code: str = "NoError"
-    transaction_id: int | None = None
-    id_tag: str | None = None
-    operative: bool = True
-    scheduled_operative: bool | None = None
-    reservation: Reservation | None = None
-    session: gevent.Greenlet | None = None
-    stop_reason: str | None = None
-    stop_event: gevent.event.Event = field(default_factory=gevent.event.Event)
-
-    @property
-    def charging(self) -> bool:
-        return self.transaction_id is not None
-
-
-@dataclass(slots=True)
-class InboundCall:
-    """A CSMS-initiated call as the charge point saw it, with the answer it gave."""
-
-    at: float
-    action: str
-    payload: dict[str, Any]
-    answer: dict[str, Any] | None
-    error: str | None = None
-
-
-def id_tag_status(result: Any) -> Any:
-    """``idTagInfo.status`` of an Authorize/StartTransaction answer, or None when it is missing."""
-    info = result.get("idTagInfo") if isinstance(result, dict) else None
-    return info.get("status") if isinstance(info, dict) else None
-
-
-def _not_accepted(what: str) -> Callable[[dict[str, Any]], str | None]:
-    def check(result: dict[str, Any]) -> str | None:
+def _not_accepted(what: str) -> CheckAnswer:
+    def check(result: Payload) -> str | None:
         status = id_tag_status(result)
         return None if status == "Accepted" else f"{what} {status}"
 
     return check
 
 
-def _boot_check(result: dict[str, Any]) -> str | None:
+def _boot_check(result: Payload) -> str | None:
     return "BootNotification Rejected" if result.get("status") == "Rejected" else None
 
 
-class ChargePointBase:
-    """Connection, reconnect, and the charge-point-initiated calls of one simulated charger."""
+def _measurands(value: str | None) -> list[str]:
+    if not value:
+        return ["Energy.Active.Import.Register"]
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+class Station:
+    """One simulated OCPP 1.6J charge point."""
 
     def __init__(
         self, settings: ChargePointSettings, sink: RequestSink = null_sink, wire_log: WireLog | None = None
@@ -123,18 +88,14 @@ class ChargePointBase:
         self.settings = settings
         self.cp_id = settings.cp_id
         self.sink = sink
-        self.wire_log = wire_log
         self.rng = random.Random()
-        self.configuration = Configuration(settings.connectors, settings.configuration)
-        self.configuration.listen(self._on_configuration_change)
-        self.connectors: dict[int, Connector] = {
-            cid: Connector(cid, Meter(settings.power_range_w, time_factor=settings.time_factor, rng=self.rng))
-            for cid in range(settings.connectors + 1)
-        }
-        self.auth_cache = AuthorizationCache()
-        self.local_list = LocalAuthList(self.configuration.get_int("LocalAuthListMaxLength", 1000))
-        self.profiles = ProfileStore()
-        self.connection: OcppConnection | None = None
+        self.state = StationState(
+            settings.connectors, settings.configuration, settings.power_range_w, settings.time_factor, self.rng
+        )
+        self.state.configuration.listen(self._on_configuration_change)
+        self.answers = Answers(self)
+        """How this charger answers CSMS calls: one object per feature profile."""
+        self.link = Link(settings, self.answers, sink, wire_log, self._on_close)
         self.registration: str | None = None
         """Status of the last BootNotification.conf: Accepted, Pending or Rejected."""
         self.heartbeat_interval = float(self.configuration.get_int("HeartbeatInterval", 300))
@@ -142,93 +103,64 @@ class ChargePointBase:
         self.drops = 0
         self.reconnects = 0
         self.last_error: str | None = None
-        self.firmware_status = "Idle"
-        self.diagnostics_status = "Idle"
         self.observers: list[Callable[[InboundCall], None]] = []
         """Called with every CSMS-initiated call once it is answered (the compliance runner waits on it)."""
         self.schedule_observer: ScheduleObserver | None = None
         """Called just before each periodic send (heartbeat and meter values loops) with the message's
         schedule, so that a load generator can count messages sent late (None: nobody watches)."""
         self._stopping = False
-        self._connected = gevent.event.Event()
         self._interval_changed = gevent.event.Event()
         self._reconnector: gevent.Greenlet | None = None
         self._greenlets: list[gevent.Greenlet] = []
+
+    # ------------------------------------------------------------ the state, by its usual names
+
+    @property
+    def connectors(self) -> dict[int, Connector]:
+        return self.state.connectors
+
+    @property
+    def configuration(self) -> Configuration:
+        return self.state.configuration
 
     # ------------------------------------------------------------ connection
 
     @property
     def url(self) -> str:
-        return charge_point_url(self.settings.url, self.cp_id)
+        return self.link.url
+
+    @property
+    def connection(self) -> OcppConnection | None:
+        return self.link.connection
 
     @property
     def connected(self) -> bool:
-        return self.connection is not None and not self.connection.closed
-
-    def _fire(self, name: str, started: float, exception: BaseException | None) -> None:
-        self.sink(
-            request_type=WEBSOCKET,
-            name=name,
-            response_time=(time.perf_counter() - started) * 1000.0,
-            response_length=0,
-            exception=exception,
-            context={},
-        )
+        return self.link.connected
 
     def connect(self, name: str = "connect") -> None:
         """Open the WebSocket (security profile from the settings); raise TransportError on failure."""
         self.phase = Phase.connecting if name == "connect" else Phase.reconnecting
-        started = time.perf_counter()
         try:
-            ws = connect(self.url, self.cp_id, self.settings.security, timeout=self.settings.connect_timeout)
+            self.link.connect(name)
         except TransportError as exc:
             self.last_error = exc.reason
-            self._fire(name, started, exc)
             raise
-        self.connection = OcppConnection(
-            ws,
-            self,  # type: ignore[arg-type]  # the subclass is the Dispatcher
-            sink=self.sink,
-            call_timeout=self.settings.call_timeout,
-            serialize_calls=self.settings.serialize_calls,
-            validate=self.settings.validate,
-            wire_log=self.wire_log,
-            on_close=self._on_close,
-        ).start()
-        self._connected.set()
-        self._fire(name, started, None)
 
     def wait_connected(self, timeout: float | None = None) -> bool:
-        return self._connected.wait(timeout=timeout) and self.connected
+        return self.link.wait_connected(timeout)
 
     def _on_close(self, reason: str, by_us: bool) -> None:
-        self._connected.clear()
         if by_us or self._stopping:
             return
         self.drops += 1
         self.last_error = reason
-        self.sink(
-            request_type=WEBSOCKET,
-            name="disconnect",
-            response_time=0.0,
-            response_length=0,
-            exception=ConnectionLost(f"connection dropped: {reason}"),
-            context={},
-        )
+        report(self.sink, WEBSOCKET, "disconnect", exception=ConnectionLost(f"connection dropped: {reason}"))
         if self.settings.reconnect and (self._reconnector is None or self._reconnector.dead):
             self._reconnector = gevent.spawn(self._reconnect_loop)
 
     def backoff_delays(self) -> Callable[[], float]:
         """Exponential backoff with jitter, bounded by ``backoff_max``."""
-        state = {"delay": self.settings.backoff_initial}
-
-        def next_delay() -> float:
-            delay = state["delay"]
-            state["delay"] = min(delay * 2.0, self.settings.backoff_max)
-            jitter = self.settings.backoff_jitter
-            return max(0.0, delay * (1.0 - jitter * self.rng.random()))
-
-        return next_delay
+        return self.link.backoff_delays(self.rng)
 
     @property
     def reconnecting(self) -> bool:
@@ -274,15 +206,12 @@ class ChargePointBase:
 
     def close(self) -> None:
         """Close the connection cleanly without reconnecting."""
-        connection = self.connection
-        if connection is not None:
-            connection.close()
+        self.link.close()
 
     def drop(self) -> None:
         """Drop the connection as a network fault would; reconnect follows if enabled."""
-        connection = self.connection
-        if connection is not None:
-            connection.abort("dropped on purpose")
+        if self.link.connection is not None:
+            self.link.abort("dropped on purpose")
             self._on_close("dropped on purpose", False)
 
     # ------------------------------------------------------------ calls
@@ -290,27 +219,15 @@ class ChargePointBase:
     def call(
         self,
         action: str,
-        payload: dict[str, Any],
-        check: Callable[[dict[str, Any]], str | None] | None = None,
+        payload: Payload,
+        check: CheckAnswer | None = None,
         timeout: float | None = None,
-    ) -> dict[str, Any]:
+    ) -> Payload:
         """One CALL; rejections named by ``check`` count as failures when the settings are strict."""
-        connection = self.connection
-        if connection is None:
-            exc = ConnectionLost("connection lost: not connected")
-            self.sink(
-                request_type=CP_TO_CSMS,
-                name=action,
-                response_time=0.0,
-                response_length=0,
-                exception=exc,
-                context={},
-            )
-            raise exc
-        return connection.call(action, payload, timeout=timeout, check=check if self.settings.strict else None)
+        return self.link.call(action, payload, check if self.settings.strict else None, timeout)
 
-    def boot(self) -> dict[str, Any]:
-        payload: dict[str, Any] = {
+    def boot(self) -> Payload:
+        payload: Payload = {
             "chargePointVendor": self.settings.vendor[:20],
             "chargePointModel": self.settings.model[:20],
             "firmwareVersion": self.settings.firmware_version[:50],
@@ -334,7 +251,7 @@ class ChargePointBase:
             self.phase = Phase.pending
         return result
 
-    def boot_until_accepted(self, max_attempts: int | None = None) -> dict[str, Any]:
+    def boot_until_accepted(self, max_attempts: int | None = None) -> Payload:
         """BootNotification until Accepted; while Pending/Rejected wait ``interval`` between tries.
 
         From the specification: "While in pending state ... the Central System MAY send messages
@@ -362,14 +279,14 @@ class ChargePointBase:
             if self._stopping or not self.connected:
                 raise ConnectionLost("connection lost: while waiting to boot")
 
-    def heartbeat(self) -> dict[str, Any]:
+    def heartbeat(self) -> Payload:
         return self.call("Heartbeat", {})
 
-    def authorize(self, id_tag: str) -> dict[str, Any]:
+    def authorize(self, id_tag: str) -> Payload:
         result = self.call("Authorize", {"idTag": id_tag}, check=_not_accepted("Authorize"))
         info = result.get("idTagInfo")
         if isinstance(info, dict) and self.configuration.get_bool("AuthorizationCacheEnabled"):
-            self.auth_cache.update(id_tag, info)
+            self.state.auth_cache.update(id_tag, info)
         return result
 
     def set_status(self, connector_id: int, status: ChargePointStatus, error_code: str = "NoError") -> bool:
@@ -390,23 +307,16 @@ class ChargePointBase:
         status: ChargePointStatus | str,
         error_code: str = "NoError",
         info: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Payload:
         """Move the connector to ``status`` (checked against the 1.6 table) and report it."""
         status = ChargePointStatus(status)
         if not self.set_status(connector_id, status, error_code):
             # Our own bug, not the CSMS's: never report a change the 1.6 table forbids.
             old = self.connectors[connector_id].status
             exc = IllegalStatusChange(f"not sent: {old} -> {status} is not a legal 1.6 status transition")
-            self.sink(
-                request_type=CP_TO_CSMS,
-                name="StatusNotification",
-                response_time=0.0,
-                response_length=0,
-                exception=exc,
-                context={},
-            )
+            report(self.sink, CP_TO_CSMS, "StatusNotification", exception=exc)
             raise exc
-        payload: dict[str, Any] = {
+        payload: Payload = {
             "connectorId": connector_id,
             "errorCode": error_code,
             "status": str(status),
@@ -420,11 +330,11 @@ class ChargePointBase:
         for cid, connector in self.connectors.items():
             self.status_notification(cid, connector.status, connector.error_code)
 
-    def start_transaction(self, connector_id: int, id_tag: str, reservation_id: int | None = None) -> dict[str, Any]:
+    def start_transaction(self, connector_id: int, id_tag: str, reservation_id: int | None = None) -> Payload:
         connector = self.connectors[connector_id]
         started = datetime.now(UTC)
         meter_start = connector.meter.start()
-        payload: dict[str, Any] = {
+        payload: Payload = {
             "connectorId": connector_id,
             "idTag": id_tag,
             "meterStart": meter_start,
@@ -436,21 +346,21 @@ class ChargePointBase:
         transaction_id = result.get("transactionId")
         connector.transaction_id = transaction_id if isinstance(transaction_id, int) else None
         connector.id_tag = id_tag
-        self.profiles.tx_start[connector_id] = started  # where Relative charging profiles count from
+        self.state.profiles.tx_start[connector_id] = started  # where Relative charging profiles count from
         connector.stop_reason = None
         connector.stop_event.clear()
         info = result.get("idTagInfo")
         if isinstance(info, dict) and self.configuration.get_bool("AuthorizationCacheEnabled"):
-            self.auth_cache.update(id_tag, info)
+            self.state.auth_cache.update(id_tag, info)
         return result
 
     def stop_transaction(
         self, connector_id: int, reason: str = "Local", id_tag: str | None = None, with_data: bool = True
-    ) -> dict[str, Any]:
+    ) -> Payload:
         """StopTransaction for the connector's transaction (the model forgets it either way)."""
         connector = self.connectors[connector_id]
         meter_stop = connector.meter.stop()
-        payload: dict[str, Any] = {
+        payload: Payload = {
             "meterStop": meter_stop,
             "timestamp": utc_now(),
             "transactionId": connector.transaction_id if connector.transaction_id is not None else 0,
@@ -463,15 +373,15 @@ class ChargePointBase:
             payload["transactionData"] = [connector.meter.meter_value(measurands, "Transaction.End")]
         connector.transaction_id = None
         connector.id_tag = None
-        self.profiles.clear_tx_profiles(connector_id)
+        self.state.profiles.clear_tx_profiles(connector_id)
         connector.meter.limit_w = None
         return self.call("StopTransaction", payload)
 
-    def meter_values(self, connector_id: int, context: str = "Sample.Periodic") -> dict[str, Any]:
+    def meter_values(self, connector_id: int, context: str = "Sample.Periodic") -> Payload:
         connector = self.connectors[connector_id]
         measurands = _measurands(self.configuration.get("MeterValuesSampledData"))
-        connector.meter.limit_w = self.profiles.limit_w(connector_id)
-        payload: dict[str, Any] = {
+        connector.meter.limit_w = self.state.profiles.limit_w(connector_id)
+        payload: Payload = {
             "connectorId": connector_id,
             "meterValue": [connector.meter.meter_value(measurands, context)],
         }
@@ -484,7 +394,6 @@ class ChargePointBase:
     def _on_configuration_change(self, key: str, value: str) -> None:
         if key == "HeartbeatInterval":
             self.heartbeat_interval = float(value) if value.isdigit() else self.heartbeat_interval
-        if key == "HeartbeatInterval":
             self._interval_changed.set()
 
     @property
@@ -516,6 +425,92 @@ class ChargePointBase:
                 except VolatileOcppError:
                     pass
 
+    # ------------------------------------------------------------ sessions
+
+    def start_session(
+        self,
+        connector_id: int,
+        id_tag: str,
+        duration_s: float | None,
+        *,
+        authorize: bool = True,
+        default_stop_reason: str = "Local",
+    ) -> gevent.Greenlet:
+        """Run one charging session on the connector in its own greenlet (see :mod:`.sessions`)."""
+        connector = self.connectors[connector_id]
+        reservation_id = None
+        if connector.reservation is not None and connector.reservation.id_tag == id_tag:
+            reservation_id = connector.reservation.reservation_id
+            self.drop_reservation(connector_id, announce=False)
+        greenlet = gevent.spawn(
+            run_session,
+            self,
+            connector_id,
+            id_tag,
+            duration_s,
+            authorize=authorize,
+            default_stop_reason=default_stop_reason,
+            reservation_id=reservation_id,
+        )
+        connector.session = greenlet
+        return greenlet
+
+    def request_stop(self, connector_id: int, reason: str) -> None:
+        connector = self.connectors[connector_id]
+        connector.stop_reason = reason
+        connector.stop_event.set()
+
+    def connector_for_transaction(self, transaction_id: object) -> int | None:
+        return self.state.connector_for_transaction(transaction_id)
+
+    def drop_reservation(self, connector_id: int, announce: bool) -> None:
+        """End the connector's reservation (used, cancelled or expired); a Reserved connector becomes
+        Available, reported to the CSMS when ``announce``."""
+        connector = self.connectors[connector_id]
+        reservation, connector.reservation = connector.reservation, None
+        if reservation is not None and reservation.timer is not None and reservation.timer is not gevent.getcurrent():
+            reservation.timer.kill(block=False)
+        if connector.status == S.reserved:
+            if announce and self.connected:
+                self.quietly(lambda: self.status_notification(connector_id, S.available))
+            else:
+                self.set_status(connector_id, S.available)
+
+    def reboot(self, reason: str) -> None:
+        """Stop transactions (reason HardReset/SoftReset), drop the connection, boot again."""
+        sessions = [c.session for c in self.connectors.values() if c.session is not None and not c.session.dead]
+        for cid, connector in self.connectors.items():
+            if connector.charging:
+                self.request_stop(cid, reason)
+        for session in sessions:
+            session.join(timeout=self.settings.call_timeout)
+        self.close()
+        if self.stopping:
+            return
+        gevent.sleep(0.5)
+        self.registration = None
+        self.state.reset_after_reboot()
+        try:
+            self.connect(name="reconnect")
+        except TransportError:
+            self.reconnect_in_background()  # the CSMS is unreachable now: back off and retry
+            return
+        while True:
+            try:
+                self.boot_until_accepted()
+                break
+            except ConnectionLost:
+                return  # the drop started the reconnect loop, which boots again
+            except VolatileOcppError:
+                if self.stopping or not self.connected:
+                    return
+                gevent.sleep(self.settings.boot_retry_default)
+        self.report_all_statuses()
+        state = self.state
+        if state.firmware_status == "Installing":
+            state.firmware_status = self.settings.behaviour.firmware_outcome
+            self.call("FirmwareStatusNotification", {"status": state.firmware_status})
+
     # ------------------------------------------------------------ lifecycle helpers
 
     def spawn(self, func: Callable[..., Any], *args: Any) -> gevent.Greenlet:
@@ -523,6 +518,20 @@ class ChargePointBase:
         self._greenlets = [g for g in self._greenlets if not g.dead]
         self._greenlets.append(greenlet)
         return greenlet
+
+    @staticmethod
+    def quietly(func: Callable[[], object]) -> None:
+        """Run a follow-up whose failures are already counted; a bug is logged, never a traceback."""
+        try:
+            func()
+        except VolatileOcppError:
+            pass  # already counted as a failed request
+        except Exception as exc:  # a bug in a follow-up must not print a traceback or end silently
+            log.error("follow-up %s failed: %s: %s", getattr(func, "__name__", "?"), type(exc).__name__, exc)
+
+    def notify(self, call: InboundCall) -> None:
+        for observer in list(self.observers):
+            observer(call)
 
     def stop(self, stop_transactions: bool = True) -> None:
         """Stop running transactions (reason Local), close the socket cleanly, end every loop."""
@@ -563,10 +572,4 @@ class ChargePointBase:
         return self._stopping
 
     def occupied(self, connector_id: int) -> bool:
-        return self.connectors[connector_id].status in OCCUPIED
-
-
-def _measurands(value: str | None) -> list[str]:
-    if not value:
-        return ["Energy.Active.Import.Register"]
-    return [item.strip() for item in value.split(",") if item.strip()]
+        return self.state.occupied(connector_id)

@@ -7,8 +7,8 @@ from typing import Any
 from ocpp_users.fleet.storms.master import Conductor
 from ocpp_users.fleet.storms.messages import MSG_COMMAND, MSG_RESULT, MSG_STATE
 from ocpp_users.fleet.storms.worker import LocalFleet
-from ocpp_users.ocppj import schemas
 from ocpp_users.v16.actions import CP_INITIATED
+from ocpp_users.v16.protocol import SCHEMAS
 
 ATTR = "_vocpp_storms"
 
@@ -41,7 +41,7 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     kind = _runner_kind(runner)
     if kind != "MasterRunner":
         # compile the schemas now: compiled on first use, a storm's first calls would wait ~0.1 s
-        schemas.warm_up([str(action) for action in CP_INITIATED])
+        SCHEMAS.warm_up([str(action) for action in CP_INITIATED])
         fleet = LocalFleet(environment)
         setattr(environment, ATTR + "_local", fleet)
         runner.register_message(MSG_COMMAND, lambda environment, msg, **kw: fleet.on_command(msg.data or {}))

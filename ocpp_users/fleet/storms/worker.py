@@ -316,7 +316,7 @@ class LocalFleet:
             for user, cp in fleet:
                 if need <= 0:
                     break
-                connector_id = None if id(cp) in busy else _free_connector(cp)
+                connector_id = None if id(cp) in busy else _free_connector(user, cp)
                 if connector_id is None:
                     continue
                 tags = getattr(getattr(user, "config", None), "id_tags", None) or ("VOCPP-VALID",)
@@ -341,15 +341,14 @@ def _session_running(cp: ChargePointLike) -> bool:
     return any(c.session is not None and not c.session.dead for cid, c in cp.connectors.items() if cid > 0)
 
 
-def _free_connector(cp: ChargePointLike) -> int | None:
-    check = getattr(cp, "connector_free", None)
+def _free_connector(user: Any, cp: ChargePointLike) -> int | None:
+    """A connector of ``cp`` a session may start on now (the fleet's claims decide when the user has them)."""
+    claims = getattr(user, "claims", None)
+    if claims is not None:
+        free: int | None = claims.free_connector()
+        return free
     for cid in cp.connectors:
-        if cid == 0:
-            continue
-        if check is not None:
-            if check(cid):
-                return cid
-        elif cp.connected and cp.registration == "Accepted" and not cp.connectors[cid].charging:
+        if cid > 0 and cp.connected and cp.registration == "Accepted" and not cp.connectors[cid].charging:
             return cid
     return None
 

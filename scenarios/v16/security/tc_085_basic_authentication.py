@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from ocpp_users.ocppj.errors import AuthenticationFailed, TransportError
 from ocpp_users.ocppj.transport import SecurityConfig, connect
+from ocpp_users.v16.protocol import VERSION
 from scenarios.base import Case, register
 from scenarios.context import Context
 from scenarios.options import RunOptions
@@ -75,7 +76,13 @@ class BasicAuthentication(Case):
     def _refused(ctx: Context, what: str, security: SecurityConfig) -> None:
         """Note (not a verdict) whether the CSMS refuses a connection with ``what``."""
         try:
-            ws = connect(ctx.cp.url, ctx.cp.cp_id, security, timeout=ctx.options.connect_timeout)
+            ws = connect(
+                ctx.cp.url,
+                ctx.cp.cp_id,
+                security,
+                subprotocol=VERSION.subprotocol,
+                timeout=ctx.options.connect_timeout,
+            )
         except AuthenticationFailed as exc:
             ctx.note(f"extra check (not in the document): a connection with {what} was refused: {exc.reason}")
             return

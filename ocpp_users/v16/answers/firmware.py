@@ -1,0 +1,56 @@
+"""Firmware Management profile: GetDiagnostics and UpdateFirmware, with their status notifications."""
+
+from __future__ import annotations
+
+import gevent
+
+from ocpp_users.ocppj.handlers import on
+from ocpp_users.ocppj.rpc import Payload, Reply
+from ocpp_users.v16.actions import Action
+from ocpp_users.v16.answers.base import ProfileAnswers, seconds_until
+
+
+class FirmwareAnswers(ProfileAnswers):
+    """Answers of the Firmware Management profile."""
+
+    profile = "FirmwareManagement"
+
+    @on(Action.get_diagnostics)
+    def get_diagnostics(self, payload: Payload) -> Payload | Reply:
+        station, state = self.station, self.state
+        file_name = f"diagnostics-{station.cp_id}.log"[:255]
+
+        def upload() -> None:
+            state.diagnostics_status = "Uploading"
+            station.call("DiagnosticsStatusNotification", {"status": "Uploading"})
+            gevent.sleep(1.0 / max(station.settings.time_factor, 1.0))
+            state.diagnostics_status = station.settings.behaviour.diagnostics_outcome
+            station.call("DiagnosticsStatusNotification", {"status": state.diagnostics_status})
+
+        return Reply({"fileName": file_name}, self.later(upload))
+
+    @on(Action.update_firmware)
+    def update_firmware(self, payload: Payload) -> Payload | Reply:
+        station, state = self.station, self.state
+        wait = seconds_until(payload.get("retrieveDate"))
+        outcome = station.settings.behaviour.firmware_outcome
+
+        def notify(status: str) -> None:
+            state.firmware_status = status
+            station.call("FirmwareStatusNotification", {"status": status})
+
+        def update() -> None:
+            gevent.sleep(wait)
+            notify("Downloading")
+            gevent.sleep(1.0 / max(station.settings.time_factor, 1.0))
+            if outcome == "DownloadFailed":
+                notify(outcome)
+                return
+            notify("Downloaded")
+            notify("Installing")
+            if outcome == "InstallationFailed":
+                notify(outcome)
+                return
+            station.reboot("HardReset")
+
+        return Reply({}, self.later(update))

@@ -1,0 +1,61 @@
+"""Remote Trigger profile: TriggerMessage makes the charger send the message asked for."""
+
+from __future__ import annotations
+
+from ocpp_users.ocppj.handlers import on
+from ocpp_users.ocppj.rpc import Payload, Reply
+from ocpp_users.v16.actions import Action
+from ocpp_users.v16.answers.base import ProfileAnswers
+
+TRIGGERABLE = frozenset(
+    {
+        "BootNotification",
+        "DiagnosticsStatusNotification",
+        "FirmwareStatusNotification",
+        "Heartbeat",
+        "MeterValues",
+        "StatusNotification",
+    }
+)
+"""From the specification (MessageTrigger): the messages a TriggerMessage.req may ask for."""
+
+
+def _diagnostics_wire(status: str) -> str:
+    return status if status in ("Idle", "Uploaded", "UploadFailed", "Uploading") else "Idle"
+
+
+class RemoteTriggerAnswers(ProfileAnswers):
+    """Answers of the Remote Trigger profile."""
+
+    profile = "RemoteTrigger"
+
+    @on(Action.trigger_message)
+    def trigger_message(self, payload: Payload) -> Payload | Reply:
+        station, state = self.station, self.state
+        requested = payload["requestedMessage"]
+        connector_id = payload.get("connectorId")
+        if connector_id is not None and not state.valid_connector(connector_id):
+            return {"status": "Rejected"}
+        targets = [connector_id] if connector_id is not None else list(state.connectors)
+
+        def send() -> None:
+            if requested == "BootNotification":
+                station.boot_until_accepted()  # a Pending/Rejected answer is honoured like any boot
+            elif requested == "Heartbeat":
+                station.heartbeat()
+            elif requested == "StatusNotification":
+                for cid in targets:
+                    connector = state.connectors[cid]
+                    station.status_notification(cid, connector.status, connector.error_code)
+            elif requested == "MeterValues":
+                for cid in targets:
+                    if cid > 0 or connector_id == 0:
+                        station.meter_values(cid, "Trigger")
+            elif requested == "DiagnosticsStatusNotification":
+                station.call("DiagnosticsStatusNotification", {"status": _diagnostics_wire(state.diagnostics_status)})
+            elif requested == "FirmwareStatusNotification":
+                station.call("FirmwareStatusNotification", {"status": state.firmware_status})
+
+        if requested not in TRIGGERABLE:
+            return {"status": "NotImplemented"}
+        return Reply({"status": "Accepted"}, self.later(send))
