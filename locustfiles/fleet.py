@@ -4,20 +4,11 @@
     locust -f locustfiles/fleet.py --host ws://csms.example/ocpp/ -u 1000 -r 50
 
 Without --host the embedded testbed CSMS is started on a free loopback port (master or local
-runner; remote workers need --host). The fleet's options (--id-tag, --connectors,
---cp-id-template, --security-profile, --session-duration, ... each with a LOCUST_... variable,
-all in the web UI) are listed in :mod:`ocpp_users.fleet_options`; Locust's --help is printed
-before the locustfile loads, so it does not show them.
+runner; remote workers need --host). The fleet's options (``volatileocpp fleet-options``) are
+declared in :mod:`ocpp_users.fleet.options`; Locust prints its --help before the locustfile loads.
 """
 
-from locust import events
-
-from ocpp_users.fleet import gates
-from ocpp_users.fleet.runtime import install
-from ocpp_users.fleet.users import ChargePointUser
-
-install(events)
-gates.install(events)  # CI gates, --json-summary and the storm messages of locustfiles/shapes.py
+from ocpp_users.fleet.plugin import ChargePointUser  # (imports locust first: gevent patches sockets)
 
 
 class ChargePoint(ChargePointUser):

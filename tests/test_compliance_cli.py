@@ -351,7 +351,8 @@ def test_locust_client_certificate_options_reach_the_run(tmp_path: Path) -> None
         env={"VOCPP_OCTT_CLIENT_CERT": str(cert), "VOCPP_OCTT_CLIENT_KEY": str(key), "VOCPP_OCTT_ONLY": "TC_001"},
     )
     text = done.stdout + done.stderr
-    assert done.returncode == 1, text  # the options passed; the (unloadable) certificate fails the connect
+    # the options passed; the (unloadable) certificate fails the connect: exit 2, as the CLI's
+    assert done.returncode == 2, text
     assert re.search(r"OCTT\s+connect\s+1\s+1\(100\.00%\)", text), text
     assert "cannot connect to wss://" in text and "Traceback" not in text
 
@@ -362,3 +363,14 @@ def test_locust_without_host_starts_the_testbed() -> None:
     assert done.returncode == 0, text
     assert re.search(r"OCTT\s+TC_001_CSMS\s+1\s+0\(0\.00%\)", text), text
     assert re.search(r"OCTT\s+TC_010_CSMS\s+1\s+0\(0\.00%\)", text), text
+
+
+def test_locust_prints_the_cli_verdicts_in_document_order() -> None:
+    """The Locust user shows what ``volatileocpp scenarios`` prints: a line per case in document
+    order, then the summary line (here against the testbed it starts itself)."""
+    done = _locust(env={"VOCPP_OCTT_ONLY": "TC_010,TC_001,TC_003"})
+    text = done.stdout + done.stderr
+    assert done.returncode == 0, text
+    order = [line.split()[2] for line in done.stdout.splitlines() if line.startswith("Running scenario:")]
+    assert order == ["TC_001_CSMS", "TC_003_CSMS", "TC_010_CSMS"], text
+    assert re.search(r"^3 cases in [0-9.]+ s: 3 PASSED, 0 FAILED, 0 NOT APPLICABLE, 0 ERROR$", done.stdout, re.M), text

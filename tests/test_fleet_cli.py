@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from ocpp_users.embedded import REPO_ROOT
+from ocpp_users.fleet.config import OptionError, fleet_config
 from ocpp_users.fleet.ids import IdPool, IdsExhausted, check_template, read_ids_file
-from ocpp_users.fleet.options import OptionError, fleet_config, parse_args
+from ocpp_users.fleet.options import parse_args
 from ocpp_users.fleet.runtime import Fleet
 from ocpp_users.ocppj.transport import charge_point_url
 

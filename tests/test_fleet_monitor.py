@@ -12,7 +12,7 @@ from locust.env import Environment
 from locust.event import Events
 
 from ocpp_users.fleet import summary
-from ocpp_users.fleet.options import OptionError, check_host
+from ocpp_users.fleet.config import OptionError, check_host
 from ocpp_users.fleet.runtime import Fleet
 from ocpp_users.fleet.ui import REPORT_KEY, FleetMonitor
 from ocpp_users.ocppj.redact import redact_url

@@ -37,3 +37,9 @@ def test_testbed_never_imports_the_engine() -> None:
             if f"import {banned}" in text or f"from {banned}" in text:
                 offenders.append(f"{path.relative_to(ROOT)} imports {banned}")
     assert offenders == []
+
+
+def test_mypy_strict_on_the_wire_and_the_station() -> None:
+    """The version-neutral wire and the 1.6 station are held to ``mypy --strict``."""
+    result = _run("mypy", "--strict", "ocpp_users/ocppj", "ocpp_users/v16")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import gevent
+from locust.env import Environment
 
 from ocpp_users.fleet.fidelity import FidelityTracker, KindCounts
+from ocpp_users.fleet.runners import is_master
 
 log = logging.getLogger("ocpp_users.fleet")
 
@@ -139,7 +141,7 @@ def summary_text(view: dict[str, Any]) -> str:
 class FleetFidelity:
     """The fidelity tracker of one process, its periodic check, and the workers' reports (master)."""
 
-    def __init__(self, environment: Any) -> None:
+    def __init__(self, environment: Environment) -> None:
         self.environment = environment
         self.tracker_factory: Callable[[], FidelityTracker] = default_tracker
         """Builds the tracker of each run (tests tune its policy here)."""
@@ -227,7 +229,7 @@ class FleetFidelity:
         """This process's snapshot merged with every worker's last report. ``include_local``
         defaults to "not a master" (a master runs no charge points)."""
         if include_local is None:
-            include_local = type(self.environment.runner).__name__ != "MasterRunner"
+            include_local = not is_master(self.environment.runner)
         snapshots: list[dict[str, Any]] = []
         warnings: list[str] = []
         if include_local:

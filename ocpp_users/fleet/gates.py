@@ -21,9 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from locust.env import Environment
+from locust.event import Events
 from locust.stats import RequestStats, StatsEntry
 
 from ocpp_users.fleet import storms, summary
+from ocpp_users.fleet.optiontable import Option, OptionGroup, add_group
+from ocpp_users.fleet.runners import is_worker, runner_of
 from ocpp_users.ocppj.sink import WEBSOCKET
 
 log = logging.getLogger("ocpp_users.gates")
@@ -155,42 +159,31 @@ def option_flag(dest: str) -> str:
     return "--" + dest.replace("_", "-")
 
 
-def register(parser: Any) -> None:
-    """The gate options (the ``init_command_line_parser`` event), each with a LOCUST_ env var."""
-    group = parser.add_argument_group(
+def options_group() -> OptionGroup:
+    """The gate options, each with a LOCUST_ environment variable."""
+    limits = tuple(
+        Option(option_flag(dest), help_text, metavar=metavar, type=_keeps_text(parse, option_flag(dest)[2:]))
+        for dest, (metavar, parse, help_text) in LIMITS.items()
+    )
+    summary = Option(
+        "--json-summary",
+        "write a JSON summary (stats per action, fleet counts, load shape figures, checks, exit code) to FILE "
+        "when the run ends",
+        metavar="FILE",
+    )
+    return OptionGroup(
         "CI gates",
         f"Limits checked when the run ends: each breach prints CHECK FAILED and the exit code is {GATE_EXIT_CODE}.",
-    )
-    for dest, (metavar, parse, help_text) in LIMITS.items():
-        _web_ui(
-            group.add_argument(
-                option_flag(dest),
-                type=_keeps_text(parse, option_flag(dest)[2:].replace("-", " ")),
-                default="",
-                metavar=metavar,
-                env_var="LOCUST_" + dest.upper(),
-                help=help_text,
-            )
-        )
-    _web_ui(
-        group.add_argument(
-            "--json-summary",
-            default="",
-            metavar="FILE",
-            env_var="LOCUST_JSON_SUMMARY",
-            help="write a JSON summary (stats per action, fleet counts, load shape figures, checks, exit code) "
-            "to FILE when the run ends",
-        )
+        (*limits, summary),
     )
 
 
-def _web_ui(action: Any) -> None:
-    """Show an option in the web UI, as Locust's parser does for top-level options."""
-    action.include_in_web_ui = True
-    action.is_secret = action.is_required = action.is_multiple = False
+def register(parser: argparse.ArgumentParser) -> None:
+    """The gate options (the ``init_command_line_parser`` event)."""
+    add_group(parser, options_group())
 
 
-def limit(options: Any, dest: str) -> Any:
+def limit(options: argparse.Namespace | None, dest: str) -> Any:
     """The parsed limit, or None when unset (values may be text: the web UI edits them as text)."""
     value = getattr(options, dest, None) if options is not None else None
     if value is None or not str(value).strip():
@@ -201,7 +194,7 @@ def limit(options: Any, dest: str) -> Any:
 # ---------------------------------------------------------------- evaluation
 
 
-def configured(options: Any) -> bool:
+def configured(options: argparse.Namespace | None) -> bool:
     return any(str(getattr(options, dest, "") or "").strip() for dest in LIMITS)
 
 
@@ -258,10 +251,10 @@ def _storm_times(reports: list[dict[str, Any]], key: str) -> list[tuple[str, flo
     return out
 
 
-def evaluate(environment: Any) -> list[Check]:
+def evaluate(environment: Environment) -> list[Check]:
     """Every configured check, on the merged stats (master) or the local stats."""
     options = environment.parsed_options
-    stats: RequestStats = environment.runner.stats
+    stats: RequestStats = runner_of(environment).stats
     fleet = storms.final_fleet(environment) or {}
     master = storms.conductor(environment)
     reports = master.reports if master is not None else []
@@ -331,14 +324,10 @@ def _fleet_boot_check(fleet: dict[str, Any], seconds: float) -> Check:
 # ---------------------------------------------------------------- the quitting listener
 
 
-def _is_worker(runner: Any) -> bool:
-    return type(runner).__name__ == "WorkerRunner"
-
-
-def on_quitting(environment: Any, **_: Any) -> None:
+def on_quitting(environment: Environment, **_: Any) -> None:
     """Print the load shapes' figures and the checks, set the exit code, write the JSON summary."""
     runner = environment.runner
-    if runner is None or _is_worker(runner):
+    if runner is None or is_worker(runner):
         return
     options = environment.parsed_options
     out: Callable[[str], None] = _printer()
@@ -371,20 +360,20 @@ def on_quitting(environment: Any, **_: Any) -> None:
             log.error("cannot write the JSON summary %s: %s", path, exc.strerror or exc)
 
 
-def _has_errors_besides_requests(environment: Any) -> bool:
+def _has_errors_besides_requests(environment: Environment) -> bool:
     """Unhandled exceptions in users or greenlets keep Locust's non-zero exit code."""
     from locust import log as locust_log
 
-    return bool(environment.runner.exceptions) or bool(locust_log.unhandled_greenlet_exception)
+    return bool(runner_of(environment).exceptions) or bool(locust_log.unhandled_greenlet_exception)
 
 
-def _exit_code(environment: Any) -> int:
+def _exit_code(environment: Environment) -> int:
     """The exit code Locust will use (its own rules, unless a listener set one)."""
     from locust import log as locust_log
 
     if environment.process_exit_code is not None:
         return int(environment.process_exit_code)
-    runner = environment.runner
+    runner = runner_of(environment)
     if runner.errors or runner.exceptions:
         return int(getattr(environment.parsed_options, "exit_code_on_error", 1) or 1)
     if locust_log.unhandled_greenlet_exception:
@@ -400,11 +389,11 @@ def _printer() -> Callable[[str], None]:
     return out
 
 
-def install(events: Any) -> None:
+def install(events: Events) -> None:
     """Register the options and the quitting listener on ``events``; idempotent."""
     if getattr(events, "_vocpp_gates", False):
         return
-    events._vocpp_gates = True
+    setattr(events, "_vocpp_gates", True)  # noqa: B010
     storms.install(events)
     events.init_command_line_parser.add_listener(lambda parser, **_: register(parser))
     events.quitting.add_listener(on_quitting)

@@ -1,286 +1,33 @@
-"""The fleet's command-line options: registration on Locust's parser, parsing and validation.
+"""The fleet's command-line options, as tables: one row per option, in the groups a user thinks in.
 
-Every option has a ``LOCUST_...`` environment variable and shows in the web UI. Values stay
-plain strings, numbers and booleans in ``parsed_options`` (the web UI edits them in place);
-:func:`fleet_config` turns them into a checked :class:`FleetConfig`, raising :class:`OptionError`
-with one line that names the option.
+Every option has a ``LOCUST_...`` environment variable and shows in the web UI. Locust prints its
+``--help`` before it loads a locustfile, so :func:`help_text` (``volatileocpp fleet-options``)
+lists them. Values are checked at parse time (a bad one ends Locust with one ``error:`` line and
+exit code 2) and again, as a whole, by :func:`~ocpp_users.fleet.config.fleet_config`.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from ocpp_users.fleet.config import (
+    DEFAULT_ID_TAG,
+    DEFAULT_IDLE,
+    DEFAULT_SESSION,
+    EMBEDDED_METER_INTERVAL,
+    STOP_REASONS,
+    OptionError,
+    existing_file,
+    parse_id_tags,
+    parse_int,
+    parse_number,
+    parse_optional_interval,
+    parse_range,
+)
 from ocpp_users.fleet.ids import DEFAULT_TEMPLATE, check_template, read_ids_file
-from ocpp_users.ocppj.redact import redact_url
-from ocpp_users.ocppj.transport import SecurityConfig
-from ocpp_users.v16.settings import ChargePointSettings
-
-STOP_REASONS = ("Local", "EVDisconnected", "mixed")
-DEFAULT_ID_TAG = "VOCPP-VALID"
-"""Accepted by the embedded testbed; a foreign CSMS must know it (or pass --id-tag)."""
-DEFAULT_SESSION = "10-20"
-DEFAULT_IDLE = "2-8"
-EMBEDDED_METER_INTERVAL = 5
-"""MeterValueSampleInterval the charge points start with against the embedded testbed, so that a
-30 s run sees MeterValues (a configuration value, not an override: ChangeConfiguration still applies)."""
-EMBEDDED_HEARTBEAT_INTERVAL = 10
-"""Heartbeat interval the embedded testbed hands out in BootNotification.conf."""
-MAX_ID_TAG = 20  # CiString20Type
-
-
-class OptionError(ValueError):
-    """A bad option value; ``str()`` is one line naming the option."""
-
-
-# ---------------------------------------------------------------- value parsers
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def parse_range(value: Any, option: str) -> tuple[float, float]:
-    """``MIN-MAX`` (or one number) in seconds."""
-    text = _text(value)
-    lo_text, sep, hi_text = text.partition("-")
-    try:
-        lo = float(lo_text)
-        hi = float(hi_text) if sep else lo
-    except ValueError:
-        raise OptionError(f"{option}: expected MIN-MAX seconds (e.g. 10-20), not {text!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo < 0:
-        raise OptionError(f"{option}: durations must be finite and not negative, not {text!r}")
-    if lo > hi:
-        raise OptionError(f"{option}: MIN must not exceed MAX in {text!r}")
-    return lo, hi
-
-
-def parse_number(value: Any, option: str, *, minimum: float = 0.0, strict: bool = True) -> float:
-    text = _text(value)
-    try:
-        number = float(text)
-    except ValueError:
-        raise OptionError(f"{option}: expected a number, not {text!r}") from None
-    if not math.isfinite(number) or number < minimum or (strict and number <= minimum):
-        relation = "greater than" if strict else "at least"
-        raise OptionError(f"{option}: must be {relation} {minimum:g}, not {text!r}")
-    return number
-
-
-def parse_optional_interval(value: Any, option: str) -> float | None:
-    """An interval override; empty means "no override"."""
-    if _text(value) == "":
-        return None
-    return parse_number(value, option)
-
-
-def parse_int(value: Any, option: str, lo: int, hi: int) -> int:
-    text = _text(value)
-    try:
-        number = int(text)
-    except ValueError:
-        raise OptionError(f"{option}: expected a whole number, not {text!r}") from None
-    if not lo <= number <= hi:
-        raise OptionError(f"{option}: must be between {lo} and {hi}, not {number}")
-    return number
-
-
-def parse_id_tags(value: Any, option: str = "--id-tag") -> tuple[str, ...]:
-    """Comma-separated id tags, or ``@FILE`` with one tag per line (``#`` comments)."""
-    text = _text(value)
-    if text.startswith("@"):
-        path = text[1:]
-        try:
-            raw = Path(path).read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise OptionError(f"{option}: cannot read {path!r}: {exc.strerror or exc}") from None
-        items = [line.split("#", 1)[0].strip() for line in raw]
-    else:
-        items = [item.strip() for item in text.split(",")]
-    tags = tuple(item for item in items if item)
-    if not tags:
-        raise OptionError(f"{option}: no id tag given")
-    for tag in tags:
-        if len(tag) > MAX_ID_TAG:
-            raise OptionError(f"{option}: id tag {tag!r} is longer than {MAX_ID_TAG} characters (CiString20)")
-    return tags
-
-
-def _existing_file(value: Any, option: str) -> str | None:
-    text = _text(value)
-    if not text:
-        return None
-    if not os.path.isfile(text):
-        raise OptionError(f"{option}: no such file: {text!r}")
-    return text
-
-
-def check_host(host: str) -> str:
-    """A ws:// or wss:// CSMS URL."""
-    parts = urlsplit(host)
-    if parts.scheme not in ("ws", "wss") or not parts.netloc:
-        raise OptionError(f"--host: expected a ws:// or wss:// CSMS URL, not {redact_url(host)!r}")
-    return host
-
-
-# ---------------------------------------------------------------- the checked configuration
-
-
-@dataclass(frozen=True)
-class FleetConfig:
-    """The fleet's options, checked."""
-
-    id_tags: tuple[str, ...] = (DEFAULT_ID_TAG,)
-    id_tag_given: bool = False
-    connectors: int = 1
-    cp_id_template: str = DEFAULT_TEMPLATE
-    cp_ids: tuple[str, ...] | None = None
-    security: SecurityConfig = field(default_factory=SecurityConfig)
-    heartbeat_interval: float | None = None
-    """Override of the CSMS's interval; None: the BootNotification/ChangeConfiguration value."""
-    meter_interval: float | None = None
-    """Override of MeterValueSampleInterval; None: the configuration key (60 s unless changed)."""
-    configuration: dict[str, str] = field(default_factory=dict)
-    """Initial configuration key values of every charge point."""
-    session_duration: tuple[float, float] = (10.0, 20.0)
-    idle_duration: tuple[float, float] = (2.0, 8.0)
-    time_factor: float = 1.0
-    validate: bool = True
-    call_timeout: float = 30.0
-    connect_timeout: float = 10.0
-    backoff_max: float = 30.0
-    stop_reason: str = "Local"
-    vendor: str = "VolatileOCPP"
-    model: str = "VirtualCP"
-    firmware_version: str | None = None
-    embedded: bool = False
-
-    def settings_for(self, cp_id: str, url: str) -> ChargePointSettings:
-        settings = ChargePointSettings(
-            cp_id=cp_id,
-            url=url,
-            security=self.security,
-            connectors=self.connectors,
-            vendor=self.vendor,
-            model=self.model,
-            call_timeout=self.call_timeout,
-            connect_timeout=self.connect_timeout,
-            validate=self.validate,
-            heartbeat_override=self.heartbeat_interval,
-            meter_interval_override=self.meter_interval,
-            configuration=dict(self.configuration),
-            time_factor=self.time_factor,
-            backoff_max=self.backoff_max,
-            backoff_initial=min(1.0, self.backoff_max),
-        )
-        if self.firmware_version:
-            settings.firmware_version = self.firmware_version
-        return settings
-
-    def describe(self) -> str:
-        """One line for the log; never includes the password."""
-        hb = f"{self.heartbeat_interval:g} s" if self.heartbeat_interval else "from the CSMS"
-        sample = self.configuration.get("MeterValueSampleInterval", "60")
-        meter = f"{self.meter_interval:g} s" if self.meter_interval else f"MeterValueSampleInterval ({sample} s)"
-        ids = f"{len(self.cp_ids)} ids from file" if self.cp_ids else self.cp_id_template
-        return (
-            f"{self.connectors} connector(s) per charge point, ids {ids}, security profile {self.security.profile}, "
-            f"heartbeat {hb}, meter values {meter}, idle {self.idle_duration[0]:g}-{self.idle_duration[1]:g} s, "
-            f"sessions {self.session_duration[0]:g}-{self.session_duration[1]:g} s, time factor {self.time_factor:g}"
-        )
-
-
-def _get(options: Any, name: str, default: Any = None) -> Any:
-    value = getattr(options, name, default) if options is not None else default
-    return default if value is None else value
-
-
-def fleet_config(options: Any, host: str | None, *, embedded: bool = False, read_ids: bool = True) -> FleetConfig:
-    """Check the parsed options (a Namespace, or None for all defaults) against ``host``.
-
-    ``read_ids=False`` leaves ``--cp-ids-file`` unread (a worker: the master lends it the ids)."""
-    given_tags = _text(_get(options, "id_tag", ""))
-    id_tags = parse_id_tags(given_tags) if given_tags else (DEFAULT_ID_TAG,)
-    template = _text(_get(options, "cp_id_template", DEFAULT_TEMPLATE)) or DEFAULT_TEMPLATE
-    try:
-        check_template(template)
-    except ValueError as exc:
-        raise OptionError(f"--cp-id-template: {exc}") from None
-    ids_file = _text(_get(options, "cp_ids_file", ""))
-    try:
-        cp_ids = read_ids_file(ids_file) if ids_file and read_ids else None
-    except ValueError as exc:
-        raise OptionError(f"--cp-ids-file: {exc}") from None
-
-    profile = parse_int(_get(options, "security_profile", 0), "--security-profile", 0, 3)
-    password = _text(_get(options, "basic_auth_password", "")) or None
-    security = SecurityConfig(
-        profile=profile,
-        password=password,
-        ca_file=_existing_file(_get(options, "ca_file"), "--ca-file"),
-        client_cert=_existing_file(_get(options, "client_cert"), "--client-cert"),
-        client_key=_existing_file(_get(options, "client_key"), "--client-key"),
-        verify=not bool(_get(options, "insecure", False)),
-    )
-    if host:
-        check_host(host)
-        try:
-            security.check(host)
-        except ValueError as exc:
-            hint = " (--basic-auth-password)" if "password" in str(exc) else ""
-            hint = " (--client-cert)" if "certificate" in str(exc) else hint
-            raise OptionError(f"--security-profile: {exc}{hint}") from None
-    if security.client_key and not security.client_cert:
-        raise OptionError("--client-key: needs --client-cert")
-
-    heartbeat = parse_optional_interval(_get(options, "heartbeat_interval"), "--heartbeat-interval")
-    meter = parse_optional_interval(_get(options, "meter_interval"), "--meter-interval")
-    configuration = {"MeterValueSampleInterval": str(EMBEDDED_METER_INTERVAL)} if meter is None and embedded else {}
-    stop_reason = _text(_get(options, "stop_reason", "Local")) or "Local"
-    if stop_reason not in STOP_REASONS:
-        raise OptionError(f"--stop-reason: must be one of {', '.join(STOP_REASONS)}, not {stop_reason!r}")
-    vendor = _text(_get(options, "vendor", "VolatileOCPP")) or "VolatileOCPP"
-    model = _text(_get(options, "model", "VirtualCP")) or "VirtualCP"
-    if len(vendor) > 20:
-        raise OptionError(f"--vendor: at most 20 characters (CiString20), not {len(vendor)}")
-    if len(model) > 20:
-        raise OptionError(f"--model: at most 20 characters (CiString20), not {len(model)}")
-    firmware = _text(_get(options, "firmware_version", "")) or None
-    if firmware is not None and len(firmware) > 50:
-        raise OptionError("--firmware-version: at most 50 characters (CiString50)")
-    return FleetConfig(
-        id_tags=id_tags,
-        id_tag_given=bool(given_tags),
-        connectors=parse_int(_get(options, "connectors", 1), "--connectors", 1, 100),
-        cp_id_template=template,
-        cp_ids=cp_ids,
-        security=security,
-        heartbeat_interval=heartbeat,
-        meter_interval=meter,
-        configuration=configuration,
-        session_duration=parse_range(_get(options, "session_duration", DEFAULT_SESSION), "--session-duration"),
-        idle_duration=parse_range(_get(options, "idle_duration", DEFAULT_IDLE), "--idle-duration"),
-        time_factor=parse_number(_get(options, "time_factor", 1.0), "--time-factor"),
-        validate=not bool(_get(options, "no_validation", False)),
-        call_timeout=parse_number(_get(options, "call_timeout", 30.0), "--call-timeout"),
-        connect_timeout=parse_number(_get(options, "connect_timeout", 10.0), "--connect-timeout"),
-        backoff_max=parse_number(_get(options, "backoff_max", 30.0), "--backoff-max"),
-        stop_reason=stop_reason,
-        vendor=vendor,
-        model=model,
-        firmware_version=firmware,
-        embedded=embedded,
-    )
-
-
-# ---------------------------------------------------------------- registration
+from ocpp_users.fleet.optiontable import Option, OptionGroup, add_group
 
 
 def _checked(check: Callable[[str, str], object], option: str) -> Callable[[str], str]:
@@ -342,214 +89,202 @@ def _ids_file_check(text: str, option: str) -> None:
             raise OptionError(f"{option}: {exc}") from None
 
 
-def _file_check(text: str, option: str) -> None:
-    _existing_file(text, option)
+CONNECTION = OptionGroup(
+    "CSMS connection",
+    "How the charge points reach and authenticate to the CSMS (--host is its URL).",
+    (
+        Option(
+            "--security-profile",
+            "OCPP security profile: 0 ws://, 1 ws:// + Basic auth, 2 wss:// + Basic auth, "
+            "3 wss:// + client certificate (default 0)",
+            default=0,
+            type=int,
+            choices=(0, 1, 2, 3),
+        ),
+        Option(
+            "--basic-auth-password",
+            "Basic auth password (user = charge point id) for security profiles 1 and 2; never logged",
+            metavar="PASSWORD",
+            secret=True,
+        ),
+        Option(
+            "--ca-file",
+            "CA bundle to verify the CSMS certificate (default: the system's CAs)",
+            metavar="FILE",
+            type=_checked(existing_file, "--ca-file"),
+        ),
+        Option(
+            "--client-cert",
+            "client certificate (PEM) for security profile 3",
+            metavar="FILE",
+            type=_checked(existing_file, "--client-cert"),
+        ),
+        Option(
+            "--client-key",
+            "private key (PEM) of --client-cert, unless it is in the same file",
+            metavar="FILE",
+            type=_checked(existing_file, "--client-key"),
+        ),
+        Option("--insecure", "do not verify the CSMS's TLS certificate (off by default)", default=False, switch=True),
+        Option(
+            "--connect-timeout",
+            "seconds for the TCP/TLS/WebSocket handshake (default 10)",
+            default=10.0,
+            metavar="S",
+            type=_float_checked("--connect-timeout"),
+        ),
+        Option(
+            "--call-timeout",
+            "seconds to wait for a CALLRESULT before the call counts as timed out (default 30)",
+            default=30.0,
+            metavar="S",
+            type=_float_checked("--call-timeout"),
+        ),
+        Option(
+            "--backoff-max",
+            "upper bound of the reconnect backoff (exponential from 1 s, with jitter; default 30)",
+            default=30.0,
+            metavar="S",
+            type=_float_checked("--backoff-max"),
+        ),
+    ),
+)
+
+CHARGE_POINT = OptionGroup(
+    "Charge points",
+    "Who the charge points are and what they say about themselves.",
+    (
+        Option(
+            "--cp-id-template",
+            "charge point ids: {worker} = Locust worker index (0 locally), {n} = number within the process "
+            "(from 1), {pid}; unique across users, processes and workers "
+            f"(default {DEFAULT_TEMPLATE.replace('%', '%%')})",
+            default=DEFAULT_TEMPLATE,
+            metavar="TEMPLATE",
+            type=_checked(_template_check, "--cp-id-template"),
+        ),
+        Option(
+            "--cp-ids-file",
+            "use the charge point ids in FILE (one per line; for a CSMS that needs registered stations) "
+            "instead of --cp-id-template; the master lends them out to its workers, each id to one worker",
+            metavar="FILE",
+            type=_checked(_ids_file_check, "--cp-ids-file"),
+        ),
+        Option(
+            "--connectors",
+            "connectors per charge point (default 1)",
+            default=1,
+            metavar="N",
+            type=_int_checked("--connectors", 1, 100),
+        ),
+        Option("--vendor", "chargePointVendor in BootNotification (default VolatileOCPP)", default="VolatileOCPP"),
+        Option("--model", "chargePointModel in BootNotification (default VirtualCP)", default="VirtualCP"),
+        Option("--firmware-version", "firmwareVersion in BootNotification", metavar="VERSION"),
+        Option(
+            "--no-validation",
+            "do not check payloads against the OCPP 1.6 JSON schemas",
+            default=False,
+            switch=True,
+        ),
+    ),
+)
+
+SESSIONS = OptionGroup(
+    "Sessions and timing",
+    "What the charge points do once booted.",
+    (
+        Option(
+            "--id-tag",
+            "id tag(s) the charge points present, comma-separated, or @FILE (one per line). "
+            f"Default {DEFAULT_ID_TAG}, which the embedded testbed accepts",
+            metavar="TAGS",
+            type=_checked(_id_tags_check, "--id-tag"),
+        ),
+        Option(
+            "--session-duration",
+            f"charging session length in seconds, drawn per session (default {DEFAULT_SESSION})",
+            default=DEFAULT_SESSION,
+            metavar="MIN-MAX",
+            type=_checked(parse_range, "--session-duration"),
+        ),
+        Option(
+            "--idle-duration",
+            f"idle time between sessions in seconds, drawn per gap (default {DEFAULT_IDLE})",
+            default=DEFAULT_IDLE,
+            metavar="MIN-MAX",
+            type=_checked(parse_range, "--idle-duration"),
+        ),
+        Option(
+            "--stop-reason",
+            "StopTransaction reason of sessions that end normally; mixed = Local or EVDisconnected at random "
+            "(default Local)",
+            default="Local",
+            choices=STOP_REASONS,
+        ),
+        Option(
+            "--heartbeat-interval",
+            "send Heartbeat every S seconds instead of the interval the CSMS gives",
+            metavar="S",
+            type=_checked(parse_optional_interval, "--heartbeat-interval"),
+        ),
+        Option(
+            "--meter-interval",
+            "MeterValues every S seconds while charging, whatever the CSMS configures (default: the "
+            f"MeterValueSampleInterval key, 60 s, or {EMBEDDED_METER_INTERVAL} s against the embedded testbed; "
+            "the CSMS may change it with ChangeConfiguration)",
+            metavar="S",
+            type=_checked(parse_optional_interval, "--meter-interval"),
+        ),
+        Option(
+            "--time-factor",
+            "time compression: session and idle durations are divided by F, meters advance F times "
+            "faster (e.g. 96 plays a day in 15 minutes; default 1)",
+            default=1.0,
+            metavar="F",
+            type=_float_checked("--time-factor"),
+        ),
+    ),
+)
+
+GROUPS: tuple[OptionGroup, ...] = (CONNECTION, CHARGE_POINT, SESSIONS)
+"""The fleet's own options, in the order a user thinks of them."""
 
 
-def _interval_check(text: str, option: str) -> None:
-    parse_optional_interval(text, option)
-
-
-def register(parser: Any) -> None:
+def register(parser: argparse.ArgumentParser) -> None:
     """Add the fleet's options to Locust's parser (the ``init_command_line_parser`` event)."""
-
-    def add(flag: str, **kwargs: Any) -> None:
-        env = "LOCUST_" + flag.lstrip("-").upper().replace("-", "_")
-        parser.add_argument(flag, env_var=env, **kwargs)
-
-    add(
-        "--id-tag",
-        type=_checked(_id_tags_check, "--id-tag"),
-        default="",
-        metavar="TAGS",
-        help=f"id tag(s) the charge points present, comma-separated, or @FILE (one per line). "
-        f"Default {DEFAULT_ID_TAG}, which the embedded testbed accepts",
-    )
-    add(
-        "--connectors",
-        type=_int_checked("--connectors", 1, 100),
-        default=1,
-        metavar="N",
-        help="connectors per charge point (default 1)",
-    )
-    add(
-        "--cp-id-template",
-        type=_checked(_template_check, "--cp-id-template"),
-        default=DEFAULT_TEMPLATE,
-        metavar="TEMPLATE",
-        help="charge point ids: {worker} = Locust worker index (0 locally), {n} = number within the process "
-        "(from 1), {pid}; unique across users, processes and workers (default %(default)s)",
-    )
-    add(
-        "--cp-ids-file",
-        type=_checked(_ids_file_check, "--cp-ids-file"),
-        default="",
-        metavar="FILE",
-        help="use the charge point ids in FILE (one per line; for a CSMS that needs registered stations) "
-        "instead of --cp-id-template; the master lends them out to its workers, each id to one worker",
-    )
-    add(
-        "--security-profile",
-        type=int,
-        choices=[0, 1, 2, 3],
-        default=0,
-        help="OCPP security profile: 0 ws://, 1 ws:// + Basic auth, 2 wss:// + Basic auth, "
-        "3 wss:// + client certificate (default 0)",
-    )
-    add(
-        "--basic-auth-password",
-        default="",
-        metavar="PASSWORD",
-        is_secret=True,
-        help="Basic auth password (user = charge point id) for security profiles 1 and 2; never logged",
-    )
-    add(
-        "--ca-file",
-        type=_checked(_file_check, "--ca-file"),
-        default="",
-        metavar="FILE",
-        help="CA bundle to verify the CSMS certificate (default: the system's CAs)",
-    )
-    add(
-        "--client-cert",
-        type=_checked(_file_check, "--client-cert"),
-        default="",
-        metavar="FILE",
-        help="client certificate (PEM) for security profile 3",
-    )
-    add(
-        "--client-key",
-        type=_checked(_file_check, "--client-key"),
-        default="",
-        metavar="FILE",
-        help="private key (PEM) of --client-cert, unless it is in the same file",
-    )
-    add(
-        "--insecure",
-        action="store_true",
-        default=False,
-        help="do not verify the CSMS's TLS certificate (off by default)",
-    )
-    add(
-        "--heartbeat-interval",
-        type=_checked(_interval_check, "--heartbeat-interval"),
-        default="",
-        metavar="S",
-        help="send Heartbeat every S seconds instead of the interval the CSMS gives",
-    )
-    add(
-        "--meter-interval",
-        type=_checked(_interval_check, "--meter-interval"),
-        default="",
-        metavar="S",
-        help="MeterValues every S seconds while charging, whatever the CSMS configures (default: the "
-        f"MeterValueSampleInterval key, 60 s, or {EMBEDDED_METER_INTERVAL} s against the embedded testbed; "
-        "the CSMS may change it with ChangeConfiguration)",
-    )
-    add(
-        "--session-duration",
-        type=_checked(parse_range, "--session-duration"),
-        default=DEFAULT_SESSION,
-        metavar="MIN-MAX",
-        help="charging session length in seconds, drawn per session (default %(default)s)",
-    )
-    add(
-        "--idle-duration",
-        type=_checked(parse_range, "--idle-duration"),
-        default=DEFAULT_IDLE,
-        metavar="MIN-MAX",
-        help="idle time between sessions in seconds, drawn per gap (default %(default)s)",
-    )
-    add(
-        "--time-factor",
-        type=_float_checked("--time-factor"),
-        default=1.0,
-        metavar="F",
-        help="time compression: session and idle durations are divided by F, meters advance F times "
-        "faster (e.g. 96 plays a day in 15 minutes; default 1)",
-    )
-    add(
-        "--no-validation",
-        action="store_true",
-        default=False,
-        help="do not check payloads against the OCPP 1.6 JSON schemas",
-    )
-    add(
-        "--call-timeout",
-        type=_float_checked("--call-timeout"),
-        default=30.0,
-        metavar="S",
-        help="seconds to wait for a CALLRESULT before the call counts as timed out (default 30)",
-    )
-    add(
-        "--connect-timeout",
-        type=_float_checked("--connect-timeout"),
-        default=10.0,
-        metavar="S",
-        help="seconds for the TCP/TLS/WebSocket handshake (default 10)",
-    )
-    add(
-        "--backoff-max",
-        type=_float_checked("--backoff-max"),
-        default=30.0,
-        metavar="S",
-        help="upper bound of the reconnect backoff (exponential from 1 s, with jitter; default 30)",
-    )
-    add(
-        "--stop-reason",
-        choices=list(STOP_REASONS),
-        default="Local",
-        help="StopTransaction reason of sessions that end normally; mixed = Local or EVDisconnected at random",
-    )
-    add("--vendor", default="VolatileOCPP", help="chargePointVendor in BootNotification (default %(default)s)")
-    add("--model", default="VirtualCP", help="chargePointModel in BootNotification (default %(default)s)")
-    add("--firmware-version", default="", metavar="VERSION", help="firmwareVersion in BootNotification")
+    for group in GROUPS:
+        add_group(parser, group)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Only the fleet's options, parsed (for tests and for running the fleet as a library)."""
-    parser = _StandaloneParser(prog="fleet")
+    parser = _PlainParser(prog="fleet")
     register(parser)
     return parser.parse_args(argv)
 
 
-class _StandaloneParser(argparse.ArgumentParser):
-    def add_argument(self, *args: Any, **kwargs: Any) -> Any:
-        for key in ("env_var", "include_in_web_ui", "is_secret", "is_required", "is_multiple"):
-            kwargs.pop(key, None)
-        return super().add_argument(*args, **kwargs)
-
-
-def _strip_locust_keywords(kwargs: dict[str, Any]) -> dict[str, Any]:
-    env_var = kwargs.pop("env_var", None)
-    kwargs.pop("is_secret", None)
-    kwargs.pop("include_in_web_ui", None)
-    if env_var and kwargs.get("help"):
-        kwargs["help"] = f"{kwargs['help']} [env {env_var}]"
-    return kwargs
-
-
-class _HelpGroup(argparse._ArgumentGroup):
-    def add_argument(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        return super().add_argument(*args, **_strip_locust_keywords(kwargs))
-
-
-class _HelpParser(argparse.ArgumentParser):
-    """Accepts Locust's extra ``add_argument`` keywords so the options can be listed without Locust."""
-
-    def add_argument(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        return super().add_argument(*args, **_strip_locust_keywords(kwargs))
+class _PlainParser(argparse.ArgumentParser):
+    """An argparse parser that accepts (and ignores) configargparse's ``env_var`` keyword, naming
+    the variable in the help instead."""
 
     def add_argument_group(self, *args: Any, **kwargs: Any) -> Any:
-        group = _HelpGroup(self, *args, **kwargs)
+        group = _PlainGroup(self, *args, **kwargs)
         self._action_groups.append(group)
         return group
+
+
+class _PlainGroup(argparse._ArgumentGroup):
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        env_var = kwargs.pop("env_var", None)
+        if env_var and kwargs.get("help"):
+            kwargs["help"] = f"{kwargs['help']} [env {env_var}]"
+        return super().add_argument(*args, **kwargs)
 
 
 def help_text() -> str:
     """The fleet's options as ``--help`` would show them (Locust prints its own help before it
     loads a locustfile, so ``locust -f locustfiles/fleet.py --help`` cannot list them)."""
-    parser = _HelpParser(
+    parser = _PlainParser(
         prog="locust -f locustfiles/fleet.py",
         description="Fleet options, in addition to Locust's own (locust --help). Each can also be set "
         "with the environment variable shown, in a config file, or in the web UI.",

@@ -21,10 +21,16 @@ import weakref
 from typing import Any, ClassVar
 
 import gevent
+from locust.env import Environment
+from locust.event import Events
+from locust.runners import Runner
+from locust.web import WebUI
 
+from ocpp_users.fleet.config import EMBEDDED_HEARTBEAT_INTERVAL, FleetConfig, OptionError, fleet_config
 from ocpp_users.fleet.fleet_fidelity import FleetFidelity
 from ocpp_users.fleet.ids import MSG_IDS_GRANT, MSG_IDS_REQUEST, MSG_IDS_RETURN, IdLedger, IdPool, LeasedIdPool
-from ocpp_users.fleet.options import EMBEDDED_HEARTBEAT_INTERVAL, FleetConfig, OptionError, fleet_config, register
+from ocpp_users.fleet.options import register
+from ocpp_users.fleet.runners import is_master, is_worker, runner_of
 from ocpp_users.fleet.ui import FleetMonitor
 from ocpp_users.ocppj.redact import redact_url
 
@@ -32,14 +38,6 @@ log = logging.getLogger("ocpp_users.fleet")
 
 LOOPBACK_PROBE = "ws://127.0.0.1:9/"
 """Stands in for the embedded testbed's URL while checking options before it is started."""
-
-
-def _is_worker(runner: Any) -> bool:
-    return type(runner).__name__ == "WorkerRunner"
-
-
-def _is_master(runner: Any) -> bool:
-    return type(runner).__name__ == "MasterRunner"
 
 
 def _is_loopback(url: str) -> bool:
@@ -52,9 +50,9 @@ def _is_loopback(url: str) -> bool:
 class Fleet:
     """Configuration, id pool, charge point counts and the embedded testbed of one Environment."""
 
-    _instances: ClassVar[weakref.WeakKeyDictionary[Any, Fleet]] = weakref.WeakKeyDictionary()
+    _instances: ClassVar[weakref.WeakKeyDictionary[Environment, Fleet]] = weakref.WeakKeyDictionary()
 
-    def __init__(self, environment: Any) -> None:
+    def __init__(self, environment: Environment) -> None:
         self.environment = environment
         self.fidelity = FleetFidelity(environment)
         """Load fidelity: periodic messages due vs sent on time, loop lag, CPU; warnings."""
@@ -70,7 +68,7 @@ class Fleet:
         """The embedded :class:`~ocpp_users.embedded.TestbedProcess`, when the fleet started one."""
 
     @classmethod
-    def of(cls, environment: Any) -> Fleet:
+    def of(cls, environment: Environment) -> Fleet:
         fleet = cls._instances.get(environment)
         if fleet is None:
             fleet = cls._instances[environment] = cls(environment)
@@ -95,7 +93,7 @@ class Fleet:
         embedded = self.testbed is not None and host == self.testbed.ws_url
         options = self.environment.parsed_options
         runner = self.environment.runner
-        worker = _is_worker(runner)
+        worker = is_worker(runner)
         config = fleet_config(options, host, embedded=embedded, read_ids=not worker)
         ids_file = str(getattr(options, "cp_ids_file", "") or "")
         if worker and ids_file:
@@ -104,7 +102,7 @@ class Fleet:
         else:
             worker_index = max(0, int(getattr(runner, "worker_index", 0) or 0)) if worker else 0
             self.ids = IdPool(template=config.cp_id_template, ids=config.cp_ids, worker_index=worker_index)
-        if _is_master(runner):
+        if is_master(runner):
             self.ledger = IdLedger(config.cp_ids) if config.cp_ids else None
         self.config, self.url, self.error = config, host, None
         self.monitor.target = redact_url(host)
@@ -125,20 +123,20 @@ class Fleet:
 
     # ------------------------------------------------------------ ids lent by the master
 
-    def install_id_messages(self, runner: Any) -> None:
+    def install_id_messages(self, runner: Runner | None) -> None:
         """Register the id lending messages (master: requests and returns; worker: grants)."""
-        if not hasattr(runner, "register_message"):
+        if runner is None:
             return
-        if _is_master(runner):
+        if is_master(runner):
             runner.register_message(MSG_IDS_REQUEST, lambda msg, **_: self.on_ids_request(msg.node_id, msg.data))
             runner.register_message(MSG_IDS_RETURN, lambda msg, **_: self.on_ids_return(msg.node_id, msg.data))
             self.environment.events.worker_report.add_listener(lambda **_: self.prune_leases())
-        elif _is_worker(runner):
+        elif is_worker(runner):
             runner.register_message(MSG_IDS_GRANT, lambda msg, **_: self.on_ids_grant(msg.data))
 
     def _send_to_master(self, msg_type: str, data: dict[str, Any]) -> None:
         try:
-            self.environment.runner.send_message(msg_type, data)
+            runner_of(self.environment).send_message(msg_type, data)
         except Exception as exc:  # the master is gone: the charge point fails on the grant timeout
             log.debug("cannot send %s to the master: %r", msg_type, exc)
 
@@ -161,7 +159,7 @@ class Fleet:
             ids = self.ledger.lease(worker, asked)
             short = self.ledger.shortfall(asked, len(ids)) if len(ids) < asked else ""
         grant = {"seq": data.get("seq"), "ids": ids, "short": short}
-        self.environment.runner.send_message(MSG_IDS_GRANT, grant, client_id=worker)
+        runner_of(self.environment).send_message(MSG_IDS_GRANT, grant, client_id=worker)
 
     def on_ids_return(self, worker: str, data: Any) -> None:
         if self.ledger is not None and isinstance(data, dict):
@@ -224,11 +222,11 @@ def _bad_option(message: str) -> None:
     raise SystemExit(2)
 
 
-def on_init(environment: Any, runner: Any, web_ui: Any = None, **_: Any) -> None:
+def on_init(environment: Environment, runner: Runner | None, web_ui: WebUI | None = None, **_: Any) -> None:
     fleet = Fleet.of(environment)
     fleet.monitor.install()
     fleet.install_id_messages(runner)
-    if _is_worker(runner):
+    if is_worker(runner):
         return  # options and host come from the master with each spawn message
     options = environment.parsed_options
     try:
@@ -260,15 +258,15 @@ def on_init(environment: Any, runner: Any, web_ui: Any = None, **_: Any) -> None
         fleet.monitor.start_printer()
 
 
-def on_test_start(environment: Any, **_: Any) -> None:
+def on_test_start(environment: Environment, **_: Any) -> None:
     fleet = Fleet.of(environment)
     fleet.monitor.reset_run()
     runner = environment.runner
-    if _is_master(runner):
+    if is_master(runner):
         fleet.fidelity.reset_workers()
     else:
         fleet.fidelity.start()
-    if _is_worker(runner):
+    if is_worker(runner):
         options = environment.parsed_options
         master_host = str(getattr(options, "master_host", "127.0.0.1") or "127.0.0.1")
         host = environment.host or ""
@@ -282,16 +280,16 @@ def on_test_start(environment: Any, **_: Any) -> None:
         fleet.configure()
     except OptionError as exc:
         fleet.fail(str(exc))
-        if not _is_worker(runner) and runner is not None:
+        if not is_worker(runner) and runner is not None:
             gevent.spawn(runner.stop)
 
 
-def on_test_stopping(environment: Any, **_: Any) -> None:
-    if not _is_worker(environment.runner):
+def on_test_stopping(environment: Environment, **_: Any) -> None:
+    if not is_worker(environment.runner):
         log.info("fleet at the end of the test: %s", Fleet.of(environment).monitor.summary())
 
 
-def on_test_stop(environment: Any, **_: Any) -> None:
+def on_test_stop(environment: Environment, **_: Any) -> None:
     Fleet.of(environment).fidelity.stop()
     if hasattr(gc, "unfreeze"):
         gc.unfreeze()  # the stopped charge points can be collected again
@@ -305,18 +303,18 @@ def on_spawning_complete(**_: Any) -> None:
         gc.freeze()
 
 
-def on_quitting(environment: Any, **_: Any) -> None:
+def on_quitting(environment: Environment, **_: Any) -> None:
     fleet = Fleet.of(environment)
     fleet.monitor.stop_printer()
     fleet.fidelity.stop(final_check=False)
-    if _is_worker(environment.runner):
+    if is_worker(environment.runner):
         return
     problems = fleet.monitor.connection_problems()
     if problems:
         log.warning("connection problems during the run: %s", "; ".join(problems))
 
 
-def install(events: Any) -> None:
+def install(events: Events) -> None:
     """Register the fleet's options and listeners on ``events`` (Locust's, or a test's own)."""
     events.init_command_line_parser.add_listener(lambda parser, **_: register(parser))
     events.init.add_listener(on_init)

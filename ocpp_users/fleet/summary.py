@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from locust import __version__ as locust_version
+from locust.env import Environment
 from locust.stats import RequestStats, StatsEntry
 
 from ocpp_users import __version__
 from ocpp_users.fleet import storms
+from ocpp_users.fleet.runners import runner_of
 from ocpp_users.ocppj.redact import redact_url
 
 if TYPE_CHECKING:
@@ -51,9 +53,11 @@ def entry_figures(entry: StatsEntry) -> dict[str, Any]:
     return figures
 
 
-def build(environment: Any, checks: list[Check], *, gates: bool, exit_code: int | None = None) -> dict[str, Any]:
+def build(
+    environment: Environment, checks: list[Check], *, gates: bool, exit_code: int | None = None
+) -> dict[str, Any]:
     """The summary as a dict (see the module docstring)."""
-    runner = environment.runner
+    runner = runner_of(environment)
     stats: RequestStats = runner.stats
     master = storms.conductor(environment)
     clients = getattr(runner, "clients", None)
@@ -92,7 +96,9 @@ def build(environment: Any, checks: list[Check], *, gates: bool, exit_code: int 
     }
 
 
-def write(path: str, environment: Any, checks: list[Check], *, gates: bool, exit_code: int | None = None) -> None:
+def write(
+    path: str, environment: Environment, checks: list[Check], *, gates: bool, exit_code: int | None = None
+) -> None:
     """Write the summary to ``path`` (its folder is created), atomically."""
     document = build(environment, checks, gates=gates, exit_code=exit_code)
     folder = os.path.dirname(path)

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import gevent
+from locust.env import Environment
+from locust.web import WebUI
 
 from ocpp_users.fleet.fleet_fidelity import FIDELITY_KEY, FleetFidelity, summary_text, view_rows
 from ocpp_users.ocppj.redact import redact_url
@@ -51,7 +53,7 @@ def summary_line(counts: dict[str, int]) -> str:
 class FleetMonitor:
     """Counts of this process's charge points, and of the workers' when this is the master."""
 
-    def __init__(self, environment: Any, fidelity: FleetFidelity | None = None) -> None:
+    def __init__(self, environment: Environment, fidelity: FleetFidelity | None = None) -> None:
         self.environment = environment
         self.fidelity = fidelity
         """Load fidelity shown with the counts (None: counts only)."""
@@ -200,7 +202,7 @@ class FleetMonitor:
 
     # ------------------------------------------------------------ web UI
 
-    def install_web_ui(self, web_ui: Any) -> None:
+    def install_web_ui(self, web_ui: WebUI) -> None:
         """A "Charge points" tab (locust's extended tabs) and ``GET /charge-points`` (JSON)."""
         from flask import jsonify, request
 
@@ -223,9 +225,12 @@ class FleetMonitor:
                 body["fidelity"] = self.fidelity.view()
             return jsonify(body)
 
-        web_ui.app.add_url_rule("/charge-points", "vocpp_charge_points", protect(charge_points))
+        app = web_ui.app
+        if app is None:
+            return
+        app.add_url_rule("/charge-points", "vocpp_charge_points", protect(charge_points))
 
-        @web_ui.app.after_request
+        @app.after_request
         def add_charge_points(response: Any) -> Any:
             if not request.path.endswith("/stats/requests") or response.status_code != 200:
                 return response

@@ -20,12 +20,13 @@ import gevent
 import gevent.event
 from gevent import GreenletExit
 from locust import User, constant, task
+from locust.env import Environment
 from locust.exception import StopTest, StopUser
 
 from ocpp_users.fleet import storms
 from ocpp_users.fleet.claims import ConnectorClaims
+from ocpp_users.fleet.config import FleetConfig
 from ocpp_users.fleet.ids import IdPool, IdsExhausted
-from ocpp_users.fleet.options import FleetConfig
 from ocpp_users.fleet.runtime import Fleet
 from ocpp_users.ocppj.errors import ConnectionLost, TransportError, VolatileOcppError
 from ocpp_users.ocppj.sink import report
@@ -65,7 +66,7 @@ class ChargePointUser(User):
     """Seconds between checks while a connector is busy, reserved or unavailable."""
     _logged_crashes: ClassVar[set[str]] = set()
 
-    def __init__(self, environment: Any) -> None:
+    def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         self.fleet = Fleet.of(environment)
         self.config: FleetConfig | None = None

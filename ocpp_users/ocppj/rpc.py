@@ -184,8 +184,10 @@ class OcppConnection:
         self._finish(reason, by_us=True)
 
     def _shutdown_socket(self) -> None:
+        """Close the socket at once (websocket-client's ``shutdown``: no close handshake)."""
+        shutdown: Callable[[], object] = self.ws.shutdown
         try:
-            self.ws.shutdown()
+            shutdown()
         except Exception:
             pass
 

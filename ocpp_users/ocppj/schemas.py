@@ -60,7 +60,8 @@ def _validator(package: str, action: str, response: bool) -> Validator | None:
         return None
     schema = json.loads(text)
     schema.pop("$schema", None)  # draft-04 keywords are what fastjsonschema applies by default
-    return fastjsonschema.compile(schema)  # type: ignore[no-any-return]
+    validator: Validator = fastjsonschema.compile(schema)
+    return validator
 
 
 # ---------------------------------------------------------------- the fast path

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
+from locust.env import Environment
 
+from ocpp_users.fleet.runners import runner_of
 from ocpp_users.fleet.storms.histogram import Histogram, rounded
 from ocpp_users.fleet.storms.messages import MSG_COMMAND, PRIMARY
 
@@ -64,7 +66,7 @@ class RoundOutcome:
 class Conductor:
     """The master's (or local runner's) view of the fleet, and the storms it broadcasts."""
 
-    def __init__(self, environment: Any) -> None:
+    def __init__(self, environment: Environment) -> None:
         self.environment = environment
         self.nodes: dict[str, dict[str, Any]] = {}
         self.results: dict[int, dict[str, dict[str, Any]]] = {}
@@ -130,14 +132,14 @@ class Conductor:
         round_id = self._round
         self.sent_at[round_id] = time.monotonic()
         self.results[round_id] = {}
-        self.environment.runner.send_message(MSG_COMMAND, {"kind": kind, "round": round_id, **data})
+        runner_of(self.environment).send_message(MSG_COMMAND, {"kind": kind, "round": round_id, **data})
         return round_id
 
     def hold_boots(self) -> None:
-        self.environment.runner.send_message(MSG_COMMAND, {"kind": "hold"})
+        runner_of(self.environment).send_message(MSG_COMMAND, {"kind": "hold"})
 
     def release_boots(self) -> None:
-        self.environment.runner.send_message(MSG_COMMAND, {"kind": "release"})
+        runner_of(self.environment).send_message(MSG_COMMAND, {"kind": "release"})
 
     def wait_for(self, condition: Callable[[dict[str, Any]], bool], timeout: float, poll: float = 0.05) -> bool:
         deadline = time.monotonic() + timeout

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from locust.env import Environment
+from locust.event import Events
+from locust.runners import Runner
+
+from ocpp_users.fleet.runners import is_master, is_worker
 from ocpp_users.fleet.storms.master import Conductor
 from ocpp_users.fleet.storms.messages import MSG_COMMAND, MSG_RESULT, MSG_STATE
 from ocpp_users.fleet.storms.worker import LocalFleet
@@ -13,15 +18,15 @@ from ocpp_users.v16.protocol import SCHEMAS
 ATTR = "_vocpp_storms"
 
 
-def local_fleet(environment: Any) -> LocalFleet | None:
+def local_fleet(environment: Environment) -> LocalFleet | None:
     return getattr(environment, ATTR + "_local", None)
 
 
-def conductor(environment: Any) -> Conductor | None:
+def conductor(environment: Environment) -> Conductor | None:
     return getattr(environment, ATTR + "_conductor", None)
 
 
-def hold_boot(environment: Any) -> None:
+def hold_boot(environment: Environment) -> None:
     """Called by a charge point between connecting and its BootNotification: waits while a boot
     storm holds the fleet back (returns at once otherwise)."""
     fleet = local_fleet(environment)
@@ -29,17 +34,12 @@ def hold_boot(environment: Any) -> None:
         fleet.gate.wait()
 
 
-def _runner_kind(runner: Any) -> str:
-    return type(runner).__name__
-
-
-def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
+def on_init(environment: Environment, runner: Runner | None = None, **_: Any) -> None:
     runner = runner or environment.runner
     if runner is None or getattr(environment, ATTR + "_installed", False):
         return
     setattr(environment, ATTR + "_installed", True)
-    kind = _runner_kind(runner)
-    if kind != "MasterRunner":
+    if not is_master(runner):
         # compile the schemas now: compiled on first use, a storm's first calls would wait ~0.1 s
         SCHEMAS.warm_up([str(action) for action in CP_INITIATED])
         fleet = LocalFleet(environment)
@@ -52,17 +52,17 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         )
         environment.events.test_start.add_listener(lambda **kw: fleet.start_run())
         environment.events.test_stop.add_listener(lambda **kw: fleet.stop_run())
-        if kind == "WorkerRunner":
+        if is_worker(runner):
             environment.events.report_to_master.add_listener(
                 lambda client_id, data, **kw: data.__setitem__(MSG_STATE, fleet.snapshot())
             )
-    if kind != "WorkerRunner":
+    if not is_worker(runner):
         master = Conductor(environment)
         setattr(environment, ATTR + "_conductor", master)
         runner.register_message(MSG_STATE, lambda environment, msg, **kw: master.on_state(msg.node_id, msg.data))
         runner.register_message(MSG_RESULT, lambda environment, msg, **kw: master.on_result(msg.node_id, msg.data))
         environment.events.test_start.add_listener(lambda **kw: master.reset())
-        if kind == "MasterRunner":
+        if is_master(runner):
 
             def on_worker_report(client_id: str, data: dict[str, Any], **kw: Any) -> None:
                 state = data.get(MSG_STATE)
@@ -72,7 +72,7 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
             environment.events.worker_report.add_listener(on_worker_report)
 
 
-def final_fleet(environment: Any) -> dict[str, Any] | None:
+def final_fleet(environment: Environment) -> dict[str, Any] | None:
     """The fleet counts at the end of the run (on the master or local runner), or None."""
     master = conductor(environment)
     if master is None:
@@ -85,7 +85,7 @@ def final_fleet(environment: Any) -> dict[str, Any] | None:
     return counts
 
 
-def install(events: Any) -> None:
+def install(events: Events) -> None:
     """Register the storm machinery on ``events`` (Locust's global ones, normally); idempotent."""
     if getattr(events, ATTR, False):
         return

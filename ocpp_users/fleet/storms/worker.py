@@ -12,7 +12,10 @@ from typing import Any
 
 import gevent
 import gevent.event
+from locust.env import Environment
+from locust.runners import Runner
 
+from ocpp_users.fleet.runners import runner_of
 from ocpp_users.fleet.storms.histogram import Histogram
 from ocpp_users.fleet.storms.messages import MSG_RESULT, MSG_STATE, PRIMARY, STATE_INTERVAL, STATE_REFRESH
 from ocpp_users.fleet.storms.protocols import ChargePointLike
@@ -21,7 +24,7 @@ from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET
 log = logging.getLogger("ocpp_users.storms")
 
 
-def members(runner: Any) -> list[tuple[Any, ChargePointLike]]:
+def members(runner: Runner | None) -> list[tuple[Any, ChargePointLike]]:
     """(user, charge point) of every running user of this process that has built its charge point.
 
     Locust keeps its users' greenlets in ``runner.user_greenlets`` with the user as ``args[0]``.
@@ -68,7 +71,7 @@ class Window:
 class LocalFleet:
     """The storm side of a load-generating process (a worker, or the local runner)."""
 
-    def __init__(self, environment: Any) -> None:
+    def __init__(self, environment: Environment) -> None:
         self.environment = environment
         self.gate = gevent.event.Event()
         """Open unless a boot storm holds BootNotifications back."""
@@ -212,7 +215,7 @@ class LocalFleet:
             failures=dict(window.failures),
         )
         self.send_state(force=True)
-        self.environment.runner.send_message(MSG_RESULT, result)
+        runner_of(self.environment).send_message(MSG_RESULT, result)
 
     def _storm(self, command: dict[str, Any], window: Window) -> dict[str, Any]:
         kind = window.kind

@@ -1,0 +1,281 @@
+"""The fleet's configuration: its options, checked.
+
+Option values stay plain strings, numbers and booleans in ``parsed_options`` (the web UI edits
+them in place); :func:`fleet_config` turns them into a checked :class:`FleetConfig`, raising
+:class:`OptionError` with one line that names the option. The options themselves are declared
+in :mod:`ocpp_users.fleet.options`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ocpp_users.fleet.ids import DEFAULT_TEMPLATE, check_template, read_ids_file
+from ocpp_users.ocppj.redact import redact_url
+from ocpp_users.ocppj.transport import SecurityConfig
+from ocpp_users.v16.settings import ChargePointSettings
+
+STOP_REASONS = ("Local", "EVDisconnected", "mixed")
+DEFAULT_ID_TAG = "VOCPP-VALID"
+"""Accepted by the embedded testbed; a foreign CSMS must know it (or pass --id-tag)."""
+DEFAULT_SESSION = "10-20"
+DEFAULT_IDLE = "2-8"
+EMBEDDED_METER_INTERVAL = 5
+"""MeterValueSampleInterval the charge points start with against the embedded testbed, so that a
+30 s run sees MeterValues (a configuration value, not an override: ChangeConfiguration still applies)."""
+EMBEDDED_HEARTBEAT_INTERVAL = 10
+"""Heartbeat interval the embedded testbed hands out in BootNotification.conf."""
+MAX_ID_TAG = 20  # CiString20Type
+
+
+class OptionError(ValueError):
+    """A bad option value; ``str()`` is one line naming the option."""
+
+
+# ---------------------------------------------------------------- value parsers
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def parse_range(value: Any, option: str) -> tuple[float, float]:
+    """``MIN-MAX`` (or one number) in seconds."""
+    text = _text(value)
+    lo_text, sep, hi_text = text.partition("-")
+    try:
+        lo = float(lo_text)
+        hi = float(hi_text) if sep else lo
+    except ValueError:
+        raise OptionError(f"{option}: expected MIN-MAX seconds (e.g. 10-20), not {text!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo < 0:
+        raise OptionError(f"{option}: durations must be finite and not negative, not {text!r}")
+    if lo > hi:
+        raise OptionError(f"{option}: MIN must not exceed MAX in {text!r}")
+    return lo, hi
+
+
+def parse_number(value: Any, option: str, *, minimum: float = 0.0, strict: bool = True) -> float:
+    text = _text(value)
+    try:
+        number = float(text)
+    except ValueError:
+        raise OptionError(f"{option}: expected a number, not {text!r}") from None
+    if not math.isfinite(number) or number < minimum or (strict and number <= minimum):
+        relation = "greater than" if strict else "at least"
+        raise OptionError(f"{option}: must be {relation} {minimum:g}, not {text!r}")
+    return number
+
+
+def parse_optional_interval(value: Any, option: str) -> float | None:
+    """An interval override; empty means "no override"."""
+    if _text(value) == "":
+        return None
+    return parse_number(value, option)
+
+
+def parse_int(value: Any, option: str, lo: int, hi: int) -> int:
+    text = _text(value)
+    try:
+        number = int(text)
+    except ValueError:
+        raise OptionError(f"{option}: expected a whole number, not {text!r}") from None
+    if not lo <= number <= hi:
+        raise OptionError(f"{option}: must be between {lo} and {hi}, not {number}")
+    return number
+
+
+def parse_id_tags(value: Any, option: str = "--id-tag") -> tuple[str, ...]:
+    """Comma-separated id tags, or ``@FILE`` with one tag per line (``#`` comments)."""
+    text = _text(value)
+    if text.startswith("@"):
+        path = text[1:]
+        try:
+            raw = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise OptionError(f"{option}: cannot read {path!r}: {exc.strerror or exc}") from None
+        items = [line.split("#", 1)[0].strip() for line in raw]
+    else:
+        items = [item.strip() for item in text.split(",")]
+    tags = tuple(item for item in items if item)
+    if not tags:
+        raise OptionError(f"{option}: no id tag given")
+    for tag in tags:
+        if len(tag) > MAX_ID_TAG:
+            raise OptionError(f"{option}: id tag {tag!r} is longer than {MAX_ID_TAG} characters (CiString20)")
+    return tags
+
+
+def existing_file(value: Any, option: str) -> str | None:
+    text = _text(value)
+    if not text:
+        return None
+    if not os.path.isfile(text):
+        raise OptionError(f"{option}: no such file: {text!r}")
+    return text
+
+
+def check_host(host: str) -> str:
+    """A ws:// or wss:// CSMS URL."""
+    parts = urlsplit(host)
+    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+        raise OptionError(f"--host: expected a ws:// or wss:// CSMS URL, not {redact_url(host)!r}")
+    return host
+
+
+# ---------------------------------------------------------------- the checked configuration
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    """The fleet's options, checked."""
+
+    id_tags: tuple[str, ...] = (DEFAULT_ID_TAG,)
+    id_tag_given: bool = False
+    connectors: int = 1
+    cp_id_template: str = DEFAULT_TEMPLATE
+    cp_ids: tuple[str, ...] | None = None
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    heartbeat_interval: float | None = None
+    """Override of the CSMS's interval; None: the BootNotification/ChangeConfiguration value."""
+    meter_interval: float | None = None
+    """Override of MeterValueSampleInterval; None: the configuration key (60 s unless changed)."""
+    configuration: dict[str, str] = field(default_factory=dict)
+    """Initial configuration key values of every charge point."""
+    session_duration: tuple[float, float] = (10.0, 20.0)
+    idle_duration: tuple[float, float] = (2.0, 8.0)
+    time_factor: float = 1.0
+    validate: bool = True
+    call_timeout: float = 30.0
+    connect_timeout: float = 10.0
+    backoff_max: float = 30.0
+    stop_reason: str = "Local"
+    vendor: str = "VolatileOCPP"
+    model: str = "VirtualCP"
+    firmware_version: str | None = None
+    embedded: bool = False
+
+    def settings_for(self, cp_id: str, url: str) -> ChargePointSettings:
+        settings = ChargePointSettings(
+            cp_id=cp_id,
+            url=url,
+            security=self.security,
+            connectors=self.connectors,
+            vendor=self.vendor,
+            model=self.model,
+            call_timeout=self.call_timeout,
+            connect_timeout=self.connect_timeout,
+            validate=self.validate,
+            heartbeat_override=self.heartbeat_interval,
+            meter_interval_override=self.meter_interval,
+            configuration=dict(self.configuration),
+            time_factor=self.time_factor,
+            backoff_max=self.backoff_max,
+            backoff_initial=min(1.0, self.backoff_max),
+        )
+        if self.firmware_version:
+            settings.firmware_version = self.firmware_version
+        return settings
+
+    def describe(self) -> str:
+        """One line for the log; never includes the password."""
+        hb = f"{self.heartbeat_interval:g} s" if self.heartbeat_interval else "from the CSMS"
+        sample = self.configuration.get("MeterValueSampleInterval", "60")
+        meter = f"{self.meter_interval:g} s" if self.meter_interval else f"MeterValueSampleInterval ({sample} s)"
+        ids = f"{len(self.cp_ids)} ids from file" if self.cp_ids else self.cp_id_template
+        return (
+            f"{self.connectors} connector(s) per charge point, ids {ids}, security profile {self.security.profile}, "
+            f"heartbeat {hb}, meter values {meter}, idle {self.idle_duration[0]:g}-{self.idle_duration[1]:g} s, "
+            f"sessions {self.session_duration[0]:g}-{self.session_duration[1]:g} s, time factor {self.time_factor:g}"
+        )
+
+
+def _get(options: argparse.Namespace | None, name: str, default: Any = None) -> Any:
+    value = getattr(options, name, default) if options is not None else default
+    return default if value is None else value
+
+
+def fleet_config(
+    options: argparse.Namespace | None, host: str | None, *, embedded: bool = False, read_ids: bool = True
+) -> FleetConfig:
+    """Check the parsed options (a Namespace, or None for all defaults) against ``host``.
+
+    ``read_ids=False`` leaves ``--cp-ids-file`` unread (a worker: the master lends it the ids)."""
+    given_tags = _text(_get(options, "id_tag", ""))
+    id_tags = parse_id_tags(given_tags) if given_tags else (DEFAULT_ID_TAG,)
+    template = _text(_get(options, "cp_id_template", DEFAULT_TEMPLATE)) or DEFAULT_TEMPLATE
+    try:
+        check_template(template)
+    except ValueError as exc:
+        raise OptionError(f"--cp-id-template: {exc}") from None
+    ids_file = _text(_get(options, "cp_ids_file", ""))
+    try:
+        cp_ids = read_ids_file(ids_file) if ids_file and read_ids else None
+    except ValueError as exc:
+        raise OptionError(f"--cp-ids-file: {exc}") from None
+
+    profile = parse_int(_get(options, "security_profile", 0), "--security-profile", 0, 3)
+    password = _text(_get(options, "basic_auth_password", "")) or None
+    security = SecurityConfig(
+        profile=profile,
+        password=password,
+        ca_file=existing_file(_get(options, "ca_file"), "--ca-file"),
+        client_cert=existing_file(_get(options, "client_cert"), "--client-cert"),
+        client_key=existing_file(_get(options, "client_key"), "--client-key"),
+        verify=not bool(_get(options, "insecure", False)),
+    )
+    if host:
+        check_host(host)
+        try:
+            security.check(host)
+        except ValueError as exc:
+            hint = " (--basic-auth-password)" if "password" in str(exc) else ""
+            hint = " (--client-cert)" if "certificate" in str(exc) else hint
+            raise OptionError(f"--security-profile: {exc}{hint}") from None
+    if security.client_key and not security.client_cert:
+        raise OptionError("--client-key: needs --client-cert")
+
+    heartbeat = parse_optional_interval(_get(options, "heartbeat_interval"), "--heartbeat-interval")
+    meter = parse_optional_interval(_get(options, "meter_interval"), "--meter-interval")
+    configuration = {"MeterValueSampleInterval": str(EMBEDDED_METER_INTERVAL)} if meter is None and embedded else {}
+    stop_reason = _text(_get(options, "stop_reason", "Local")) or "Local"
+    if stop_reason not in STOP_REASONS:
+        raise OptionError(f"--stop-reason: must be one of {', '.join(STOP_REASONS)}, not {stop_reason!r}")
+    vendor = _text(_get(options, "vendor", "VolatileOCPP")) or "VolatileOCPP"
+    model = _text(_get(options, "model", "VirtualCP")) or "VirtualCP"
+    if len(vendor) > 20:
+        raise OptionError(f"--vendor: at most 20 characters (CiString20), not {len(vendor)}")
+    if len(model) > 20:
+        raise OptionError(f"--model: at most 20 characters (CiString20), not {len(model)}")
+    firmware = _text(_get(options, "firmware_version", "")) or None
+    if firmware is not None and len(firmware) > 50:
+        raise OptionError("--firmware-version: at most 50 characters (CiString50)")
+    return FleetConfig(
+        id_tags=id_tags,
+        id_tag_given=bool(given_tags),
+        connectors=parse_int(_get(options, "connectors", 1), "--connectors", 1, 100),
+        cp_id_template=template,
+        cp_ids=cp_ids,
+        security=security,
+        heartbeat_interval=heartbeat,
+        meter_interval=meter,
+        configuration=configuration,
+        session_duration=parse_range(_get(options, "session_duration", DEFAULT_SESSION), "--session-duration"),
+        idle_duration=parse_range(_get(options, "idle_duration", DEFAULT_IDLE), "--idle-duration"),
+        time_factor=parse_number(_get(options, "time_factor", 1.0), "--time-factor"),
+        validate=not bool(_get(options, "no_validation", False)),
+        call_timeout=parse_number(_get(options, "call_timeout", 30.0), "--call-timeout"),
+        connect_timeout=parse_number(_get(options, "connect_timeout", 10.0), "--connect-timeout"),
+        backoff_max=parse_number(_get(options, "backoff_max", 30.0), "--backoff-max"),
+        stop_reason=stop_reason,
+        vendor=vendor,
+        model=model,
+        firmware_version=firmware,
+        embedded=embedded,
+    )

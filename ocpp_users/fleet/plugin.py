@@ -1,0 +1,18 @@
+"""The fleet as a locustfile uses it: importing this module plugs the fleet into Locust's events.
+
+Its options on the command line parser, the run's listeners (:func:`ocpp_users.fleet.runtime.install`),
+the CI gates, ``--json-summary`` and the storm messages (:func:`ocpp_users.fleet.gates.install`);
+``locustfiles/fleet.py`` imports :class:`ChargePointUser` from here and declares its User class.
+"""
+
+from __future__ import annotations
+
+from locust import events
+
+from ocpp_users.fleet import gates, runtime
+from ocpp_users.fleet.users import ChargePointUser
+
+runtime.install(events)
+gates.install(events)
+
+__all__ = ["ChargePointUser"]

@@ -1,0 +1,270 @@
+"""Compliance mode under Locust: the OCTT 1.6 Central System cases as one user, one stats row each.
+
+    locust -f locustfiles/compliance.py --headless -u 1 -r 1                       # the testbed
+    locust -f locustfiles/compliance.py --headless -u 1 -r 1 --host ws://csms/ocpp/ \\
+        --octt-id-tag TAG1 --octt-expired-tag TAG2 --octt-blocked-tag TAG3 \\
+        --octt-trigger-url 'http://csms/api/{cp_id}/{action}'
+
+Each case is a request of type ``OCTT`` named by its id with the case's duration; a FAILED or
+ERROR case is a failure whose message carries expected and actual. NOT APPLICABLE cases are
+reported under the type ``OCTT n/a``. The console shows what ``volatileocpp scenarios`` prints
+(one verdict line per case in document order, the details of a failure, the summary). The user
+stops the runner when the suite is done; the exit code is 1 when a case FAILED or ERRORed and 2
+when the CSMS cannot be reached, as the CLI's. Without ``--host`` the testbed CSMS is started.
+
+The options (:data:`OPTIONS`, each also an environment variable: ``--octt-id-tag`` is
+``VOCPP_OCTT_ID_TAG``) all start with ``--octt-`` so this user can be loaded beside the fleet.
+Bad options end Locust at start-up with one line and exit code 2. Importing this module registers
+the options and listeners on Locust's global events, as a locustfile's own listeners would.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+from urllib.parse import urlsplit
+
+import gevent
+from locust import User, constant, events, task  # (locust monkey-patches gevent before any socket exists)
+from locust.argument_parser import LocustArgumentParser
+from locust.env import Environment
+from locust.exception import StopUser
+
+from ocpp_users.embedded import TestbedStartError
+from ocpp_users.fleet.optiontable import Option, OptionGroup, add_group
+from ocpp_users.fleet.runners import is_worker
+from ocpp_users.ocppj.sink import report
+from ocpp_users.ocppj.transport import SecurityConfig
+from scenarios import demo
+from scenarios.console import Console
+from scenarios.options import RunOptions, Tags, security_file_errors, split_patterns
+from scenarios.reporting import write_html, write_json, write_junit
+from scenarios.results import CaseResult, RunResult, Verdict
+from scenarios.runner import ConnectionFailed, Runner
+
+REQUEST_TYPE = "OCTT"
+NOT_APPLICABLE_TYPE = "OCTT n/a"
+
+
+class OcttFailure(Exception):
+    """A FAILED or ERROR case; ``str()`` is the failing check with expected and actual."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def _octt(flag: str, help_text: str, default: object = "", **kwargs: Any) -> Option:
+    env = "VOCPP_" + flag.removeprefix("--").upper().replace("-", "_")
+    return Option(flag, help_text, default=default, env=env, **kwargs)
+
+
+OPTIONS = OptionGroup(
+    "Compliance mode (locustfiles/compliance.py)",
+    "The OCTT 1.6 Central System cases, run by one charge point; --host is the CSMS URL (none: the testbed).",
+    (
+        _octt("--octt-cp-id", "charge point id (default VOCPP-OCTT-CP)", "VOCPP-OCTT-CP"),
+        _octt("--octt-only", "run only these cases (comma-separated globs)"),
+        _octt("--octt-exclude", "skip these cases (comma-separated globs)"),
+        _octt("--octt-id-tag", "an idTag the CSMS accepts"),
+        _octt("--octt-expired-tag", "an idTag with status Expired"),
+        _octt("--octt-blocked-tag", "an idTag with status Blocked"),
+        _octt("--octt-invalid-tag", "an idTag unknown to the CSMS (default random)"),
+        _octt("--octt-trigger-url", "POST CSMS-initiated payloads here ({cp_id}, {action})"),
+        _octt("--octt-trigger-cmd", "or run this shell command ({cp_id}, {action}, {payload})"),
+        _octt("--octt-step-timeout", "seconds per CSMS answer/request (default 5)", 5.0, type=float),
+        _octt("--octt-connection-timeout", "the Tool's ConnectionTimeOut in s (default 1)", 1.0, type=float),
+        _octt("--octt-security-profile", "0-3 (default: 1 or 2 with a password, else 0)", -1, type=int),
+        _octt("--octt-basic-auth-password", "Basic auth password (never printed)", secret=True),
+        _octt("--octt-ca-file", "CA bundle for wss"),
+        _octt("--octt-client-cert", "client certificate (PEM) for security profile 3"),
+        _octt("--octt-client-key", "client key (PEM) for --octt-client-cert"),
+        _octt("--octt-junit", "write a JUnit XML report here"),
+        _octt("--octt-json", "write a JSON report here"),
+        _octt("--octt-html", "write an HTML report here"),
+    ),
+)
+
+
+def _add_options(parser: LocustArgumentParser, **_: object) -> None:
+    add_group(parser, OPTIONS)
+
+
+class _Results:
+    run: RunResult | None = None
+    bad = 0
+    exit_code = 0
+
+
+def _parsed(environment: Environment) -> Any:
+    options = environment.parsed_options
+    if options is None:
+        raise RuntimeError("compliance.py needs locust's parsed command line options")
+    return options
+
+
+def _security(o: Any, host: str | None) -> SecurityConfig:
+    password = o.octt_basic_auth_password or None
+    client_cert = o.octt_client_cert or None
+    wss = (host or "").startswith("wss")
+    profile = o.octt_security_profile
+    if profile < 0:
+        profile = 3 if client_cert and wss else ((2 if wss else 1) if password else 0)
+    return SecurityConfig(
+        profile=profile,
+        password=password if profile in (1, 2) else None,
+        ca_file=o.octt_ca_file or None,
+        client_cert=client_cert,
+        client_key=o.octt_client_key or None,
+    )
+
+
+def option_errors(environment: Environment) -> list[str]:
+    """What is wrong with the command line, one line each (``--octt-ca-file /x: no such file``)."""
+    o = _parsed(environment)
+    host = environment.host or getattr(o, "host", None) or ""
+    security = _security(o, host)
+    errors = security_file_errors(o.octt_ca_file, o.octt_client_cert, o.octt_client_key, prefix="--octt-")
+    if host:
+        if urlsplit(host).scheme not in ("ws", "wss"):
+            errors.append(f"--host must be a ws:// or wss:// CSMS URL for compliance mode, not {host!r}")
+        else:
+            try:
+                security.check(host)
+            except ValueError as exc:
+                errors.append(f"--octt-security-profile: {exc}")
+    elif not 0 <= security.profile <= 3:
+        errors.append(f"--octt-security-profile must be 0, 1, 2 or 3, not {security.profile}")
+    return errors
+
+
+def _check_options(environment: Environment, runner: Any = None, **_kwargs: object) -> None:
+    """Fail early: one line on stderr, exit code 2 (as argparse does)."""
+    if is_worker(runner) or environment.parsed_options is None:
+        return  # the master checked them (or there is no command line: an Environment built in code)
+    errors = option_errors(environment)
+    if errors:
+        sys.stderr.write(f"locust: error: {errors[0]}\n")
+        sys.stderr.flush()
+        raise SystemExit(2)
+
+
+def _options(environment: Environment, host: str | None) -> RunOptions:
+    o = _parsed(environment)
+    return RunOptions(
+        url=host or "",
+        cp_id=o.octt_cp_id,
+        security=_security(o, host),
+        tags=Tags(
+            valid=o.octt_id_tag or None,
+            invalid=o.octt_invalid_tag or None,
+            expired=o.octt_expired_tag or None,
+            blocked=o.octt_blocked_tag or None,
+        ),
+        step_timeout=o.octt_step_timeout,
+        connection_timeout=o.octt_connection_timeout,
+        trigger_url=o.octt_trigger_url or None,
+        trigger_cmd=o.octt_trigger_cmd or None,
+        only=split_patterns([o.octt_only]),
+        exclude=split_patterns([o.octt_exclude]),
+    )
+
+
+class _Fire(Console):
+    """Runner listener: prints what the CLI prints, and makes every case one request event."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(sys.stdout)
+        self.environment = environment
+
+    def case(self, result: CaseResult) -> None:
+        super().case(result)
+        exception: Exception | None = None
+        request_type = REQUEST_TYPE
+        if result.verdict in (Verdict.failed, Verdict.error):
+            exception = OcttFailure(f"{result.verdict}: {result.reason}")
+            _Results.bad += 1
+        elif result.verdict == Verdict.not_applicable:
+            request_type = NOT_APPLICABLE_TYPE
+        report(
+            self.environment.events.request.fire,
+            request_type,
+            result.case_id,
+            result.duration * 1000.0,
+            len(result.wire),
+            exception,
+        )
+
+
+def _write_reports(environment: Environment, run: RunResult) -> None:
+    o = _parsed(environment)
+    if o.octt_junit:
+        write_junit(run, o.octt_junit)
+    if o.octt_json:
+        write_json(run, o.octt_json)
+    if o.octt_html:
+        write_html(run, o.octt_html)
+
+
+def _fail_setup(environment: Environment, reason: str) -> None:
+    """No case could run (the CSMS is unreachable, the testbed did not start): one failure, one line
+    on stderr and exit code 2, as ``volatileocpp scenarios`` does."""
+    _Results.bad += 1
+    _Results.exit_code = 2
+    sys.stderr.write(f"locust: error: {reason}\n")
+    sys.stderr.flush()
+    report(environment.events.request.fire, REQUEST_TYPE, "connect", exception=OcttFailure(reason))
+
+
+class ComplianceUser(User):
+    """Runs the selected OCTT cases once, in document order, then stops the test."""
+
+    abstract = True
+    fixed_count = 1
+    wait_time = constant(0)
+
+    @task
+    def run_suite(self) -> None:
+        environment = self.environment
+        options = _options(environment, self.host)
+        testbed = None
+        try:
+            if not options.url:
+                password = demo.testbed_password()
+                try:
+                    testbed = demo.start_testbed(password)
+                except (TestbedStartError, OSError) as exc:  # (the error's text has the password redacted)
+                    first = (demo.redact(str(exc), password).splitlines() or [type(exc).__name__])[0]
+                    _fail_setup(environment, f"cannot start the testbed: {first}")
+                    raise StopUser() from None
+                options = demo.against_testbed(options, testbed, password)
+            listener = _Fire(environment)
+            runner = Runner(options, listener=listener)
+            try:
+                _Results.run = runner.run()
+            except ConnectionFailed as exc:
+                _fail_setup(environment, str(exc))
+            if _Results.run is not None:
+                listener.summary(_Results.run)
+                _write_reports(environment, _Results.run)
+        finally:
+            if testbed is not None:
+                testbed.stop()
+            if environment.runner is not None:
+                gevent.spawn_later(0.1, environment.runner.quit)
+        raise StopUser()
+
+
+def _exit_code(environment: Environment, **_kwargs: object) -> None:
+    if _Results.exit_code:
+        environment.process_exit_code = _Results.exit_code
+    elif _Results.bad:
+        environment.process_exit_code = 1
+
+
+events.init_command_line_parser.add_listener(_add_options)
+events.init.add_listener(_check_options)
+events.quitting.add_listener(_exit_code)
