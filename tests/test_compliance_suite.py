@@ -485,13 +485,17 @@ def test_configuration_keys_are_case_insensitive(
     assert result.verdict == Verdict.passed, (result.verdict, result.reason)
 
 
-def test_trigger_url_failure_is_reported_next_to_the_missing_request(csms: TestbedProcess, cp_id: str) -> None:
+def test_a_trigger_url_that_cannot_deliver_is_an_error_at_once(csms: TestbedProcess, cp_id: str) -> None:
+    """A wrong path (HTTP 404) is the harness's fault: ERROR with the driver's own words, at once
+    (not FAILED after the step timeout)."""
     options = options_for(
-        csms, cp_id, trigger_url=csms.api_url + "/nowhere/{cp_id}/{action}", step_timeout=0.5, only=("TC_061_CSMS",)
+        csms, cp_id, trigger_url=csms.api_url + "/nowhere/{cp_id}/{action}", step_timeout=5.0, only=("TC_061_CSMS",)
     )
     result = Runner(options).run().by_id()["TC_061_CSMS"]
-    _, _, actual = _failure(result)
-    assert "none within 0.5 s" in actual and "HTTP 404" in actual
+    assert result.verdict == Verdict.error, (result.verdict, result.reason)
+    assert "could not make the CSMS send ClearCache.req" in result.reason and "HTTP 404" in result.reason
+    assert "no such route" in result.reason  # (the API's own words)
+    assert result.duration < 2.0
 
 
 def test_the_tool_keeps_heartbeating_during_long_waits(csms: TestbedProcess, cp_id: str) -> None:

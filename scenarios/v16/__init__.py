@@ -1,0 +1,1 @@
+"""OCTT 1.6 cases for a Central System, grouped by OCPP 1.6 feature profile."""
