@@ -84,7 +84,8 @@ class Console:
         what the exit status means, so that a run with nothing FAILED but much NOT APPLICABLE is
         never read as compliant."""
         counts = ", ".join(f"{run.count(v)} {v}" for v in Verdict)
-        self.write(f"{len(run.cases)} cases in {run.duration:.1f} s: {counts}")
+        total = len(run.cases)
+        self.write(f"{total} case{'' if total == 1 else 's'} in {run.duration:.1f} s: {counts}")
         if run.profiles:
             source = "declared with --profiles" if run.profiles_source == "--profiles" else "claimed (probe)"
             self.write(f"feature profiles {source}: {', '.join(run.profiles)}")

@@ -326,9 +326,11 @@ class Context:
         at: float | None = None,
         transaction_id: int | None = None,
         meter_stop: int | None = None,
+        id_tag: str | None = None,
     ) -> Exchange:
         """StopTransaction.req; ``at``/``meter_stop`` date it (e.g. before a power loss). The idTag
-        "which requested to stop the charging" is sent for a Local stop only (the driver's)."""
+        "which requested to stop the charging" is sent for a Local stop only: the driver's, or
+        ``id_tag`` (another card of the same group, TC_053)."""
         connector = self.cp.connectors[connector_id]
         tx = transaction_id if transaction_id is not None else connector.transaction_id
         if tx is None:
@@ -340,8 +342,9 @@ class Context:
             "timestamp": timestamp(at),
             "reason": reason,
         }
-        if connector.id_tag and reason == "Local":
-            payload["idTag"] = connector.id_tag
+        stopper = id_tag or connector.id_tag
+        if stopper and reason == "Local":
+            payload["idTag"] = stopper
         connector.transaction_id = None
         connector.id_tag = None
         return self.exchange("StopTransaction", payload, step=step)
