@@ -98,7 +98,7 @@ class Console:
         if code == 1:
             self.write("exit status 1: a case FAILED or ended ERROR")
         elif code == 3:
-            self.write(f"exit status 3: --require-all, and {skipped} cases did not run")
+            self.write(f"exit status 3: --require-all, and {skipped} case{'' if skipped == 1 else 's'} did not run")
         elif skipped:
             self.write(
                 f"exit status 0: every case that ran PASSED, but {skipped} did not run; "

@@ -86,6 +86,9 @@ def suite_context(openssl_name: str, security: SecurityConfig, verify: bool = Fa
     CA file or the system's, and the host name), at any key size so that a weak key is reported
     by the key-size check rather than hidden in a handshake failure."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(openssl_name + ":@SECLEVEL=0")  # (before the CA file: weak keys load too)
     if verify:
         if security.ca_file:
             context.load_verify_locations(cafile=security.ca_file)
@@ -94,9 +97,6 @@ def suite_context(openssl_name: str, security: SecurityConfig, verify: bool = Fa
     else:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.maximum_version = ssl.TLSVersion.TLSv1_2
-    context.set_ciphers(openssl_name + ":@SECLEVEL=0")
     if security.client_cert:
         context.load_cert_chain(security.client_cert, security.client_key)
     return context
