@@ -193,16 +193,21 @@ class Runner:
         No answer at all: :class:`ConnectionFailed`. Never Accepted: :attr:`boot_problem`."""
         started = time.monotonic()
         attempts = 0
+        # What is left of --connect-timeout after the handshake, but never less than a step (or
+        # the whole connect timeout when that is shorter): a slow TLS handshake must not make a
+        # CSMS that answers look silent.
+        floor = min(self.options.step_timeout, self.options.connect_timeout)
         while True:
             attempts += 1
-            remaining = max(0.1, deadline - time.monotonic())
-            outcome = self._boot_quietly(timeout=remaining, note=False)
+            wait_answer = max(floor, deadline - time.monotonic())
+            outcome = self._boot_quietly(timeout=wait_answer, note=False)
             if attempts == 1:
                 self.result.support["BootNotification"] = probe.from_boot(outcome)
             if isinstance(outcome, (CallTimeout, ConnectionLost)):
                 url = redact_url(self.charge_point.url)
                 what = (
-                    f"did not answer the BootNotification within {self.options.connect_timeout:g} s (--connect-timeout)"
+                    f"did not answer the BootNotification within {round(wait_answer, 1):g} s (--connect-timeout "
+                    f"{self.options.connect_timeout:g})"
                     if isinstance(outcome, CallTimeout)
                     else f"closed the connection on the BootNotification ({outcome})"
                 )
