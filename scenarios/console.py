@@ -87,7 +87,10 @@ class Console:
         total = len(run.cases)
         self.write(f"{total} case{'' if total == 1 else 's'} in {run.duration:.1f} s: {counts}")
         if run.profiles:
-            source = "declared with --profiles" if run.profiles_source == "--profiles" else "claimed (probe)"
+            source = {
+                "--profiles": "declared with --profiles",
+                "probe": "claimed (probe)",
+            }.get(run.profiles_source, "taken as claimed (no probe ran)")
             self.write(f"feature profiles {source}: {', '.join(run.profiles)}")
         skipped = run.count(Verdict.not_applicable)
         if skipped:

@@ -270,7 +270,7 @@ class Runner:
         else:
             self.ruled_out = probe.ruled_out(self.result.support)
             self.declared = frozenset(p for p in FEATURE_PROFILES if p not in self.ruled_out)
-            self.result.profiles_source = "probe"
+            self.result.profiles_source = "probe" if self.result.probe_duration is not None else "no probe"
         self.result.profiles = [p for p in FEATURE_PROFILES if p in self.declared]
 
     def _observe(self, call: InboundCall) -> None:

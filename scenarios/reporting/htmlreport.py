@@ -82,7 +82,9 @@ def _probe(run: RunResult) -> str:
         for action, found in sorted(run.support.items())
     )
     took = f"{run.probe_duration:.2f} s" if run.probe_duration is not None else "not run"
-    source = "declared with --profiles" if run.profiles_source == "--profiles" else "claimed (from the probe)"
+    source = {"--profiles": "declared with --profiles", "probe": "claimed (from the probe)"}.get(
+        run.profiles_source, "taken as claimed (no probe ran)"
+    )
     profiles = f"<p>Feature profiles {escape(source)}: {escape(', '.join(run.profiles))}</p>" if run.profiles else ""
     table = (
         f"<table><tr><th>action</th><th>support</th><th>detail</th></tr>{rows}</table>" if rows else "<p>(no probe)</p>"
