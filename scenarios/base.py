@@ -1,9 +1,9 @@
 """The :class:`Case` base class and the registry of OCTT cases.
 
-A case is one module under ``scenarios/v16/<profile>`` holding one ``Case``
-subclass decorated with :func:`register`. :func:`all_cases` imports every module of those
-packages (``pkgutil``) and returns the cases in document order (section, then table number),
-so adding a case touches exactly one file.
+A case is one module under a package of :data:`CASE_PACKAGES` (``scenarios/v16/<profile>``)
+holding one ``Case`` subclass decorated with :func:`register`. :func:`all_cases` imports every
+module of those packages (``pkgutil``) and returns the cases in document order (section, then
+table number), so adding a case touches exactly one file.
 """
 
 from __future__ import annotations
@@ -17,7 +17,15 @@ if TYPE_CHECKING:
     from scenarios.options import RunOptions
 
 #: Packages whose modules are case files.
-CASE_PACKAGES = ("scenarios.v16.core", "scenarios.v16.security")
+CASE_PACKAGES = (
+    "scenarios.v16.core",
+    "scenarios.v16.local_auth",
+    "scenarios.v16.firmware",
+    "scenarios.v16.reservation",
+    "scenarios.v16.remote_trigger",
+    "scenarios.v16.smart_charging",
+    "scenarios.v16.security",
+)
 
 #: Preconditions a case may declare, with how to satisfy them.
 PRECONDITIONS: dict[str, str] = {
@@ -25,6 +33,8 @@ PRECONDITIONS: dict[str, str] = {
     "invalid_tag": "an idTag unknown to the CSMS (--invalid-tag; a random one by default)",
     "expired_tag": "an idTag with status Expired in the CSMS (--expired-tag)",
     "blocked_tag": "an idTag with status Blocked in the CSMS (--blocked-tag)",
+    "group_tag": "a second Accepted idTag with the same parentIdTag as --id-tag (--group-tag)",
+    "parent_tag": "the parentIdTag of --id-tag and --group-tag in the CSMS (--parent-id-tag)",
 }
 
 
@@ -40,7 +50,9 @@ class Case:
     table: ClassVar[int] = 0
     """Table number in the document (orders cases that share a section, like TC_085/TC_086)."""
     profile: ClassVar[str] = "Core"
-    """OCPP 1.6 feature profile (``Core``) or ``Security`` for the security whitepaper cases."""
+    """OCPP 1.6 feature profile (``Core``, ``FirmwareManagement``, ``LocalAuthListManagement``,
+    ``Reservation``, ``SmartCharging``, ``RemoteTrigger``) or ``Security`` for the security
+    whitepaper cases: a case of a profile the CSMS does not declare is NOT APPLICABLE."""
     cp_actions: ClassVar[tuple[str, ...]] = ()
     """Charge-point-initiated actions the CSMS must answer."""
     csms_actions: ClassVar[tuple[str, ...]] = ()

@@ -1,7 +1,8 @@
 """``volatileocpp scenarios``: run the OCTT 1.6 Central System test cases against a CSMS.
 
-Exit status: 0 when no case FAILED or ERRORed, 1 when one did, 2 on a usage error or when the
-CSMS cannot be reached.
+Exit status (also in ``--help``): 0 every case that ran PASSED; 1 a case FAILED or ERRORed; 2 a
+usage error, or the CSMS cannot be reached or never answers the BootNotification; 3 with
+``--require-all``, nothing failed but a case was NOT APPLICABLE.
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ from ocpp_users.ocppj.transport import SecurityConfig  # noqa: E402
 from scenarios import demo  # noqa: E402
 from scenarios.base import PRECONDITIONS, Case  # noqa: E402
 from scenarios.console import Console  # noqa: E402
-from scenarios.options import RunOptions, Tags, redact_url, security_file_errors, split_patterns  # noqa: E402
+from scenarios.options import (  # noqa: E402
+    FEATURE_PROFILES,
+    RunOptions,
+    Tags,
+    TestData,
+    parse_profiles,
+    redact_url,
+    security_file_errors,
+    split_patterns,
+)
 from scenarios.reporting import write_html, write_json, write_junit  # noqa: E402
 from scenarios.runner import ConnectionFailed, Runner, select_cases  # noqa: E402
 
@@ -42,7 +52,17 @@ a request: --trigger-url POSTs the OCPP payload (JSON) to e.g. http://csms/api/{
 Without a driver, at a terminal the runner asks you to make the CSMS send it and waits for Enter;
 without a terminal such cases are NOT APPLICABLE.
 
-exit status: 0 nothing FAILED or ERRORed, 1 something did, 2 usage or connection error.
+Feature profiles: --profiles names those the CSMS declares (Core is always in); a case of
+another profile is NOT APPLICABLE. Without it every profile counts as claimed except one the
+support probe rules out (FirmwareManagement when FirmwareStatusNotification or
+DiagnosticsStatusNotification is NotImplemented/NotSupported). An action of a declared profile
+that the CSMS does not support FAILS the cases that need it.
+
+exit status:
+  0  every case that ran PASSED (cases NOT APPLICABLE are listed in the closing lines)
+  1  a case FAILED (the CSMS) or ended ERROR (the harness or its driver)
+  2  usage error; the CSMS cannot be reached, or never answers the BootNotification
+  3  with --require-all: nothing FAILED, but a case was NOT APPLICABLE
 """
 
 
@@ -67,6 +87,41 @@ def _wait(text: str) -> float:
     return value
 
 
+def _level(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 97:
+        raise ValueError(text)
+    return value
+
+
+def _offset(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 86400:
+        raise ValueError(text)
+    return value
+
+
+def _duration(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 7 * 86400:
+        raise ValueError(text)
+    return value
+
+
+def _phases(text: str) -> int:
+    value = int(text)
+    if value not in (1, 2, 3):
+        raise ValueError(text)
+    return value
+
+
+def _profiles(text: str) -> frozenset[str]:
+    try:
+        return parse_profiles(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _count(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 100:
@@ -77,6 +132,10 @@ def _count(text: str) -> int:
 _seconds.__name__ = "positive number of seconds"
 _wait.__name__ = "non-negative number of seconds"
 _count.__name__ = "number from 1 to 100"
+_level.__name__ = "stack level from 0 to 97"
+_duration.__name__ = "number of seconds from 1 to 604800"
+_offset.__name__ = "number of seconds from 0 to 86400"
+_phases.__name__ = "1, 2 or 3"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     tags.add_argument("--expired-tag", help="an idTag with status Expired (TC_023_2)")
     tags.add_argument("--blocked-tag", help="an idTag with status Blocked (TC_023_3)")
     tags.add_argument("--invalid-tag", help="an idTag unknown to the CSMS (default: a random one)")
+    tags.add_argument("--group-tag", help="another Accepted idTag with the same parentIdTag as --id-tag (TC_053)")
+    tags.add_argument("--parent-id-tag", help="the parentIdTag of --id-tag and --group-tag (TC_053)")
     tags.add_argument(
         "--unknown-vendor-id",
         default="org.volatileocpp.unknown",
@@ -140,6 +201,56 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="at a terminal without a driver: seconds to wait for Enter (default 300)",
     )
+    profiles = p.add_argument_group("feature profiles and test data (the document's <Configured ...> values)")
+    profiles.add_argument(
+        "--profiles",
+        type=_profiles,
+        metavar="LIST",
+        help="profiles the CSMS declares, comma-separated: " + ",".join(FEATURE_PROFILES) + " (default: all but "
+        "those the probe rules out)",
+    )
+    profiles.add_argument(
+        "--firmware-url", default=TestData.firmware_url, metavar="URL", help="<Firmware Download URL> (TC_044_1)"
+    )
+    profiles.add_argument(
+        "--diagnostics-url", default=TestData.diagnostics_url, metavar="URL", help="diagnostics location (TC_045_x)"
+    )
+    profiles.add_argument(
+        "--expiry-offset",
+        type=_seconds,
+        default=TestData.expiry_offset,
+        metavar="S",
+        help="<Configured Expiry Date Offset>: ReserveNow expiryDate = now + S; TC_047 waits for it (default 2)",
+    )
+    profiles.add_argument(
+        "--expiry-tolerance",
+        type=_wait,
+        default=TestData.expiry_tolerance,
+        metavar="S",
+        help="how far that expiryDate may be off (clocks, transit; default 2)",
+    )
+    profiles.add_argument(
+        "--stack-level", type=_level, default=TestData.stack_level, metavar="N", help="<Configured stackLevel> (0)"
+    )
+    profiles.add_argument(
+        "--charging-rate-unit",
+        choices=("A", "W"),
+        default=TestData.charging_rate_unit,
+        help="<Configured chargingRateUnit> (A; the limit is then 6.0, with W 6000.0)",
+    )
+    profiles.add_argument(
+        "--schedule-duration",
+        type=_duration,
+        default=TestData.duration,
+        metavar="S",
+        help="<Configured duration> of a charging schedule (3600)",
+    )
+    profiles.add_argument(
+        "--start-period", type=_offset, default=TestData.start_period, metavar="S", help="<Configured startPeriod> (0)"
+    )
+    profiles.add_argument(
+        "--number-phases", type=_phases, default=TestData.number_phases, help="<Configured numberPhases> (3)"
+    )
     probe = p.add_argument_group("support probe")
     probe.add_argument("--no-probe", action="store_true", help="do not probe which actions the CSMS supports")
     probe.add_argument(
@@ -160,6 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     select.add_argument("--only", action="append", metavar="GLOBS", help="run only these cases (e.g. TC_023*)")
     select.add_argument("--exclude", action="append", metavar="GLOBS", help="skip these cases")
     select.add_argument("--list", action="store_true", help="print the selected cases in order and exit")
+    select.add_argument(
+        "--require-all",
+        action="store_true",
+        help="fail the run (exit status 3) when any selected case is NOT APPLICABLE",
+    )
     timing = p.add_argument_group("timing")
     timing.add_argument(
         "--step-timeout",
@@ -278,7 +394,14 @@ def options_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
         url=args.url or "",
         cp_id=args.cp_id,
         security=_security(args, parser),
-        tags=Tags(valid=args.id_tag, invalid=args.invalid_tag, expired=args.expired_tag, blocked=args.blocked_tag),
+        tags=Tags(
+            valid=args.id_tag,
+            invalid=args.invalid_tag,
+            expired=args.expired_tag,
+            blocked=args.blocked_tag,
+            group=args.group_tag,
+            parent=args.parent_id_tag,
+        ),
         connectors=args.connectors,
         connector_id=args.connector_id,
         vendor=args.vendor,
@@ -300,6 +423,19 @@ def options_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
         prompt_timeout=args.prompt_timeout,
         only=split_patterns(args.only),
         exclude=split_patterns(args.exclude),
+        profiles=args.profiles,
+        require_all=args.require_all,
+        test_data=TestData(
+            firmware_url=args.firmware_url,
+            diagnostics_url=args.diagnostics_url,
+            expiry_offset=args.expiry_offset,
+            expiry_tolerance=args.expiry_tolerance,
+            stack_level=args.stack_level,
+            charging_rate_unit=args.charging_rate_unit,
+            duration=args.schedule_duration,
+            start_period=args.start_period,
+            number_phases=args.number_phases,
+        ),
     )
 
 
@@ -316,7 +452,7 @@ def _needs(case: type[Case]) -> str:
 
 def list_cases(cases: Sequence[type[Case]], out: TextIO) -> None:
     for case in cases:
-        out.write(f"{case.case_id:<15} {case.section:<7} {case.profile:<8} {case.title}\n")
+        out.write(f"{case.case_id:<15} {case.section:<7} {case.profile:<23} {case.title}\n")
         out.write(f"{'':<15} needs: {_needs(case)}\n")
     out.write(f"{len(cases)} cases\n")
 
@@ -364,7 +500,7 @@ def run_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     except OSError as exc:
         sys.stderr.write(f"{PROG}: error: cannot write a report: {exc}\n")
         return 2
-    return 0 if run.ok else 1
+    return run.exit_code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

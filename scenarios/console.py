@@ -80,5 +80,32 @@ class Console:
             self.write("        " + wire_line(entry))
 
     def summary(self, run: RunResult) -> None:
+        """The counts, then every reason cases did not run with what would make them run, then
+        what the exit status means, so that a run with nothing FAILED but much NOT APPLICABLE is
+        never read as compliant."""
         counts = ", ".join(f"{run.count(v)} {v}" for v in Verdict)
-        self.write(f"{len(run.cases)} cases in {run.duration:.1f} s: {counts}")
+        total = len(run.cases)
+        self.write(f"{total} case{'' if total == 1 else 's'} in {run.duration:.1f} s: {counts}")
+        if run.profiles:
+            source = {
+                "--profiles": "declared with --profiles",
+                "probe": "claimed (probe)",
+            }.get(run.profiles_source, "taken as claimed (no probe ran)")
+            self.write(f"feature profiles {source}: {', '.join(run.profiles)}")
+        skipped = run.count(Verdict.not_applicable)
+        if skipped:
+            self.write(f"{skipped} of {len(run.cases)} cases did not run:")
+            for line in run.not_run():
+                self.write(f"  {printable(line)}")
+        code = run.exit_code
+        if code == 1:
+            self.write("exit status 1: a case FAILED or ended ERROR")
+        elif code == 3:
+            self.write(f"exit status 3: --require-all, and {skipped} case{'' if skipped == 1 else 's'} did not run")
+        elif skipped:
+            self.write(
+                f"exit status 0: every case that ran PASSED, but {skipped} did not run; "
+                "--require-all makes that exit status 3"
+            )
+        else:
+            self.write("exit status 0: every case ran and PASSED")

@@ -28,14 +28,39 @@ from ocpp_users.ocppj.errors import (
 from ocpp_users.v16.protocol import SCHEMAS
 from ocpp_users.v16.state.status import ChargePointStatus
 from ocpp_users.v16.station import Station
+from scenarios.base import PRECONDITIONS
 from scenarios.drivers import Driver, Trigger, describe
 from scenarios.heartbeat import Heartbeats
 from scenarios.options import RunOptions, Tags
-from scenarios.results import CaseResult, Check, CheckFailed, HarnessError, NotApplicable, is_missing, lookup, show
+from scenarios.results import (
+    CaseResult,
+    Check,
+    CheckFailed,
+    DriverError,
+    HarnessError,
+    NotApplicable,
+    Skip,
+    is_missing,
+    lookup,
+    show,
+)
 from scenarios.wire import InboundCall, WireTap
 
 T = TypeVar("T")
 U = TypeVar("U")
+
+DRIVER_GRACE = 0.2
+"""Seconds a case still waits for a request after its driver reported a failure."""
+
+
+def _state_step(at: object, state: str, number: int) -> str:
+    """A reusable state's step: "Charging 3", or "5 (Charging 3)" when the case's step 5 runs it."""
+    return f"{state} {number}" if at is None else f"{at} ({state} {number})"
+
+
+def option_of(text: str) -> str:
+    """``--expired-tag`` from "an idTag with status Expired in the CSMS (--expired-tag)"."""
+    return text[text.rfind("(") + 1 : -1] if text.endswith(")") and "(" in text else text
 
 
 def response_step(step: object) -> str:
@@ -156,6 +181,24 @@ class Context:
             self.note(f"step {step}: {warning}")
         return actual
 
+    def expect_present(self, field: str, payload: Any, *, step: object, message: str, what: str = "present") -> Any:
+        """``field`` must be in the CSMS's ``message`` ("<Not omitted>")."""
+        actual = lookup(payload, field)
+        self.record(Check(str(step), message, field, what, show(actual), not is_missing(actual)))
+        return actual
+
+    def expect_absent(self, field: str, payload: Any, *, step: object, message: str) -> None:
+        """``field`` must not be in the CSMS's ``message`` ("should be omitted")."""
+        actual = lookup(payload, field)
+        self.record(Check(str(step), message, field, "omitted", show(actual), is_missing(actual)))
+
+    def expect_that(self, field: str, ok: bool, payload: Any, *, step: object, message: str, expected: str) -> Any:
+        """A check on the CSMS's ``message`` that is not an equality ("does not equal 0", "matches
+        step 1"): ``expected`` says what the document asks, the actual value is reported as sent."""
+        actual = lookup(payload, field)
+        self.record(Check(str(step), message, field, expected, show(actual), ok and not is_missing(actual)))
+        return actual
+
     def expect_own(self, field: str, expected: Any, payload: Any, *, step: object, message: str) -> None:
         """A check on the Tool's own message (the document's left column); a mismatch is ERROR."""
         actual = lookup(payload, field)
@@ -252,16 +295,21 @@ class Context:
         step: object,
         at: float | None = None,
         meter_start: int | None = None,
+        reservation_id: int | None = None,
     ) -> Exchange:
-        """StartTransaction.req; ``at``/``meter_start`` date it (e.g. in an offline period)."""
+        """StartTransaction.req; ``at``/``meter_start`` date it (e.g. in an offline period);
+        ``reservation_id`` names the reservation it uses (which then ends)."""
         connector = self.cp.connectors[connector_id]
         reading = connector.meter.start()
-        payload = {
+        payload: dict[str, Any] = {
             "connectorId": connector_id,
             "idTag": id_tag,
             "meterStart": reading if meter_start is None else meter_start,
             "timestamp": timestamp(at),
         }
+        if reservation_id is not None:
+            payload["reservationId"] = reservation_id
+            self.end_reservations()
         ex = self.exchange("StartTransaction", payload, step=step)
         tx = ex.response.get("transactionId")
         connector.transaction_id = tx if isinstance(tx, int) else None
@@ -277,9 +325,11 @@ class Context:
         at: float | None = None,
         transaction_id: int | None = None,
         meter_stop: int | None = None,
+        id_tag: str | None = None,
     ) -> Exchange:
         """StopTransaction.req; ``at``/``meter_stop`` date it (e.g. before a power loss). The idTag
-        "which requested to stop the charging" is sent for a Local stop only (the driver's)."""
+        "which requested to stop the charging" is sent for a Local stop only: the driver's, or
+        ``id_tag`` (another card of the same group, TC_053)."""
         connector = self.cp.connectors[connector_id]
         tx = transaction_id if transaction_id is not None else connector.transaction_id
         if tx is None:
@@ -291,8 +341,9 @@ class Context:
             "timestamp": timestamp(at),
             "reason": reason,
         }
-        if connector.id_tag and reason == "Local":
-            payload["idTag"] = connector.id_tag
+        stopper = id_tag or connector.id_tag
+        if stopper and reason == "Local":
+            payload["idTag"] = stopper
         connector.transaction_id = None
         connector.id_tag = None
         return self.exchange("StopTransaction", payload, step=step)
@@ -343,7 +394,7 @@ class Context:
     def trigger(self, action: str, payload: dict[str, Any]) -> Trigger:
         """Ask the driver (or the operator) to make the CSMS send ``action`` with ``payload``."""
         if self.driver is None:
-            raise NotApplicable(f"needs {action} from the CSMS; no driver and no terminal")
+            raise NotApplicable(f"needs {action} from the CSMS; no driver and no terminal", Skip.driver)
         trigger = self.driver.request(self.cp.cp_id, action, payload, self.tap)
         self.triggers.append(trigger)
         return trigger
@@ -370,8 +421,16 @@ class Context:
         since = time.time()
         trigger = self.trigger(action, payload)
         timeout = self.step_timeout
-        call = self.wait_for_call(action, timeout, since)
+        call = self.tap.wait_for(action, timeout, since, give_up=lambda: trigger.failed)
+        if call is None and trigger.failed:
+            # The request may still be on its way (an API that failed after sending it): a moment.
+            call = self.tap.wait_for(action, DRIVER_GRACE, since)
         req = f"{action}.req"
+        if call is None and trigger.failed:
+            driver = self.driver.name if self.driver is not None else "driver"
+            raise DriverError(
+                f"step {step}: the {driver} driver could not make the CSMS send {req}: {trigger.summary()}"
+            )
         if call is None:
             gevent.sleep(0)
             self.fail(
@@ -396,20 +455,68 @@ class Context:
             raise HarnessError(f"step {step}: the Tool did not answer the {req}")
         return call
 
-    def remote_start_target(self, call: InboundCall, step: object) -> tuple[int, str]:
-        """Connector and idTag of a RemoteStartTransaction.req: its idTag is the one the Tool then
-        presents; its connectorId when it names one of ours, else <Configured ConnectorId>."""
-        id_tag = call.payload["idTag"]
+    def charger_answer(
+        self,
+        call: InboundCall,
+        expected: Any,
+        *,
+        step: object,
+        field: str,
+        wanted: str,
+        answer_field: str = "status",
+    ) -> Any:
+        """The charge point answered the CSMS's request from its real state (its own handler, as a
+        charger would), and the document expects ``expected`` at ``answer_field`` of the answer.
+
+        When it answered otherwise, the CSMS asked for something a real charger refuses (a
+        transaction it does not run, a connector it does not have): FAILED at the request's
+        ``step``, naming the request's ``field`` (``wanted`` says what the charger could accept)
+        and the charger's answer. Returns the answer's value."""
+        answer = call.answer if call.answer is not None else {}
+        got = lookup(answer, answer_field)
+        if call.error is None and not is_missing(got) and got == expected:
+            conf = f"{call.action}.conf"
+            self.record(Check(response_step(step), conf, answer_field, show(expected), show(got), True, side="tool"))
+            return got
+        said = f"CALLERROR {call.error}" if call.error is not None else f"{answer_field} {show(got)}"
+        value = show(lookup(call.payload, field)) if field else show(call.payload)
+        self.fail(
+            step,
+            f"{call.action}.req",
+            wanted,
+            f"{value} (the charge point answered {said}, not {show(expected)})",
+            field=field,
+        )
+
+    @property
+    def connector_range(self) -> str:
+        """The connector ids of the charge point, as text: "1" or "1..3"."""
+        top = max(self.cp.connectors)
+        return "1" if top == 1 else f"1..{top}"
+
+    def remote_start_accepted(self, call: InboundCall, *, step: object) -> tuple[int, str]:
+        """RemoteStartTransaction.conf Accepted, as a charger answers it: for a connector it has
+        (not 0) that is free or plugged in, or none named. Returns :meth:`remote_start_target`."""
+        wanted = f"a connector the charge point has, not 0 ({self.connector_range}; <Configured ConnectorId> is "
+        self.charger_answer(call, "Accepted", step=step, field="connectorId", wanted=wanted + f"{self.connector_id})")
+        return self.remote_start_target(call)
+
+    def remote_start_target(self, call: InboundCall) -> tuple[int, str]:
+        """Connector and idTag of an Accepted RemoteStartTransaction.req: its idTag is the one the
+        Tool then presents; its connectorId, or <Configured ConnectorId> when it names none (the
+        connector where the EV is, or will be, plugged in)."""
         requested = call.payload.get("connectorId")
-        if requested is None:
-            return self.connector_id, id_tag
-        if requested not in self.cp.connectors or requested == 0:
-            self.note(
-                f"step {step}: RemoteStartTransaction.req names connector {requested}, which this charge "
-                f"point does not have; using connector {self.connector_id}"
-            )
-            return self.connector_id, id_tag
-        return int(requested), id_tag
+        connector = requested if isinstance(requested, int) and requested in self.cp.connectors else self.connector_id
+        return connector, call.payload["idTag"]
+
+    def end_reservations(self) -> None:
+        """The charge point's reservations end (a transaction used one, or it expired, or was
+        cancelled); the StatusNotification that says so is the case's to send."""
+        for connector in self.cp.connectors.values():
+            reservation = connector.reservation
+            if reservation is not None and reservation.timer is not None:
+                reservation.timer.kill(block=False)
+            connector.reservation = None
 
     # ------------------------------------------------------------------ reusable states (§3.22)
 
@@ -420,27 +527,39 @@ class Context:
         self.statuses(step="Booted 3")
         return ex
 
-    def authorized(self, id_tag: str | None = None) -> Exchange:
+    def authorized(self, id_tag: str | None = None, at: object = None) -> Exchange:
         """Reusable state Authorized: Authorize.req with <Configured Valid IdTag>, Accepted."""
         tag = id_tag or self.valid_tag
-        ex = self.authorize(tag, step="Authorized 1")
-        self.expect("idTagInfo.status", "Accepted", ex.response, step="Authorized 2", message="Authorize.conf")
+        ex = self.authorize(tag, step=_state_step(at, "Authorized", 1))
+        self.expect(
+            "idTagInfo.status", "Accepted", ex.response, step=_state_step(at, "Authorized", 2), message="Authorize.conf"
+        )
         return ex
 
-    def charging(self) -> int | None:
+    def charging(self, at: object = None, reservation_id: int | None = None) -> int | None:
         """Reusable state Charging: Authorized, Preparing, StartTransaction (Accepted), Charging.
 
+        ``at``: the case's step that executes the state (its checks read "5 (Charging 4)");
+        ``reservation_id``: the reservation the transaction uses (sent in StartTransaction.req).
         Returns the transactionId of the StartTransaction.conf ("the transaction").
         """
-        self.authorized()
+        self.authorized(at=at)
         cid = self.connector_id
-        self.status(cid, "Preparing", step="Charging 1")
+        self.status(cid, "Preparing", step=_state_step(at, "Charging", 1))
 
         def start() -> None:
-            ex = self.start_transaction(cid, self.valid_tag, step="Charging 3")
-            self.expect("idTagInfo.status", "Accepted", ex.response, step="Charging 4", message="StartTransaction.conf")
+            ex = self.start_transaction(
+                cid, self.valid_tag, step=_state_step(at, "Charging", 3), reservation_id=reservation_id
+            )
+            self.expect(
+                "idTagInfo.status",
+                "Accepted",
+                ex.response,
+                step=_state_step(at, "Charging", 4),
+                message="StartTransaction.conf",
+            )
 
-        self.either_order(start, lambda: self.status(cid, "Charging", step="Charging 5"))
+        self.either_order(start, lambda: self.status(cid, "Charging", step=_state_step(at, "Charging", 5)))
         self.transaction_id = self.cp.connectors[cid].transaction_id
         return self.transaction_id
 
@@ -489,7 +608,8 @@ class Context:
     def _tag(self, name: str) -> str:
         value = self.tags.for_precondition(name)
         if not value:
-            raise NotApplicable(f"precondition missing: {name.replace('_', ' ')}")
+            text = PRECONDITIONS.get(name, name)
+            raise NotApplicable(f"precondition missing: {text}", Skip.tag, option_of(text))
         return value
 
     def tag(self, name: str) -> str:

@@ -19,6 +19,8 @@ VALID_TAG = "VOCPP-VALID"
 BLOCKED_TAG = "VOCPP-BLOCKED"
 EXPIRED_TAG = "VOCPP-EXPIRED"
 INVALID_TAG = "VOCPP-INVALID"
+GROUP_TAG = "VOCPP-GROUP"
+PARENT_TAG = "VOCPP-PARENT"
 
 
 def start_testbed(password: str | None) -> TestbedProcess:
@@ -62,5 +64,7 @@ def against_testbed(options: RunOptions, testbed: TestbedProcess, password: str 
             invalid=tags.invalid or INVALID_TAG,
             expired=tags.expired or EXPIRED_TAG,
             blocked=tags.blocked or BLOCKED_TAG,
+            group=tags.group or GROUP_TAG,
+            parent=tags.parent or PARENT_TAG,
         ),
     )

@@ -7,8 +7,10 @@
 * :class:`PromptDriver` asks an operator at a terminal and waits for Enter (or for the request).
 
 URL and command drivers run in a background greenlet: the verdict comes from what the charge
-point receives over OCPP, never from the driver's HTTP status or exit code (those are only
-reported next to a missing request).
+point receives over OCPP. A driver that cannot deliver (connection refused, HTTP 4xx/5xx, a
+command that exits non-zero or cannot start) marks its :class:`Trigger` ``failed`` and wakes the
+waiting case, which ends ERROR at once with the driver's own error (a command's stderr): a broken
+driver is the harness's fault, never the CSMS's.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from urllib.parse import quote
 import gevent
 import gevent.select
 
+from scenarios.options import redact_url
 from scenarios.wire import WireTap
 
 OUTCOME_LIMIT = 300
@@ -52,21 +55,33 @@ def describe(action: str, payload: dict[str, Any]) -> str:
 
 @dataclass
 class Trigger:
-    """One request to a driver; ``outcome`` is filled in when the driver is done."""
+    """One request to a driver; ``outcome`` is filled in when the driver is done, ``failed`` set
+    when it could not deliver."""
 
     action: str
     payload: dict[str, Any]
     outcome: str | None = None
+    failed: bool = False
     greenlet: gevent.Greenlet | None = field(default=None, repr=False)
 
     def summary(self) -> str:
         return self.outcome if self.outcome is not None else "still running"
+
+    def finish(self, outcome: str, failed: bool, tap: WireTap) -> None:
+        self.outcome = outcome
+        self.failed = failed
+        tap.poke()
 
 
 class Driver(Protocol):
     name: str
 
     def request(self, cp_id: str, action: str, payload: dict[str, Any], tap: WireTap) -> Trigger: ...
+
+
+def _redact_query(url: str) -> str:
+    """The URL without credentials and query string (either may carry a token)."""
+    return redact_url(url.split("?", 1)[0])
 
 
 def _clip(text: str) -> str:
@@ -89,24 +104,25 @@ class UrlDriver:
 
     def request(self, cp_id: str, action: str, payload: dict[str, Any], tap: WireTap) -> Trigger:
         trigger = Trigger(action, payload)
-        trigger.greenlet = gevent.spawn(self._post, trigger, self.url(cp_id, action), payload)
+        trigger.greenlet = gevent.spawn(self._post, trigger, self.url(cp_id, action), payload, tap)
         return trigger
 
-    def _post(self, trigger: Trigger, url: str, payload: dict[str, Any]) -> None:
+    def _post(self, trigger: Trigger, url: str, payload: dict[str, Any], tap: WireTap) -> None:
         request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST")
         request.add_header("Content-Type", "application/json")
         for header in self.headers:
             name, _, value = header.partition(":")
             request.add_header(name.strip(), value.strip())
+        shown = _redact_query(url)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 body = response.read().decode("utf-8", "replace")
-                trigger.outcome = _clip(f"HTTP {response.status} {body}")
+                trigger.finish(_clip(f"HTTP {response.status} {body}"), False, tap)
         except urllib.error.HTTPError as exc:
             body = exc.read().decode("utf-8", "replace")
-            trigger.outcome = _clip(f"HTTP {exc.code} {body}")
+            trigger.finish(_clip(f"POST {shown}: HTTP {exc.code} {body}"), True, tap)
         except (OSError, ValueError) as exc:
-            trigger.outcome = _clip(f"request failed: {getattr(exc, 'reason', None) or exc}")
+            trigger.finish(_clip(f"POST {shown} failed: {getattr(exc, 'reason', None) or exc}"), True, tap)
 
 
 class CommandDriver:
@@ -127,10 +143,10 @@ class CommandDriver:
 
     def request(self, cp_id: str, action: str, payload: dict[str, Any], tap: WireTap) -> Trigger:
         trigger = Trigger(action, payload)
-        trigger.greenlet = gevent.spawn(self._run, trigger, self.command(cp_id, action, payload))
+        trigger.greenlet = gevent.spawn(self._run, trigger, self.command(cp_id, action, payload), tap)
         return trigger
 
-    def _run(self, trigger: Trigger, command: str) -> None:
+    def _run(self, trigger: Trigger, command: str, tap: WireTap) -> None:
         try:
             done = subprocess.run(
                 ["/bin/sh", "-c", command],
@@ -140,13 +156,18 @@ class CommandDriver:
                 timeout=self.timeout,
             )
         except subprocess.TimeoutExpired:
-            trigger.outcome = f"command still running after {self.timeout:g} s (killed)"
+            trigger.finish(f"command still running after {self.timeout:g} s (killed)", True, tap)
             return
         except OSError as exc:
-            trigger.outcome = _clip(f"command failed to start: {exc}")
+            trigger.finish(_clip(f"command failed to start: {exc}"), True, tap)
             return
-        output = (done.stdout.strip() or done.stderr.strip()).splitlines()
-        trigger.outcome = _clip(f"exit {done.returncode}" + (f": {output[0]}" if output else ""))
+        if done.returncode != 0:
+            # The command's own words: stderr first (where shells and tools put errors), else stdout.
+            said = done.stderr.strip() or done.stdout.strip()
+            trigger.finish(_clip(f"command exited {done.returncode}" + (f": {said}" if said else "")), True, tap)
+            return
+        output = done.stdout.strip().splitlines()
+        trigger.finish(_clip("exit 0" + (f": {output[0]}" if output else "")), False, tap)
 
 
 def _stdin_line(timeout: float) -> str | None:

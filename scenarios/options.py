@@ -10,6 +10,40 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ocpp_users.ocppj.transport import SecurityConfig
 
+#: The OCPP 1.6 feature profiles (SupportedFeatureProfiles, §3) and the security extension of the
+#: OCPP 1.6 security whitepaper, as a CSMS declares them with ``--profiles``.
+CORE = "Core"
+FEATURE_PROFILES: tuple[str, ...] = (
+    CORE,
+    "FirmwareManagement",
+    "LocalAuthListManagement",
+    "Reservation",
+    "SmartCharging",
+    "RemoteTrigger",
+    "Security",
+)
+_PROFILE_ALIASES = {
+    "localauthlist": "LocalAuthListManagement",
+    "firmware": "FirmwareManagement",
+    "remotetriggers": "RemoteTrigger",
+}
+
+
+def parse_profiles(text: str) -> frozenset[str]:
+    """``--profiles Core,Reservation``: known names, case-insensitive (Core always included);
+    raises ValueError naming an unknown one."""
+    known = {name.casefold(): name for name in FEATURE_PROFILES}
+    chosen = {CORE}
+    for part in text.split(","):
+        word = part.strip().replace(" ", "")
+        if not word:
+            continue
+        name = known.get(word.casefold()) or _PROFILE_ALIASES.get(word.casefold())
+        if name is None:
+            raise ValueError(f"unknown feature profile {part.strip()!r} (known: {', '.join(FEATURE_PROFILES)})")
+        chosen.add(name)
+    return frozenset(chosen)
+
 
 def random_unknown_tag() -> str:
     """An idTag no CSMS has configured (CiString20)."""
@@ -25,6 +59,10 @@ class Tags:
     """An idTag unknown to the CSMS; a random one when not given."""
     expired: str | None = None
     blocked: str | None = None
+    group: str | None = None
+    """An idTag other than ``valid`` with the same parentIdTag (TC_053)."""
+    parent: str | None = None
+    """The parentIdTag of ``valid`` and ``group`` in the CSMS (TC_053)."""
     random_invalid: str = field(default_factory=random_unknown_tag)
 
     @property
@@ -37,7 +75,44 @@ class Tags:
             "invalid_tag": self.unknown,
             "expired_tag": self.expired,
             "blocked_tag": self.blocked,
+            "group_tag": self.group,
+            "parent_tag": self.parent,
         }.get(name)
+
+
+@dataclass
+class TestData:
+    """The document's configured test data (<Firmware Download URL>, <Configured Expiry Date
+    Offset>, <Configured stackLevel>, ...): what the Tool asks the CSMS to send and checks it sent."""
+
+    __test__ = False  # (not a pytest test class)
+
+    firmware_url: str = "https://firmware.example.com/volatileocpp/firmware-2.0.bin"
+    """<Firmware Download URL from test data> (TC_044_1)."""
+    diagnostics_url: str = "ftp://diagnostics.example.com/volatileocpp/"
+    """Where the CSMS asks for the diagnostics log (TC_045_x)."""
+    expiry_offset: float = 2.0
+    """<Configured Expiry Date Offset> in seconds: ReserveNow.req expiryDate = now + this (TC_047);
+    the Tool waits for it to pass."""
+    expiry_tolerance: float = 2.0
+    """How far the expiryDate may lie from now + offset (clock skew, transit)."""
+    reservation_hold: float = 3600.0
+    """expiryDate offset the Tool asks for in the other reservation cases (not checked)."""
+    stack_level: int = 0
+    """<Configured stackLevel> (TC_056, TC_067: and +1, +2)."""
+    charging_rate_unit: str = "A"
+    """<Configured chargingRateUnit>: A or W (TC_056, TC_066)."""
+    duration: int = 3600
+    """<Configured duration> of a charging schedule, seconds (TC_056, TC_066)."""
+    start_period: int = 0
+    """<Configured startPeriod> (TC_056)."""
+    number_phases: int = 3
+    """<Configured numberPhases> (TC_056; with 3 the field may be omitted)."""
+
+    @property
+    def limit(self) -> float:
+        """The limit the document names: 6.0 (A) or 6000.0 (W)."""
+        return 6000.0 if self.charging_rate_unit == "W" else 6.0
 
 
 @dataclass
@@ -88,6 +163,12 @@ class RunOptions:
     exclude: tuple[str, ...] = ()
     case_timeout: float = 120.0
     """Watchdog per case: a case still running after this long is an ERROR of the harness."""
+    profiles: frozenset[str] | None = None
+    """Feature profiles the CSMS declares (``--profiles``); None: every profile the probe does not
+    rule out."""
+    require_all: bool = False
+    """Any NOT APPLICABLE case makes the run fail (exit status 3)."""
+    test_data: TestData = field(default_factory=TestData)
 
     @property
     def has_driver(self) -> bool:

@@ -13,9 +13,11 @@ NotImplemented or NotSupported = unsupported; any other answer (a CALLERROR with
 included) = supported; no answer = unknown.
 
 Every action of the Core profile is mandatory (OCPP 1.6 §3: a Central System implements Core),
-so the runner turns an unsupported Core action into a FAILED case; only an unsupported action of
-another profile (FirmwareStatusNotification, DiagnosticsStatusNotification) makes the cases that
-need it NOT APPLICABLE.
+so the runner turns an unsupported Core action into a FAILED case. The same goes for an action
+of a profile the CSMS declares (``--profiles``). Without ``--profiles`` the probe decides: a
+profile whose charge-point-initiated action is unsupported (FirmwareManagement:
+FirmwareStatusNotification, DiagnosticsStatusNotification) counts as not claimed and its cases
+are NOT APPLICABLE; every other profile counts as claimed.
 """
 
 from __future__ import annotations
@@ -55,8 +57,34 @@ CORE_ACTIONS: frozenset[str] = frozenset(
 )
 
 
+#: The profile of each charge-point-initiated action outside Core.
+ACTION_PROFILES: dict[str, str] = {
+    "FirmwareStatusNotification": "FirmwareManagement",
+    "DiagnosticsStatusNotification": "FirmwareManagement",
+    "SecurityEventNotification": "Security",
+    "SignCertificate": "Security",
+    "LogStatusNotification": "Security",
+    "SignedFirmwareStatusNotification": "Security",
+}
+
+
 def is_core(action: str) -> bool:
     return action in CORE_ACTIONS
+
+
+def profile_of(action: str) -> str:
+    """The feature profile of a charge-point-initiated action (Core for Core's and unknown ones)."""
+    return ACTION_PROFILES.get(action, "Core")
+
+
+def ruled_out(support: dict[str, Support]) -> dict[str, Support]:
+    """Profiles the probe rules out, each with the first unsupported action that shows it."""
+    out: dict[str, Support] = {}
+    for action, found in support.items():
+        profile = profile_of(action)
+        if profile != "Core" and found.state == UNSUPPORTED and profile not in out:
+            out[profile] = found
+    return out
 
 
 def classify(action: str, outcome: dict[str, Any] | BaseException) -> Support:

@@ -127,16 +127,57 @@ class CheckFailed(Exception):
         self.check = check
 
 
-class NotApplicable(Exception):
-    """The case cannot run against this CSMS or with these options; the reason says why."""
+class Skip:
+    """Why cases were not run, grouped in the closing line: ``kind`` -> (what they need, the hint)."""
 
-    def __init__(self, reason: str) -> None:
+    driver = "driver"
+    tag = "tag"
+    profile = "profile"
+    option = "option"
+
+    HINTS: dict[str, tuple[str, str]] = {
+        driver: ("need a driver", "give --trigger-url or --trigger-cmd (or run at a terminal)"),
+        tag: ("need an idTag configured in the CSMS", "give {detail}"),
+        profile: ("are of a feature profile not declared", "{detail}; declare it with --profiles"),
+        option: ("need another set-up", "{detail}"),
+    }
+
+
+class NotApplicable(Exception):
+    """The case cannot run against this CSMS or with these options; the reason says why.
+
+    ``kind`` (a :class:`Skip` value) and ``detail`` group the reason in the closing line."""
+
+    def __init__(self, reason: str, kind: str = Skip.option, detail: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
+        self.detail = detail or reason
 
 
 class HarnessError(Exception):
     """Our own side broke a rule (a message we built is invalid): ERROR, not a verdict on the CSMS."""
+
+
+class DriverError(HarnessError):
+    """The trigger driver could not deliver a request (connection refused, HTTP 4xx/5xx, a command
+    that exited non-zero): ERROR at once, with the driver's own words, never a CSMS failure."""
+
+
+def step_key(step: str) -> tuple[int, int, str, int]:
+    """Sort key of a check's step: "4" -> (4, 0, "", 0); "5 (Charging 3)" -> (5, 1, "Charging", 3);
+    a step of a reusable state run before the case's steps ("Charging 3", "Booted 1") or of the
+    set-up ("probe", "setup") sorts first."""
+    text = step.strip()
+    head, _, rest = text.partition(" ")
+    if head.isdigit():
+        inner = rest.strip("() ")
+        name, _, number = inner.rpartition(" ")
+        return int(head), 1 if inner else 0, name if number.isdigit() else inner, int(number) if number.isdigit() else 0
+    name, _, number = text.rpartition(" ")
+    if number.isdigit():
+        return -1, 0, name, int(number)
+    return -2, 0, text, 0
 
 
 @dataclass
@@ -158,6 +199,9 @@ class CaseResult:
     """Frames of the clean-up after the case (stop transactions, connectors back to Available)."""
     error_detail: str = ""
     """Traceback of a harness fault."""
+    skip_kind: str = ""
+    """NOT APPLICABLE: a :class:`Skip` value, for the closing line."""
+    skip_detail: str = ""
 
     @property
     def failed_checks(self) -> list[Check]:
@@ -185,6 +229,7 @@ class CaseResult:
             "wire": [w.to_json() for w in self.wire],
             "cleanup_wire": [w.to_json() for w in self.cleanup_wire],
             "error_detail": self.error_detail,
+            "not_applicable": {"kind": self.skip_kind, "detail": self.skip_detail} if self.skip_kind else None,
         }
 
 
@@ -209,6 +254,11 @@ class RunResult:
     cases: list[CaseResult] = field(default_factory=list)
     setup_wire: list[WireEntry] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    profiles: list[str] = field(default_factory=list)
+    """The feature profiles the run treated as declared by the CSMS."""
+    profiles_source: str = ""
+    """Where they came from: ``--profiles`` or the probe."""
+    require_all: bool = False
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for c in self.cases if c.verdict == verdict)
@@ -216,6 +266,38 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return not any(c.verdict in (Verdict.failed, Verdict.error) for c in self.cases)
+
+    def not_run(self) -> list[str]:
+        """The NOT APPLICABLE cases, grouped by why, each line with what would make them run:
+        "21 need a driver: give --trigger-url or --trigger-cmd (or run at a terminal)"."""
+        groups: dict[tuple[str, str], list[str]] = {}
+        for case in self.cases:
+            if case.verdict != Verdict.not_applicable:
+                continue
+            kind = case.skip_kind or Skip.option
+            detail = case.skip_detail or case.reason
+            key = (kind, "" if kind in (Skip.driver, Skip.tag) else detail)
+            groups.setdefault(key, []).append(detail)
+        lines = []
+        for (kind, detail), details in groups.items():
+            what, hint = Skip.HINTS.get(kind, Skip.HINTS[Skip.option])
+            if kind == Skip.tag:
+                detail = ", ".join(dict.fromkeys(details))
+            count = len(details)
+            if count == 1:
+                what = what.replace("need ", "needs ", 1).replace("are of", "is of", 1)
+            lines.append(f"{count} {'case' if count == 1 else 'cases'} {what}: {hint.format(detail=detail)}")
+        return lines
+
+    @property
+    def exit_code(self) -> int:
+        """0: every case that ran PASSED (and, with --require-all, every case ran); 1: a case
+        FAILED or ERRORed; 3: --require-all and a case was NOT APPLICABLE."""
+        if not self.ok:
+            return 1
+        if self.require_all and self.count(Verdict.not_applicable):
+            return 3
+        return 0
 
     def by_id(self) -> dict[str, CaseResult]:
         return {c.case_id: c for c in self.cases}

@@ -4,9 +4,18 @@
     run = runner.run()            # connect, boot, probe, every case, clean-up between cases
     run.by_id()["TC_001_CSMS"].verdict
 
+Set-up: connect, and boot until the CSMS answers Accepted (Pending/Rejected: again after the
+interval it gives), all within ``--connect-timeout``; a CSMS that never answers the
+BootNotification ends the run (exit 2), one that never accepts FAILS every case at set-up (OCTT
+§1.3: "Charge Point is Accepted by the Central System"; OCPP 1.6 §4.2: nothing but
+BootNotification goes out before that). Then the probe, and the feature profiles the CSMS
+declares (``--profiles``, else those the probe does not rule out).
+
 Between cases the runner brings the charge point back to the document's general
-pre-conditions (§1.3): connected, Accepted, no transaction, every connector Available; so a case
-that fails half-way (or leaves a transaction open, as TC_003 does by design) does not cascade.
+pre-conditions (§1.3): connected, Accepted, no transaction, every connector Available and
+operative, no reservation, no charging profile, no local list, an empty authorization cache, the
+configuration keys as they were; so a case that fails half-way (or leaves a transaction open, as
+TC_003 does by design) does not cascade.
 """
 
 from __future__ import annotations
@@ -19,25 +28,28 @@ from typing import Any, Protocol, TextIO
 
 import gevent
 
-from ocpp_users.ocppj.errors import FrameError, TransportError, VolatileOcppError
+from ocpp_users.ocppj.errors import CallTimeout, ConnectionLost, FrameError, TransportError, VolatileOcppError
 from ocpp_users.ocppj.frames import Call, CallError, CallResult, parse
 from ocpp_users.ocppj.sink import Recorder
+from ocpp_users.v16.answers import InboundCall
 from ocpp_users.v16.settings import Behaviour, ChargePointSettings
 from ocpp_users.v16.state.status import ChargePointStatus
 from ocpp_users.v16.station import Station
-from scenarios import probe
+from scenarios import handshake, probe
 from scenarios.base import PRECONDITIONS, Case, all_cases
-from scenarios.context import Context, timestamp
+from scenarios.context import Context, option_of, timestamp
 from scenarios.drivers import CommandDriver, Driver, PromptDriver, UrlDriver
 from scenarios.heartbeat import Heartbeats
-from scenarios.options import RunOptions, redact_url, selected
+from scenarios.options import CORE, FEATURE_PROFILES, RunOptions, redact_url, selected
 from scenarios.results import (
     CaseResult,
     Check,
     CheckFailed,
+    DriverError,
     HarnessError,
     NotApplicable,
     RunResult,
+    Skip,
     Support,
     Verdict,
     WireEntry,
@@ -101,12 +113,18 @@ class Runner:
         self.recorder = Recorder()
         self.cp: Station | None = None
         self.heartbeats: Heartbeats | None = None
-        self.result = RunResult(redact_url(options.url), options.cp_id, time.time())
+        self.result = RunResult(redact_url(options.url), options.cp_id, time.time(), require_all=options.require_all)
+        self.declared: frozenset[str] = frozenset(FEATURE_PROFILES)
+        self.ruled_out: dict[str, Support] = {}
+        self.boot_problem: Check | None = None
+        """Set when the set-up's BootNotification was never Accepted: every case FAILS with it."""
+        self._configuration: dict[str, str] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
     def settings(self) -> ChargePointSettings:
         o = self.options
+        data = o.test_data
         return ChargePointSettings(
             cp_id=o.cp_id,
             url=o.url,
@@ -121,7 +139,15 @@ class Runner:
             reconnect=False,
             strict=False,
             behaviour=Behaviour(auto_follow_up=False),
-            configuration={"ConnectionTimeOut": str(max(1, math.ceil(o.connection_timeout)))},
+            configuration={
+                "ConnectionTimeOut": str(max(1, math.ceil(o.connection_timeout))),
+                # Room for whatever the CSMS's test data hold (TC_043_x lists, TC_067 stack levels):
+                # the Tool must not refuse what the document's Tool accepts.
+                "LocalAuthListMaxLength": "10000",
+                "SendLocalListMaxLength": "10000",
+                "ChargeProfileMaxStackLevel": str(max(10, data.stack_level + 2)),
+                "MaxChargingProfilesInstalled": "100",
+            },
         )
 
     @property
@@ -133,21 +159,91 @@ class Runner:
     def setup(self) -> None:
         """Connect, boot (the Booted state), probe. Raises :class:`ConnectionFailed`."""
         self.cp = Station(self.settings(), sink=self.recorder, wire_log=self.tap)
+        self.cp.observers.append(self._observe)
         self.tap.switch(self.result.setup_wire)
+        deadline = time.monotonic() + self.options.connect_timeout
         try:
             self.cp.connect()
         except TransportError as exc:
-            raise ConnectionFailed(f"cannot connect to {redact_url(self.cp.url)}: {exc.reason}") from None
+            raise ConnectionFailed(f"cannot connect to {redact_url(self.cp.url)}: {self._explain(exc)}") from None
         except OSError as exc:  # a TLS file the ssl module cannot load (ssl.SSLError is an OSError)
             raise ConnectionFailed(f"cannot connect to {redact_url(self.cp.url)}: {exc}") from None
-        boot = self._boot_quietly()
-        self.result.support["BootNotification"] = probe.from_boot(boot)
-        if isinstance(boot, dict) and boot.get("status") != "Accepted":
-            self.result.notes.append(
-                f"the initial BootNotification was answered {boot.get('status')}, not Accepted: is charge point "
-                f"{self.options.cp_id} registered in the CSMS?"
+        accepted = self._first_boot(deadline)
+        if accepted:
+            self._statuses_quietly()
+            self._probe()
+        self._declare_profiles()
+        self._configuration = {name: key.value for name, key in self.cp.configuration.keys.items()}
+        # A charger keeps heartbeating (every HeartbeatInterval from the BootNotification.conf), so
+        # a CSMS does not drop it while an operator takes time over a prompt; never ahead of a boot.
+        self.heartbeats = Heartbeats(self.cp)
+        self.cp.spawn(self.heartbeats.run)
+        if self.listener is not None:
+            self.listener.support(self.result.support, self.result.probe_duration)
+            self.listener.notes(self.result.notes)
+
+    def _explain(self, exc: TransportError) -> str:
+        cp = self.charge_point
+        return handshake.explain(cp.url, cp.cp_id, self.options.security, self.options.connect_timeout, exc)
+
+    def _first_boot(self, deadline: float) -> bool:
+        """BootNotification until Accepted: after a Pending or Rejected one the Tool waits the
+        interval the CSMS gave (OCPP 1.6 §4.2) and tries again, while ``--connect-timeout`` lasts.
+        No answer at all: :class:`ConnectionFailed`. Never Accepted: :attr:`boot_problem`."""
+        started = time.monotonic()
+        attempts = 0
+        # What is left of --connect-timeout after the handshake, but never less than a step (or
+        # the whole connect timeout when that is shorter): a slow TLS handshake must not make a
+        # CSMS that answers look silent.
+        floor = min(self.options.step_timeout, self.options.connect_timeout)
+        while True:
+            attempts += 1
+            wait_answer = max(floor, deadline - time.monotonic())
+            outcome = self._boot_quietly(timeout=wait_answer, note=False)
+            if attempts == 1:
+                self.result.support["BootNotification"] = probe.from_boot(outcome)
+            if isinstance(outcome, (CallTimeout, ConnectionLost)):
+                url = redact_url(self.charge_point.url)
+                what = (
+                    f"did not answer the BootNotification within {round(wait_answer, 1):g} s (--connect-timeout "
+                    f"{self.options.connect_timeout:g})"
+                    if isinstance(outcome, CallTimeout)
+                    else f"closed the connection on the BootNotification ({outcome})"
+                )
+                raise ConnectionFailed(f"the CSMS at {url} accepted the WebSocket connection but {what}")
+            if isinstance(outcome, BaseException):
+                actual = f"{outcome} (BootNotification {attempts})"
+                interval = None
+            else:
+                status = outcome.get("status")
+                if status == "Accepted":
+                    return True
+                interval = outcome.get("interval")
+                wait = float(interval) if isinstance(interval, int) and interval > 0 else 1.0
+                if time.monotonic() + wait < deadline:
+                    gevent.sleep(wait)
+                    continue
+                spent = time.monotonic() - started
+                actual = (
+                    f"{show_status(status)} ({attempts} BootNotification{'s' if attempts > 1 else ''} in "
+                    f"{spent:.1f} s; the last one asked to wait {interval} s, past --connect-timeout)"
+                )
+            self.boot_problem = Check(
+                "setup",
+                "BootNotification.conf",
+                "status",
+                "Accepted (OCTT §1.3: the Charge Point is Accepted by the Central System)",
+                actual,
+                ok=False,
             )
-        self._statuses_quietly()
+            self.result.notes.append(
+                f"the charge point {self.options.cp_id} was never Accepted: BootNotification answered {actual}; "
+                "every case FAILS at set-up (nothing but BootNotification may go out before Accepted, OCPP 1.6 §4.2). "
+                "Is the charge point registered in the CSMS?"
+            )
+            return False
+
+    def _probe(self) -> None:
         if self.options.probe:
             started = time.perf_counter()
             found = probe.run_probe(
@@ -164,13 +260,27 @@ class Runner:
             for action in [*probe.probe_payloads("x", "x", 1), "BootNotification", "StopTransaction"]:
                 if "*" in assumed or action in assumed:
                     self.result.support[action] = Support(action, probe.SUPPORTED, "assumed (--assume-supported)")
-        # A charger keeps heartbeating (every HeartbeatInterval from the BootNotification.conf), so
-        # a CSMS does not drop it while an operator takes time over a prompt; never ahead of a boot.
-        self.heartbeats = Heartbeats(self.cp)
-        self.cp.spawn(self.heartbeats.run)
-        if self.listener is not None:
-            self.listener.support(self.result.support, self.result.probe_duration)
-            self.listener.notes(self.result.notes)
+
+    def _declare_profiles(self) -> None:
+        """--profiles, or every profile but those the probe rules out."""
+        if self.options.profiles is not None:
+            self.declared = frozenset(self.options.profiles) | {CORE}
+            self.result.profiles_source = "--profiles"
+        else:
+            self.ruled_out = probe.ruled_out(self.result.support)
+            self.declared = frozenset(p for p in FEATURE_PROFILES if p not in self.ruled_out)
+            self.result.profiles_source = "probe" if self.result.probe_duration is not None else "no probe"
+        self.result.profiles = [p for p in FEATURE_PROFILES if p in self.declared]
+
+    def _observe(self, call: InboundCall) -> None:
+        """The charge point answered a CSMS call. A reservation's expiry is the case's to act on
+        (TC_047 waits for it and sends the StatusNotification itself): disarm the charger's timer."""
+        if call.action == "ReserveNow":
+            for connector in self.charge_point.connectors.values():
+                reservation = connector.reservation
+                if reservation is not None and reservation.timer is not None:
+                    reservation.timer.kill(block=False)
+                    reservation.timer = None
 
     def teardown(self) -> None:
         cp = self.cp
@@ -191,43 +301,89 @@ class Runner:
 
     # ------------------------------------------------------------------ cases
 
-    def unsupported_core(self, case: type[Case]) -> list[Support]:
-        """Core-profile actions of the case that the probe found unsupported: each one is FAILED
-        (a Central System implements the whole Core profile)."""
+    def unsupported_required(self, case: type[Case]) -> list[Support]:
+        """Actions of the case, of Core or of a declared profile, that the probe found unsupported:
+        each one is FAILED (a Central System implements the whole of every profile it declares)."""
         return [
             s
             for a in case.cp_actions
-            if probe.is_core(a) and (s := self.result.support.get(a)) is not None and s.state == probe.UNSUPPORTED
+            if probe.profile_of(a) in self.declared
+            and (s := self.result.support.get(a)) is not None
+            and s.state == probe.UNSUPPORTED
         ]
 
-    def applicability(self, case: type[Case]) -> str | None:
+    def profile_not_declared(self, case: type[Case]) -> NotApplicable | None:
+        profile = case.profile
+        if profile in self.declared:
+            return None
+        if self.result.profiles_source == "--profiles":
+            listed = ",".join(self.result.profiles)
+            return NotApplicable(
+                f"the {profile} profile is not declared (--profiles {listed})", Skip.profile, f"{profile} not declared"
+            )
+        found = self.ruled_out.get(profile)
+        why = f"the CSMS does not support {found.action} ({found.detail})" if found else "not declared"
+        return NotApplicable(
+            f"{why}: the {profile} profile counts as not claimed",
+            Skip.profile,
+            f"{profile}: the probe found {found.action if found else 'it'} unsupported",
+        )
+
+    def applicability(self, case: type[Case]) -> NotApplicable | None:
         """Why the case cannot run (NOT APPLICABLE), or None."""
+        undeclared = self.profile_not_declared(case)
+        if undeclared is not None:
+            return undeclared
         unsupported = [
-            f"{a} ({s.detail})"
+            (a, s)
             for a in case.cp_actions
-            if not probe.is_core(a) and (s := self.result.support.get(a)) is not None and s.state == probe.UNSUPPORTED
+            if probe.profile_of(a) not in self.declared
+            and (s := self.result.support.get(a)) is not None
+            and s.state == probe.UNSUPPORTED
         ]
         if unsupported:
-            return "the CSMS does not support " + ", ".join(unsupported)
+            text = ", ".join(f"{a} ({s.detail})" for a, s in unsupported)
+            profiles = sorted({probe.profile_of(a) for a, _ in unsupported})
+            return NotApplicable(
+                f"the CSMS does not support {text}",
+                Skip.profile,
+                f"{', '.join(profiles)}: the probe found {', '.join(a for a, _ in unsupported)} unsupported",
+            )
         for name in case.preconditions:
             if not self.options.tags.for_precondition(name):
-                return f"precondition missing: {PRECONDITIONS[name]}"
+                text = PRECONDITIONS[name]
+                return NotApplicable(f"precondition missing: {text}", Skip.tag, option_of(text))
         if case.csms_actions and self.driver is None:
             needs = ", ".join(case.csms_actions)
-            return f"needs {needs} from the CSMS; no driver (--trigger-url/--trigger-cmd) and no terminal"
-        return case.not_applicable(self.options)
+            return NotApplicable(
+                f"needs {needs} from the CSMS; no driver (--trigger-url/--trigger-cmd) and no terminal", Skip.driver
+            )
+        reason = case.not_applicable(self.options)
+        return NotApplicable(reason, Skip.option, reason) if reason else None
+
+    def _skip(self, result: CaseResult, why: NotApplicable) -> None:
+        result.verdict, result.reason = Verdict.not_applicable, why.reason
+        result.skip_kind, result.skip_detail = why.kind, why.detail
 
     def run_case(self, case: type[Case]) -> CaseResult:
         result = CaseResult(case.case_id, case.title, case.section, case.profile, started=time.time())
         self.result.cases.append(result)
-        missing = self.unsupported_core(case)
+        undeclared = self.profile_not_declared(case)
+        missing = self.unsupported_required(case) if undeclared is None else []
         if missing:
             self._fail_unsupported(result, missing)
             self._report(result)
             return result
-        reason = self.applicability(case)
-        if reason is not None:
-            result.verdict, result.reason = Verdict.not_applicable, reason
+        why = self.applicability(case)
+        if why is not None:
+            self._skip(result, why)
+            self._report(result)
+            return result
+        problem = self.not_ready()
+        if problem is not None:
+            result.checks.append(problem)
+            result.wire.extend(self.result.setup_wire if self.boot_problem is not None else [])
+            result.verdict, result.reason = Verdict.failed, _one_line(problem)
             self._report(result)
             return result
         cp = self.charge_point
@@ -248,7 +404,9 @@ class Runner:
         except CheckFailed as exc:
             result.verdict, result.reason = Verdict.failed, _one_line(exc.check)
         except NotApplicable as exc:
-            result.verdict, result.reason = Verdict.not_applicable, exc.reason
+            self._skip(result, exc)
+        except DriverError as exc:
+            result.verdict, result.reason = Verdict.error, f"driver error: {exc}"
         except HarnessError as exc:
             result.verdict, result.reason = Verdict.error, f"harness fault: {exc}"
         except _CaseTimeout:
@@ -271,11 +429,34 @@ class Runner:
         self._report(result)
         return result
 
+    def not_ready(self) -> Check | None:
+        """§1.3 does not hold (the charge point is not connected and Accepted): a failed check."""
+        if self.boot_problem is not None:
+            return self.boot_problem
+        cp = self.charge_point
+        if cp.connected and cp.registration == "Accepted":
+            return None
+        actual = (
+            f"not connected: {cp.last_error or 'the connection was lost'}"
+            if not cp.connected
+            else f"the last BootNotification was answered {cp.registration}"
+        )
+        return Check(
+            "setup",
+            "BootNotification.conf",
+            "status",
+            "the Charge Point connected and Accepted (OCTT §1.3)",
+            actual,
+            ok=False,
+        )
+
     def _fail_unsupported(self, result: CaseResult, missing: list[Support]) -> None:
         for support in missing:
             action = support.action
+            profile = probe.profile_of(action)
+            label = f"{profile} profile" if profile == CORE else f"{profile} profile, declared"
             result.checks.append(
-                Check("probe", f"{action}.conf", "", f"{action} supported (Core profile)", support.detail, ok=False)
+                Check("probe", f"{action}.conf", "", f"{action} supported ({label})", support.detail, ok=False)
             )
             result.wire.extend(_exchange_of(self.result.setup_wire, action))
         result.verdict, result.reason = Verdict.failed, _one_line(result.checks[0])
@@ -316,17 +497,20 @@ class Runner:
                 notes.append(f"clean-up: {action} failed: {exc}")
             return None
 
-    def _boot_quietly(self) -> dict[str, Any] | BaseException:
+    def _boot_quietly(self, timeout: float | None = None, note: bool = True) -> dict[str, Any] | BaseException:
         payload = {"chargePointVendor": self.options.vendor[:20], "chargePointModel": self.options.model[:20]}
+        cp = self.charge_point
         try:
-            answer = self.charge_point.call("BootNotification", payload, timeout=self.options.step_timeout)
+            answer = cp.call("BootNotification", payload, timeout=timeout or self.options.step_timeout)
         except VolatileOcppError as exc:
-            self.result.notes.append(f"BootNotification failed: {exc}")
+            if note:
+                self.result.notes.append(f"BootNotification failed: {exc}")
+            cp.registration = None
             return exc
-        self.charge_point.registration = answer.get("status")
+        cp.registration = answer.get("status")
         interval = answer.get("interval")
         if answer.get("status") == "Accepted" and isinstance(interval, int) and interval > 0:
-            self.charge_point.configuration.set_internal("HeartbeatInterval", str(interval))
+            cp.configuration.set_internal("HeartbeatInterval", str(interval))
         return answer
 
     def _statuses_quietly(self, notes: list[str] | None = None) -> None:
@@ -340,14 +524,43 @@ class Runner:
         """Back to §1.3: connected and Accepted, no transaction open, every connector Available."""
         self._hold_heartbeats()
         try:
+            self._reset_model()
             self._restore(result)
         finally:
             self._release_heartbeats()
 
+    def _reset_model(self) -> None:
+        """What a case may have changed in the charge point, back as it was (OCTT §1.3): scripted
+        answers, reservations and their timers, charging profiles, the local list, the
+        authorization cache, availability, configuration keys, firmware and diagnostics state."""
+        cp = self.charge_point
+        cp.settings.behaviour.answers.clear()
+        for connector in cp.connectors.values():
+            reservation, connector.reservation = connector.reservation, None
+            if reservation is not None and reservation.timer is not None:
+                reservation.timer.kill(block=False)
+            connector.operative = True
+            connector.scheduled_operative = None
+            connector.stop_reason = None
+            connector.stop_event.clear()
+            connector.meter.limit_w = None
+        cp.state.profiles.by_connector.clear()
+        cp.state.profiles.tx_start.clear()
+        cp.state.local_list.entries.clear()
+        cp.state.local_list.version = 0
+        cp.state.auth_cache.clear()
+        cp.state.firmware_status = "Idle"
+        cp.state.diagnostics_status = "Idle"
+        for name, value in self._configuration.items():
+            key = cp.configuration.keys.get(name)
+            if key is not None and key.value != value:
+                cp.configuration.set_internal(name, value)
+
     def _restore(self, result: CaseResult) -> None:
         cp = self.charge_point
         notes = result.notes
-        cp.settings.behaviour.answers.clear()
+        if self.boot_problem is not None:
+            return  # never Accepted: nothing but BootNotification may go out
         rebooted = False
         if not cp.connected:
             try:
@@ -358,6 +571,9 @@ class Runner:
             rebooted = True
         if rebooted or cp.registration != "Accepted":
             self._boot_quietly()
+            if cp.registration != "Accepted":
+                notes.append(f"clean-up: the BootNotification was answered {cp.registration}, not Accepted")
+                return
         for _cid, connector in sorted(cp.connectors.items()):
             if connector.transaction_id is None:
                 continue
@@ -385,6 +601,10 @@ class Runner:
                 payload = {"connectorId": cid, "errorCode": "NoError", "status": "Available", "timestamp": timestamp()}
                 self._call_quietly("StatusNotification", payload, notes)
         self.tap.forget_calls()
+
+
+def show_status(status: object) -> str:
+    return status if isinstance(status, str) else repr(status)
 
 
 def _exchange_of(wire: list[WireEntry], action: str) -> list[WireEntry]:

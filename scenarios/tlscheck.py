@@ -80,14 +80,23 @@ def main_context(security: SecurityConfig) -> ssl.SSLContext:
     return ssl_context(security.ca_file, security.client_cert, security.client_key, security.verify)
 
 
-def suite_context(openssl_name: str, security: SecurityConfig) -> ssl.SSLContext:
-    """A TLS 1.2 client context offering only this suite (no verification: only the suite matters)."""
+def suite_context(openssl_name: str, security: SecurityConfig, verify: bool = False) -> ssl.SSLContext:
+    """A TLS 1.2 client context offering only this suite. Without ``verify`` only the suite
+    matters; with it the certificate must verify as the charge point's own context requires (the
+    CA file or the system's, and the host name), at any key size so that a weak key is reported
+    by the key-size check rather than hidden in a handshake failure."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.maximum_version = ssl.TLSVersion.TLSv1_2
-    context.set_ciphers(openssl_name + ":@SECLEVEL=0")
+    context.set_ciphers(openssl_name + ":@SECLEVEL=0")  # (before the CA file: weak keys load too)
+    if verify:
+        if security.ca_file:
+            context.load_verify_locations(cafile=security.ca_file)
+        else:
+            context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    else:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     if security.client_cert:
         context.load_cert_chain(security.client_cert, security.client_key)
     return context

@@ -10,6 +10,7 @@ never reaches a handler).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,10 +91,16 @@ class WireTap:
         return None
 
     def wait_for(
-        self, action: str, timeout: float, since: float = 0.0, answer_grace: float = 2.0
+        self,
+        action: str,
+        timeout: float,
+        since: float = 0.0,
+        answer_grace: float = 2.0,
+        give_up: Callable[[], bool] | None = None,
     ) -> InboundCall | None:
         """The next unconsumed CALL of ``action`` (received at or after ``since``) once we answered
-        it; None after ``timeout``."""
+        it; None after ``timeout``, or as soon as ``give_up()`` is true (checked whenever the tap
+        is poked: a frame arrived, or a driver finished)."""
         deadline = time.monotonic() + timeout
         while True:
             call = self.pending(action, since)
@@ -101,12 +108,18 @@ class WireTap:
                 call.consumed = True
                 call.answered.wait(timeout=answer_grace)
                 return call
+            if give_up is not None and give_up():
+                return None
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
             self._arrived.clear()
-            if self.pending(action, since) is None:
+            if self.pending(action, since) is None and not (give_up is not None and give_up()):
                 self._arrived.wait(timeout=remaining)
+
+    def poke(self) -> None:
+        """Wake whoever waits in :meth:`wait_for` (a driver finished)."""
+        self._arrived.set()
 
     def arrived(self, action: str) -> bool:
         return self.pending(action) is not None

@@ -140,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
     sec.add_argument(
         "--tls-client-ca", metavar="FILE", help="require a client certificate signed by this CA (security profile 3)"
     )
+    sec.add_argument(
+        "--tls-security-level",
+        type=int,
+        choices=range(6),
+        metavar="N",
+        help="OpenSSL security level 0-5 (default: the library's); 0 serves a weak key, e.g. RSA 1024 bits, as a "
+        "misconfigured CSMS does (for testing TC_086)",
+    )
     flt = p.add_argument_group("faults")
     flt.add_argument(
         "--fault", choices=sorted(SPECS), metavar="NAME", help="start with this fault active: " + ", ".join(SPECS)
@@ -186,7 +194,9 @@ def settings_from_args(argv: list[str] | None = None) -> Settings:
     context = None
     if args.tls_cert:
         try:
-            context = server_context(list(zip(args.tls_cert, args.tls_key, strict=True)), args.tls_client_ca)
+            context = server_context(
+                list(zip(args.tls_cert, args.tls_key, strict=True)), args.tls_client_ca, args.tls_security_level
+            )
         except ValueError as exc:
             parser.error(str(exc))
     config = Config(args.heartbeat_interval, canonical_boot_status(args.boot_status), args.boot_retry_interval)

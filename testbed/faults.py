@@ -44,6 +44,16 @@ SPECS: dict[str, tuple[str, dict[str, Arg]]] = {
     "wrong_message_id": ("{action?}: answer with an unknown message id", {"action": _ACTION}),
     "no_answer": ("{action?}: never answer", {"action": _ACTION}),
     "refuse_subprotocol": ("complete the handshake without a Sec-WebSocket-Protocol header", {}),
+    "only_subprotocol": (
+        "{subprotocol}: agree only to this subprotocol (e.g. ocpp2.0.1); without it in the offer, HTTP 400",
+        {"subprotocol": Arg("str", required=True)},
+    ),
+    "accept_any_credentials": ("with --basic-auth-password: let in wrong and missing credentials too", {}),
+    "override_call": (
+        "{action, payload}: deep-merge payload into the CSMS-initiated action's CALL payload before it is "
+        "sent (a null value removes the field)",
+        {"action": Arg("str", required=True), "payload": Arg("object", required=True)},
+    ),
     "override_response": (
         "{action, payload, merge=true}: deep-merge (or replace) the response payload of action",
         {
@@ -117,6 +127,19 @@ def parse_fault(body: Any) -> dict[str, Any]:
         elif arg.default is not None:
             result[arg_name] = copy.deepcopy(arg.default)
     return result
+
+
+def merge_call(base: Any, patch: Any) -> Any:
+    """``patch`` deep-merged into ``base``; a None in ``patch`` removes that field."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        merged = dict(base)
+        for key, value in patch.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = merge_call(base.get(key), value)
+        return merged
+    return copy.deepcopy(patch)
 
 
 def deep_merge(base: Any, patch: Any) -> Any:
@@ -197,6 +220,21 @@ class FaultSwitch:
 
     def refuse_subprotocol(self) -> bool:
         return self._is("refuse_subprotocol")
+
+    def only_subprotocol(self) -> str | None:
+        """The one subprotocol the fault lets the server agree to, or None."""
+        if self.active is None or self.active["name"] != "only_subprotocol":
+            return None
+        return str(self.active["subprotocol"])
+
+    def accept_any_credentials(self) -> bool:
+        return self._is("accept_any_credentials")
+
+    def outbound_payload(self, action: str, payload: Any) -> Any:
+        """The payload of a CSMS-initiated call as the fault alters it."""
+        if self._is("override_call", action) and self.active is not None:
+            return merge_call(payload, self.active["payload"])
+        return payload
 
     def close_on_frame(self, cp_id: str) -> bool:
         """Called for every frame received from a charge point."""

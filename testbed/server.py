@@ -70,7 +70,7 @@ class OcppServer:
         if cp_id is None:
             LOG.info("handshake refused: no charge point id in path %r", request.path)
             return connection.respond(HTTPStatus.BAD_REQUEST, "Missing charge point id in the URL path.\n")
-        if self.password is not None:
+        if self.password is not None and not self.faults.accept_any_credentials():
             credentials = basic_credentials(request.headers.get("Authorization"))
             if not credentials_ok(credentials, cp_id, self.password):
                 user = credentials[0] if credentials else None
@@ -83,6 +83,12 @@ class OcppServer:
     def _select_subprotocol(self, connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
         if self.faults.refuse_subprotocol():
             return None
+        only = self.faults.only_subprotocol()
+        if only is not None:
+            if only in offered:
+                return Subprotocol(only)
+            listed = ", ".join(offered) or "none"
+            raise NegotiationError(f"fault only_subprotocol: {only} is required (offered: {listed})")
         if OCPP16 in offered:
             return OCPP16
         cp_id = charge_point_id(connection.request.path) if connection.request else None

@@ -184,6 +184,7 @@ class Session(CsmsHandlers):
             future: asyncio.Future[Frame | None] = loop.create_future()
             self._pending[unique_id] = future
             _remember(self._out_calls, unique_id, action)
+            payload = self.faults.outbound_payload(action, payload)
             await self._send_raw(call_frame(unique_id, action, payload))
             if not wait:
                 self._spawn(self._await_response(unique_id, future, deadline, release=True))

@@ -28,6 +28,7 @@ DEFAULT_TAGS: tuple[TagEntry, ...] = (
     TagEntry("VOCPP-EXPIRED", "Expired", expiry_date=PAST_EXPIRY),
     TagEntry("VOCPP-INVALID", "Invalid"),
     TagEntry("VOCPP-CONCURRENT", "ConcurrentTx"),
+    TagEntry("VOCPP-GROUP", "Accepted", parent_id_tag="VOCPP-PARENT"),
 )
 
 

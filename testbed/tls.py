@@ -28,18 +28,23 @@ TLS12_CIPHERS: tuple[str, ...] = (
 )
 
 
-def server_context(chains: Sequence[tuple[str, str]], client_ca: str | None) -> ssl.SSLContext:
+def server_context(
+    chains: Sequence[tuple[str, str]], client_ca: str | None, security_level: int | None = None
+) -> ssl.SSLContext:
     """TLS >= 1.2 server context; with ``client_ca`` a valid client certificate is required.
 
     ``chains`` holds (certificate file, key file) pairs, e.g. an RSA and an ECDSA certificate;
     a later pair with the same key type as an earlier one replaces it (OpenSSL keeps one per type).
-    Raises ValueError with a one-line message when a file cannot be loaded.
+    ``security_level`` sets OpenSSL's security level (0 lets a misconfigured CSMS with an RSA
+    1024-bit key be reproduced; None keeps the library's default). Raises ValueError with a
+    one-line message when a file cannot be loaded.
     """
     if not chains:
         raise ValueError("no TLS certificate/key given")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.set_ciphers(":".join(TLS12_CIPHERS))
+    level = f":@SECLEVEL={security_level}" if security_level is not None else ""
+    context.set_ciphers(":".join(TLS12_CIPHERS) + level)
     for cert_file, key_file in chains:
         try:
             context.load_cert_chain(cert_file, key_file)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from ocpp_users.embedded import REPO_ROOT, TestbedProcess
-from tests.test_compliance_suite import CORE_IDS
+from tests.test_compliance_suite import REGISTERED_IDS
 
 CLI = [sys.executable, "-m", "scenarios.cli", "scenarios"]
 
@@ -35,7 +35,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_demo_run_without_url_passes_every_core_case_and_writes_reports(tmp_path: Path) -> None:
+def test_demo_run_without_url_passes_every_case_and_writes_reports(tmp_path: Path) -> None:
     junit, report, html = tmp_path / "out.xml", tmp_path / "out.json", tmp_path / "out.html"
     started = time.monotonic()
     done = run_cli("--junit", str(junit), "--json", str(report), "--html", str(html))
@@ -43,10 +43,14 @@ def test_demo_run_without_url_passes_every_core_case_and_writes_reports(tmp_path
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "Supports method: Authorize" in out
-    for case_id in [*CORE_IDS, "TC_085_CSMS"]:
-        assert re.search(rf"Running scenario: {case_id}\s+-- PASSED!", out), case_id
+    for case_id in REGISTERED_IDS:
+        if case_id != "TC_086_CSMS":
+            assert re.search(rf"Running scenario: {case_id}\s+-- PASSED!", out), case_id
     assert "Skipping incompatible test TC_086_CSMS (needs a wss:// URL" in out
-    assert "a connection with a wrong password was refused: handshake refused: HTTP 401" in out
+    total = len(REGISTERED_IDS)
+    assert f"{total} cases in " in out and f"{total - 1} PASSED, 0 FAILED, 1 NOT APPLICABLE, 0 ERROR" in out
+    assert "1 case needs another set-up: needs a wss:// URL" in out
+    assert "--require-all makes that exit status 3" in out
     # Generous bounds (a loaded 2-core CI machine); the benchmark reports the real figures.
     assert elapsed < 60
     probe = re.search(r"\(probe took ([0-9.]+) s\)", out)
@@ -55,18 +59,21 @@ def test_demo_run_without_url_passes_every_core_case_and_writes_reports(tmp_path
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == (
-        "36",
+        str(total),
         "0",
         "0",
         "1",
     )
     cases = suite.findall("testcase")
-    assert [c.get("name") for c in cases] == [*CORE_IDS, "TC_085_CSMS", "TC_086_CSMS"]
-    skipped = cases[-1].find("skipped")
+    assert [c.get("name") for c in cases] == REGISTERED_IDS
+    skipped = cases[REGISTERED_IDS.index("TC_086_CSMS")].find("skipped")
     assert skipped is not None and "wss" in (skipped.get("message") or "")
 
     data = json.loads(report.read_text())
-    assert data["summary"] == {"PASSED": 35, "FAILED": 0, "NOT APPLICABLE": 1, "ERROR": 0}
+    assert data["summary"] == {"PASSED": total - 1, "FAILED": 0, "NOT APPLICABLE": 1, "ERROR": 0}
+    assert data["exit_code"] == 0 and data["not_run"] == [
+        "1 case needs another set-up: needs a wss:// URL (security profile 2 or 3)"
+    ]
     assert data["probe_duration_s"] < 10
     first = data["cases"][0]
     assert first["id"] == "TC_001_CSMS" and first["verdict"] == "PASSED" and first["duration_s"] >= 0
@@ -127,6 +134,9 @@ def test_usage_errors_are_one_line_and_exit_2() -> None:
         ["--url", "wss://127.0.0.1:1/", "--client-cert", "/missing/cp.pem", "--client-key", "/missing/cp.key"],
         ["--url", "wss://127.0.0.1:1/", "--ca-file", "/"],
         ["--client-key", str(Path(__file__))],
+        ["--profiles", "Core,Billing"],
+        ["--stack-level", "98"],
+        ["--charging-rate-unit", "kW"],
     ):
         done = run_cli(*args, timeout=30)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
@@ -162,9 +172,34 @@ def test_unreachable_csms_is_one_line_and_exit_2() -> None:
     assert "cannot connect" in done.stderr and "refused" in done.stderr
 
 
+def test_a_csms_that_never_answers_the_boot_exits_2_within_the_connect_timeout(
+    csms: TestbedProcess, cp_id: str
+) -> None:
+    csms.api("PUT", "/faults", {"name": "no_answer", "action": "BootNotification"})
+    started = time.monotonic()
+    done = run_cli("--url", csms.ws_url + "{cp_id}", "--cp-id", cp_id, "--connect-timeout", "1", timeout=30)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert time.monotonic() - started < 15  # (a process start included; 387 s before)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "did not answer the BootNotification within 1 s" in lines[0]
+
+
+def test_require_all_exits_3_when_cases_did_not_run(csms: TestbedProcess, cp_id: str) -> None:
+    args = ["--url", csms.ws_url + "{cp_id}", "--cp-id", cp_id, "--id-tag", "VOCPP-VALID", "--only", "TC_010,TC_064"]
+    done = run_cli(*args, "--require-all")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "1 case needs a driver: give --trigger-url or --trigger-cmd" in done.stdout
+    assert "exit status 3: --require-all, and 1 case did not run" in done.stdout
+
+
 def test_help_and_list() -> None:
     done = run_cli("--help", timeout=30)
     assert done.returncode == 0 and "--trigger-url" in done.stdout and "exit status" in done.stdout
+    for code in ("0  every case that ran PASSED", "1  a case FAILED", "2  usage error", "3  with --require-all"):
+        assert code in done.stdout
+    assert "--profiles" in done.stdout and "--firmware-url" in done.stdout and "--expiry-offset" in done.stdout
+    done = run_cli("--list", timeout=30)
+    assert done.returncode == 0 and re.findall(r"^(TC_\S+)", done.stdout, re.M) == REGISTERED_IDS
     done = run_cli("--list", "--only", "TC_01*,TC_061", "--exclude", "TC_014", timeout=30)
     assert done.returncode == 0, done.stderr
     ids = re.findall(r"^(TC_\S+)", done.stdout, re.M)
@@ -194,6 +229,8 @@ def test_without_driver_or_terminal_csms_initiated_cases_are_not_applicable(csms
     )
     assert "Skipping incompatible test TC_061_CSMS (needs ClearCache" in done.stdout
     assert re.search(r"Running scenario: TC_064_CSMS\s+-- PASSED!", done.stdout)
+    assert "2 cases need a driver: give --trigger-url or --trigger-cmd (or run at a terminal)" in done.stdout
+    assert "exit status 0: every case that ran PASSED, but 2 did not run" in done.stdout
 
 
 class Pty:

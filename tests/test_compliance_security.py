@@ -8,6 +8,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,10 +21,11 @@ import pytest
 from ocpp_users.embedded import TestbedProcess
 from ocpp_users.ocppj.transport import SecurityConfig
 from scenarios import tlscheck
-from scenarios.options import RunOptions, Tags
+from scenarios.options import RunOptions, Tags, TestData
 from scenarios.results import Verdict
 from scenarios.runner import ConnectionFailed, Runner
 from scenarios.x509 import parse_certificate
+from tests.test_compliance_suite import REGISTERED_IDS, TESTBED_TAGS
 
 x509 = pytest.importorskip("cryptography.x509")
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
@@ -39,9 +41,9 @@ class Pem:
     key: str
 
 
-def make_cert(folder: Path, kind: str, cn: str = "localhost") -> Pem:
+def make_cert(folder: Path, kind: str, cn: str = "localhost", bits: int = 2048, stem: str | None = None) -> Pem:
     key: Any = (
-        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        rsa.generate_private_key(public_exponent=65537, key_size=bits)
         if kind == "rsa"
         else ec.generate_private_key(ec.SECP256R1())
     )
@@ -60,9 +62,14 @@ def make_cert(folder: Path, kind: str, cn: str = "localhost") -> Pem:
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        # Key identifiers: the CA bundle holds several self-signed certificates named CN=localhost,
+        # and OpenSSL tells their issuers apart by these.
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    pem = Pem(str(folder / f"{kind}.pem"), str(folder / f"{kind}.key"))
+    stem = stem or kind
+    pem = Pem(str(folder / f"{stem}.pem"), str(folder / f"{stem}.key"))
     Path(pem.cert).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     Path(pem.key).write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -73,19 +80,24 @@ def make_cert(folder: Path, kind: str, cn: str = "localhost") -> Pem:
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pem]:
     folder = tmp_path_factory.mktemp("certs")
-    return {"rsa": make_cert(folder, "rsa"), "ec": make_cert(folder, "ec")}
+    return {
+        "rsa": make_cert(folder, "rsa"),
+        "ec": make_cert(folder, "ec"),
+        "rsa1024": make_cert(folder, "rsa", bits=1024, stem="rsa1024"),
+        "rsa_wrong_cn": make_cert(folder, "rsa", cn="csms.wrong.example", stem="rsa_wrong_cn"),
+    }
 
 
 @pytest.fixture(scope="module")
 def both_ca(certs: dict[str, Pem], tmp_path_factory: pytest.TempPathFactory) -> str:
     """A CA file trusting both (self-signed) certificates."""
     bundle = tmp_path_factory.mktemp("bundle") / "both.pem"
-    bundle.write_text(Path(certs["rsa"].cert).read_text() + Path(certs["ec"].cert).read_text())
+    bundle.write_text("".join(Path(pem.cert).read_text() for pem in certs.values()))
     return str(bundle)
 
 
-def _secure_testbed(*pems: Pem) -> Iterator[TestbedProcess]:
-    args = ["--port", "0", "-q", "--basic-auth-password", PASSWORD]
+def _secure_testbed(*pems: Pem, extra: tuple[str, ...] = ()) -> Iterator[TestbedProcess]:
+    args = ["--port", "0", "-q", "--basic-auth-password", PASSWORD, *extra]
     for pem in pems:
         args += ["--tls-cert", pem.cert, "--tls-key", pem.key]
     proc = TestbedProcess(args)
@@ -132,13 +144,17 @@ def test_tc085_passes_and_tc086_checks_the_tls_server(
     assert basic.verdict == Verdict.passed, basic.reason
     assert any(c.message == "BootNotification.conf" and c.field == "status" and c.ok for c in basic.checks)
     for what in ("a wrong password", "no credentials"):
-        assert any(f"a connection with {what} was refused: handshake refused: HTTP 401" in n for n in basic.notes)
+        refused = [c for c in basic.checks if c.expected == f"the upgrade refused with {what} (HTTP 401)"]
+        assert len(refused) == 1 and refused[0].ok and "HTTP 401" in refused[0].actual, basic.checks
     tls = by_id["TC_086_CSMS"]
-    checks = {(c.field, c.expected): c for c in tls.checks if c.message in ("TLS handshake", "server certificate")}
+    checks = {
+        (c.field, c.expected): c
+        for c in tls.checks
+        if c.message == "TLS handshake" or c.message.startswith("server certificate")
+    }
     assert checks[("version", "TLSv1.2 or above")].ok
-    for legacy in tlscheck.LEGACY_VERSIONS:  # refused, or a note that this OpenSSL cannot offer it
-        check = checks.get(("version", f"a {legacy}-only handshake refused"))
-        assert (check is not None and check.ok) or any(legacy in note for note in tls.notes), (legacy, tls.notes)
+    for legacy in tlscheck.LEGACY_VERSIONS:  # refused, or that this OpenSSL cannot offer it: a note, never a check
+        assert any(legacy in note for note in tls.notes), (legacy, tls.notes)
     assert checks[("key size", ">= 2048 bits (RSA)")].ok
     assert checks[("serialNumber", "present")].ok
     assert checks[("subject commonName", "localhost (the FQDN of the endpoint)")].ok
@@ -299,11 +315,10 @@ def test_legacy_handshake_detects_a_server_accepting_old_tls(legacy_tls_server: 
     assert result.ok and result.version == version, result.error
 
 
-def test_tc085_needs_an_accepted_boot_and_notes_a_csms_that_accepts_any_credentials(
-    csms: TestbedProcess, cp_id: str
-) -> None:
-    """The shared testbed has no Basic auth: TC_085 passes (the document checks only the valid
-    combination) with a warning for each wrong combination; a Pending boot FAILS it."""
+def test_tc085_fails_when_the_csms_lets_in_wrong_or_missing_credentials(csms: TestbedProcess, cp_id: str) -> None:
+    """The shared testbed has no Basic auth: it upgrades a connection with a wrong password and
+    one without credentials, and TC_085 FAILS at step 2 (going on with the valid combination); a
+    Pending boot FAILS it at step 4."""
     options = RunOptions(
         url=csms.ws_url.rstrip("/") + "/{cp_id}",
         cp_id=cp_id,
@@ -312,9 +327,15 @@ def test_tc085_needs_an_accepted_boot_and_notes_a_csms_that_accepts_any_credenti
         only=("TC_085_CSMS",),
     )
     result = Runner(options).run().by_id()["TC_085_CSMS"]
-    assert result.verdict == Verdict.passed, result.reason
-    warnings_ = [n for n in result.notes if n.startswith("WARNING (not a verdict")]
-    assert len(warnings_) == 2 and "wrong password" in warnings_[0] and "no credentials" in warnings_[1]
+    assert result.verdict == Verdict.failed, result.reason
+    failed = result.failed_checks
+    assert [(c.step, c.message, c.field) for c in failed] == [("2", "WebSocket connection", "Authorization")] * 2
+    assert [c.expected for c in failed] == [
+        "the upgrade refused with a wrong password (HTTP 401)",
+        "the upgrade refused with no credentials (HTTP 401)",
+    ]
+    assert all("upgraded (HTTP 101)" in c.actual for c in failed)
+    assert any(c.message == "BootNotification.conf" and c.ok for c in result.checks)  # (it went on)
 
     def before(_case: str) -> None:
         csms.api(
@@ -328,9 +349,94 @@ def test_tc085_needs_an_accepted_boot_and_notes_a_csms_that_accepts_any_credenti
 
     result = Runner(options, before_case=before, after_case=after).run().by_id()["TC_085_CSMS"]
     assert result.verdict == Verdict.failed
+    boot = [c for c in result.failed_checks if c.message == "BootNotification.conf"]
+    assert [(c.step, c.field, c.expected, c.actual) for c in boot] == [("4", "status", "Accepted", "Pending")]
+
+
+def test_tc085_fails_when_a_basic_auth_csms_accepts_any_credentials(
+    secure_csms: TestbedProcess, certs: dict[str, Pem], cp_id: str
+) -> None:
+    def before(_case: str) -> None:
+        secure_csms.api("PUT", "/faults", {"name": "accept_any_credentials"})
+
+    def after(_case: str) -> None:
+        secure_csms.api("DELETE", "/faults")
+
+    options = secure_options(secure_csms, cp_id, certs["rsa"].cert, only=("TC_085_CSMS",))
+    result = Runner(options, before_case=before, after_case=after).run().by_id()["TC_085_CSMS"]
+    assert result.verdict == Verdict.failed
     check = result.first_failure
-    assert check is not None and (check.step, check.message, check.field) == ("4", "BootNotification.conf", "status")
-    assert (check.expected, check.actual) == ("Accepted", "Pending")
+    assert check is not None and (check.step, check.field) == ("2", "Authorization")
+    assert check.expected == "the upgrade refused with a wrong password (HTTP 401)"
+    assert check.actual.startswith("upgraded")
+
+
+@pytest.fixture(scope="module")
+def weak_rsa_csms(certs: dict[str, Pem]) -> Iterator[TestbedProcess]:
+    """A good ECDSA certificate beside an RSA 1024-bit one (OpenSSL security level 0 to serve it)."""
+    yield from _secure_testbed(certs["ec"], certs["rsa1024"], extra=("--tls-security-level", "0"))
+
+
+@pytest.fixture(scope="module")
+def misnamed_rsa_csms(certs: dict[str, Pem]) -> Iterator[TestbedProcess]:
+    """A good ECDSA certificate beside an RSA one whose commonName is another host."""
+    yield from _secure_testbed(certs["ec"], certs["rsa_wrong_cn"])
+
+
+@pytest.mark.parametrize(
+    ("which", "field", "expected", "actual"),
+    [
+        ("weak", "key size", ">= 2048 bits (RSA)", "1024 bits"),
+        ("misnamed", "subject commonName", "localhost (the FQDN of the endpoint)", "csms.wrong.example"),
+    ],
+)
+def test_tc086_checks_every_certificate_the_csms_serves(
+    weak_rsa_csms: TestbedProcess,
+    misnamed_rsa_csms: TestbedProcess,
+    both_ca: str,
+    cp_id: str,
+    which: str,
+    field: str,
+    expected: str,
+    actual: str,
+) -> None:
+    """The default handshake gets the good ECDSA certificate; the RSA suites get the bad RSA one,
+    and TC_086 FAILS on it (every other check holds)."""
+    csms = weak_rsa_csms if which == "weak" else misnamed_rsa_csms
+    result = Runner(secure_options(csms, cp_id, both_ca, only=("TC_086_CSMS",))).run().by_id()["TC_086_CSMS"]
+    assert result.verdict == Verdict.failed
+    failed = result.failed_checks
+    assert {c.field for c in failed} == {field}, [(c.message, c.field, c.actual) for c in failed]
+    (check,) = failed
+    assert check.message.startswith("server certificate (RSA: TLS_RSA_WITH_AES_128_GCM_SHA256")
+    assert (check.expected, check.actual) == (expected, actual)
+    ec_checks = [c for c in result.checks if c.message.startswith("server certificate (EC")]
+    assert ec_checks and all(c.ok for c in ec_checks)
+    assert all(c.ok for c in result.checks if c.field == "cipher suite")
+
+
+def test_whole_suite_passes_against_the_testbed_with_tls_and_basic_auth(
+    dual_csms: TestbedProcess, both_ca: str, cp_id: str
+) -> None:
+    """Every registered case, TC_085 and TC_086 included, PASSES against the testbed started with
+    TLS (an RSA and an ECDSA certificate) and Basic auth."""
+    options = secure_options(
+        dual_csms,
+        cp_id,
+        both_ca,
+        only=(),
+        tags=TESTBED_TAGS,
+        connection_timeout=0.2,
+        offline_time=0.1,
+        reboot_delay=0.05,
+        test_data=TestData(expiry_offset=0.5, expiry_tolerance=1.0),
+    )
+    started = time.monotonic()
+    run = Runner(options).run()
+    assert [c.case_id for c in run.cases] == REGISTERED_IDS
+    bad = [(c.case_id, c.verdict, c.reason) for c in run.cases if c.verdict != Verdict.passed]
+    assert bad == []
+    assert run.exit_code == 0 and time.monotonic() - started < 60
 
 
 def test_certificate_parser_reads_serial_common_name_and_key_size(certs: dict[str, Pem]) -> None:

@@ -7,6 +7,7 @@ import importlib
 import io
 import json
 import pkgutil
+import re
 import shlex
 import subprocess
 import sys
@@ -20,36 +21,65 @@ from ocpp_users.embedded import TestbedProcess, TestbedStartError
 from ocpp_users.ocppj.transport import SecurityConfig
 from ocpp_users.v16.actions import CP_INITIATED, CSMS_INITIATED
 from scenarios import demo, probe
-from scenarios.base import PRECONDITIONS, Case, all_cases
+from scenarios.base import CASE_PACKAGES, PRECONDITIONS, Case, all_cases
 from scenarios.console import Console
 from scenarios.context import casefold, response_step
 from scenarios.drivers import CommandDriver, PromptDriver, UrlDriver, describe
-from scenarios.options import RunOptions, security_file_errors, selected, split_patterns
+from scenarios.options import (
+    FEATURE_PROFILES,
+    RunOptions,
+    parse_profiles,
+    security_file_errors,
+    selected,
+    split_patterns,
+)
 from scenarios.reporting import run_json, write_html, write_json, write_junit
 from scenarios.results import CaseResult, Check, RunResult, Verdict, WireEntry, lookup, show
-from scenarios.v16 import core, security
 from scenarios.wire import WireTap
-from tests.test_compliance_suite import CORE_IDS
+from tests.test_compliance_suite import CORE_IDS, DOCUMENT_IDS, PENDING_SECURITY_EXTENSION, REGISTERED_IDS
+
+PACKAGE_PROFILES = {
+    "scenarios.v16.core": "Core",
+    "scenarios.v16.security": "Security",
+    "scenarios.v16.local_auth": "LocalAuthListManagement",
+    "scenarios.v16.firmware": "FirmwareManagement",
+    "scenarios.v16.reservation": "Reservation",
+    "scenarios.v16.remote_trigger": "RemoteTrigger",
+    "scenarios.v16.smart_charging": "SmartCharging",
+}
 
 
 def test_registry_has_every_case_once_in_document_order() -> None:
+    """Every TC_xxx_CSMS case of the document (but the security-extension ones still pending), in
+    the document's order; each case's profile is its package's."""
     cases = all_cases()
     ids = [c.case_id for c in cases]
-    assert ids == [*CORE_IDS, "TC_085_CSMS", "TC_086_CSMS"]
-    assert len(set(ids)) == len(ids)
+    assert len(DOCUMENT_IDS) == 75 and len(set(DOCUMENT_IDS)) == 75
+    assert ids == REGISTERED_IDS and len(ids) == 75 - len(PENDING_SECURITY_EXTENSION)
+    assert set(CORE_IDS) <= set(ids)
     assert [c.order_key() for c in cases] == sorted(c.order_key() for c in cases)
+    assert set(PACKAGE_PROFILES) == set(CASE_PACKAGES)
     for case in cases:
         assert case.title and case.section and case.steps and case.table
-        assert case.profile == ("Security" if case.case_id in ("TC_085_CSMS", "TC_086_CSMS") else "Core")
+        package = case.__module__.rsplit(".", 1)[0]
+        assert case.profile == PACKAGE_PROFILES[package], case.case_id
+        assert case.profile in FEATURE_PROFILES
         assert set(case.cp_actions) <= {str(a) for a in CP_INITIATED}, case.case_id
         assert set(case.csms_actions) <= {str(a) for a in CSMS_INITIATED}, case.case_id
         assert set(case.preconditions) <= set(PRECONDITIONS)
 
 
 def test_one_file_per_case_named_after_its_id() -> None:
-    for package in (core, security):
+    """Each module of a case package holds one case named after its id (``_name`` modules hold
+    what the cases of one profile share)."""
+    for package_name in CASE_PACKAGES:
+        package = importlib.import_module(package_name)
+        assert package.__doc__, package_name
         for info in pkgutil.iter_modules(package.__path__):
             module = importlib.import_module(f"{package.__name__}.{info.name}")
+            if info.name.startswith("_"):
+                assert not [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, Case)]
+                continue
             defined = [
                 v
                 for v in vars(module).values()
@@ -218,7 +248,15 @@ def test_console_escapes_control_characters() -> None:
 def test_every_case_quotes_its_document_steps(case: type[Case]) -> None:
     assert case.__doc__ and '"' in case.__doc__  # the purpose, quoted from the document
     numbered = [s for s in case.steps if s[:1].isdigit()]
-    assert [int(s.split(".")[0]) for s in numbered] == list(range(1, len(numbered) + 1))
+    # ("3 The Charge Point sends ...": the document's own typo, quoted as written.)
+    assert [int(re.match(r"\d+", s).group()) for s in numbered] == list(range(1, len(numbered) + 1))  # type: ignore[union-attr]
+
+
+def test_profiles_parse_case_insensitively_with_core_always_in() -> None:
+    assert parse_profiles("reservation, localauthlist") == {"Core", "Reservation", "LocalAuthListManagement"}
+    assert parse_profiles("") == {"Core"}
+    with pytest.raises(ValueError, match="unknown feature profile 'Billing'"):
+        parse_profiles("Core,Billing")
 
 
 def test_core_actions_are_the_core_profile_and_every_case_needs_only_those() -> None:
@@ -233,8 +271,11 @@ def test_core_actions_are_the_core_profile_and_every_case_needs_only_those() -> 
         "StopTransaction",
     }
     assert not probe.is_core("FirmwareStatusNotification") and not probe.is_core("DiagnosticsStatusNotification")
-    for case in all_cases():  # so for every registered case, unsupported = FAILED, never NOT APPLICABLE
-        assert all(probe.is_core(a) for a in case.cp_actions), case.case_id
+    for case in all_cases():  # Core actions, and the firmware notifications (FirmwareManagement)
+        for action in case.cp_actions:
+            assert probe.profile_of(action) in ("Core", "FirmwareManagement"), (case.case_id, action)
+            if not probe.is_core(action):
+                assert case.profile in ("FirmwareManagement", "RemoteTrigger"), (case.case_id, action)
 
 
 def test_configuration_keys_compare_case_insensitively() -> None:

@@ -1,4 +1,4 @@
-"""The engine's own WebSocket frame path (ocpp_users/transport.py ``FrameReader``, ``send_text``):
+"""The engine's own WebSocket frame path (ocpp_users/ocppj/transport.py ``FrameReader``, ``send_text``):
 framing per RFC 6455 (lengths 7/16/64 bit, masking, fragments, control frames in between, close),
 and end to end against a real ``websockets`` server that pings and fragments."""
 

@@ -75,6 +75,31 @@ def _case(result: CaseResult) -> str:
     )
 
 
+def _probe(run: RunResult) -> str:
+    """What the support probe found, and the feature profiles the run took as declared."""
+    rows = "".join(
+        f"<tr><td>{escape(action)}</td><td>{escape(found.state)}</td><td>{escape(found.detail)}</td></tr>"
+        for action, found in sorted(run.support.items())
+    )
+    took = f"{run.probe_duration:.2f} s" if run.probe_duration is not None else "not run"
+    source = {"--profiles": "declared with --profiles", "probe": "claimed (from the probe)"}.get(
+        run.profiles_source, "taken as claimed (no probe ran)"
+    )
+    profiles = f"<p>Feature profiles {escape(source)}: {escape(', '.join(run.profiles))}</p>" if run.profiles else ""
+    table = (
+        f"<table><tr><th>action</th><th>support</th><th>detail</th></tr>{rows}</table>" if rows else "<p>(no probe)</p>"
+    )
+    return f"<h2>Support probe ({escape(took)})</h2>{profiles}{table}"
+
+
+def _not_run(run: RunResult) -> str:
+    lines = run.not_run()
+    if not lines:
+        return ""
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    return f"<h2>Not run</h2><ul>{items}</ul>"
+
+
 def render(run: RunResult) -> str:
     started = datetime.fromtimestamp(run.started, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     summary = "".join(
@@ -95,9 +120,12 @@ def render(run: RunResult) -> str:
         f'<div class="meta">{escape(run.url)} &middot; charge point {escape(run.cp_id)} &middot; {started} '
         f"&middot; {run.duration:.1f} s</div>"
         f'<div class="summary">{summary}</div>'
-        f'<div class="matrix">{"".join(_tile(c) for c in run.cases)}</div>'
-        "<table><tr><th>case</th><th>section</th><th>title</th><th>verdict</th><th>s</th><th>reason</th></tr>"
-        f"{index}</table>" + "".join(_case(c) for c in run.cases) + "</body></html>\n"
+        + "".join(f"<p>note: {escape(n)}</p>" for n in run.notes)
+        + f'<div class="matrix">{"".join(_tile(c) for c in run.cases)}</div>'
+        + _not_run(run)
+        + _probe(run)
+        + "<h2>Cases</h2><table><tr><th>case</th><th>section</th><th>title</th><th>verdict</th>"
+        f"<th>s</th><th>reason</th></tr>{index}</table>" + "".join(_case(c) for c in run.cases) + "</body></html>\n"
     )
 
 

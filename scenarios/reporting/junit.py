@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 from scenarios.console import wire_line
-from scenarios.results import CaseResult, RunResult, Verdict
+from scenarios.results import CaseResult, RunResult, Verdict, step_key
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -17,13 +17,28 @@ def clean(text: str) -> str:
     return _INVALID_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
-def _details(result: CaseResult) -> str:
-    lines = []
+def step_lines(result: CaseResult) -> list[str]:
+    """The checks grouped by step, in step order (the document's: a reusable state run before
+    the case's steps first; swapped message pairs back in place), each step once and each
+    identical check once."""
+    by_step: dict[str, list[str]] = {}
     for check in result.checks:
         mark = "ok  " if check.ok else "FAIL"
-        lines.append(
-            f"{mark} step {check.step} ({check.message}): expected {check.expected_text}; actual {check.actual}"
-        )
+        line = f"  {mark} {check.message}: expected {check.expected_text}; actual {check.actual}"
+        if check.warning:
+            line += f" (warning: {check.warning})"
+        lines = by_step.setdefault(check.step, [])
+        if line not in lines:
+            lines.append(line)
+    out = []
+    for step in sorted(by_step, key=step_key):
+        out.append(f"step {step}:")
+        out.extend(by_step[step])
+    return out
+
+
+def _details(result: CaseResult) -> str:
+    lines = step_lines(result)
     lines.extend(f"note: {note}" for note in result.notes)
     lines.append("wire log:")
     lines.extend("  " + wire_line(entry, limit=2000) for entry in result.wire)

@@ -1,1 +1,1 @@
-"""The OCTT 1.6 cases for a Central System, one package per feature profile, one module per case."""
+"""OCTT 1.6 cases for a Central System, grouped by OCPP 1.6 feature profile."""

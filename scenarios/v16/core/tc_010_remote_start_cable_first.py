@@ -14,6 +14,9 @@ class RemoteStartCableFirst(Case):
     Direction as in the document: the Tool plugs in (Preparing) first, then the CSMS sends
     RemoteStartTransaction.req, then the Tool authorizes and starts with the request's idTag
     (AuthorizeRemoteTxRequests = true). The transaction stays open (the runner stops it).
+
+    The Tool answers step 4 as a charger does: Accepted for a connector it has (or none named),
+    Rejected for connector 0 or one it lacks, which FAILS the case at step 3.
     """
 
     case_id = "TC_010_CSMS"
@@ -40,11 +43,8 @@ class RemoteStartCableFirst(Case):
         cid = ctx.connector_id
         preparing = ctx.status(cid, "Preparing", step=1)
         ctx.expect_own("status", "Preparing", preparing.request, step=1, message="StatusNotification.req")
-        call = ctx.csms_call(
-            "RemoteStartTransaction", {"idTag": ctx.valid_tag, "connectorId": cid}, step=3, answer="Accepted"
-        )
-        ctx.expect_own("status", "Accepted", call.answer, step=4, message="RemoteStartTransaction.conf")
-        cid, tag = ctx.remote_start_target(call, step=3)
+        call = ctx.csms_call("RemoteStartTransaction", {"idTag": ctx.valid_tag, "connectorId": cid}, step=3)
+        cid, tag = ctx.remote_start_accepted(call, step=3)
         auth = ctx.authorize(tag, step=5)
         ctx.expect("idTagInfo.status", "Accepted", auth.response, step=6, message="Authorize.conf")
 

@@ -40,10 +40,8 @@ class RemoteStartFirst(Case):
             "RemoteStartTransaction",
             {"idTag": ctx.valid_tag, "connectorId": ctx.connector_id},
             step=1,
-            answer="Accepted",
         )
-        ctx.expect_own("status", "Accepted", call.answer, step=2, message="RemoteStartTransaction.conf")
-        cid, tag = ctx.remote_start_target(call, step=1)
+        cid, tag = ctx.remote_start_accepted(call, step=1)
         auth = ctx.authorize(tag, step=3)
         ctx.expect("idTagInfo.status", "Accepted", auth.response, step=4, message="Authorize.conf")
         preparing = ctx.status(cid, "Preparing", step=5)

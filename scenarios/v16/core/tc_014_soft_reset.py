@@ -27,7 +27,7 @@ class SoftReset(Case):
     )
 
     def run(self, ctx: Context) -> None:
-        call = ctx.csms_call("Reset", {"type": "Soft"}, step=1, answer="Accepted")
+        call = ctx.csms_call("Reset", {"type": "Soft"}, step=1)
         ctx.expect("type", "Soft", call.payload, step=1, message="Reset.req")
         ctx.expect_own("status", "Accepted", call.answer, step=2, message="Reset.conf")
         ctx.reboot(3)

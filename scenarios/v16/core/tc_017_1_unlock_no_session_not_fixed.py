@@ -13,7 +13,8 @@ class UnlockNoSessionNotFixedCable(Case):
     requested by the Central System."
 
     The CSMS must send UnlockConnector.req (no connectorId is prescribed; we request
-    <Configured ConnectorId>); the Tool answers Unlocked.
+    <Configured ConnectorId>). The Tool answers as a charger does: Unlocked for a connector it has,
+    NotSupported for one it lacks (or 0), which FAILS the case at step 1.
     """
 
     case_id = "TC_017_1_CSMS"
@@ -27,5 +28,11 @@ class UnlockNoSessionNotFixedCable(Case):
     )
 
     def run(self, ctx: Context) -> None:
-        call = ctx.csms_call("UnlockConnector", {"connectorId": ctx.connector_id}, step=1, answer="Unlocked")
-        ctx.expect_own("status", "Unlocked", call.answer, step=2, message="UnlockConnector.conf")
+        call = ctx.csms_call("UnlockConnector", {"connectorId": ctx.connector_id}, step=1)
+        ctx.charger_answer(
+            call,
+            "Unlocked",
+            step=1,
+            field="connectorId",
+            wanted=f"a connector of the charge point ({ctx.connector_range})",
+        )

@@ -35,8 +35,10 @@ class UnlockWithSession(Case):
     def run(self, ctx: Context) -> None:
         cid = ctx.connector_id
         ctx.charging()
-        call = ctx.csms_call("UnlockConnector", {"connectorId": cid}, step=1, answer="Unlocked")
-        ctx.expect_own("status", "Unlocked", call.answer, step=2, message="UnlockConnector.conf")
+        call = ctx.csms_call("UnlockConnector", {"connectorId": cid}, step=1)
+        ctx.charger_answer(
+            call, "Unlocked", step=1, field="connectorId", wanted=f"{cid} (the connector of the transaction)"
+        )
 
         def finishing() -> None:
             ex = ctx.status(cid, "Finishing", step=3)

@@ -22,5 +22,5 @@ class ClearCache(Case):
     )
 
     def run(self, ctx: Context) -> None:
-        call = ctx.csms_call("ClearCache", {}, step=1, answer="Accepted")
+        call = ctx.csms_call("ClearCache", {}, step=1)
         ctx.expect_own("status", "Accepted", call.answer, step=2, message="ClearCache.conf")

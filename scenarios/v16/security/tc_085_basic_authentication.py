@@ -11,6 +11,7 @@ from ocpp_users.v16.protocol import VERSION
 from scenarios.base import Case, register
 from scenarios.context import Context
 from scenarios.options import RunOptions
+from scenarios.results import Check
 
 
 @register
@@ -24,11 +25,13 @@ class BasicAuthentication(Case):
     (the Booted state's check, the digest's reading of "validate the credentials"), or does not
     answer the StatusNotifications with a valid conf.
 
-    Before step 1, while the Tool is disconnected, it also tries a connection with a wrong
-    password and one without credentials. The document does not ask for this (the case is the
-    *valid* combination; the security whitepaper requires a CSMS to reject wrong credentials), so
-    the outcome is a note, never a verdict: "refused (HTTP 401)" or a warning that the CSMS let
-    the charge point in. An accepted connection is closed at once.
+    "Validate the credentials" also means telling a wrong password from the right one: before
+    step 1, while the Tool is disconnected, it tries a connection with a wrong password and one
+    without credentials (security whitepaper A00.FR.202/203, A00.FR.301/302: the charge point
+    SHALL provide them with every connection request; its figure shows HTTP 401 for a request
+    without). A CSMS that upgrades either connection FAILS the case at step 2 (the Tool goes on
+    with the valid combination, as TC_086 does after a failed validation); an accepted
+    connection is closed at once. A refusal other than HTTP 401 passes with a note.
 
     The case sits under 3.21.3 in the document (after TC_081) although it belongs to "Secure
     connection setup".
@@ -64,7 +67,7 @@ class BasicAuthentication(Case):
         while wrong == password:  # (practically never)
             wrong = "VOCPP-WRONG-" + secrets.token_hex(8)
         self._refused(ctx, "a wrong password", replace(security, password=wrong))
-        self._refused(ctx, "no credentials", replace(security, password=None))
+        self._refused(ctx, "no credentials", replace(security, profile=0, password=None))
         ctx.connect(step=2)
         if len(password) < 16:
             ctx.note("the configured AuthorizationKey is shorter than the 16 characters OCPP requires")
@@ -74,7 +77,8 @@ class BasicAuthentication(Case):
 
     @staticmethod
     def _refused(ctx: Context, what: str, security: SecurityConfig) -> None:
-        """Note (not a verdict) whether the CSMS refuses a connection with ``what``."""
+        """A connection with ``what`` must be refused (a soft check at step 2: the case goes on)."""
+        expected = f"the upgrade refused with {what} (HTTP 401)"
         try:
             ws = connect(
                 ctx.cp.url,
@@ -84,19 +88,19 @@ class BasicAuthentication(Case):
                 timeout=ctx.options.connect_timeout,
             )
         except AuthenticationFailed as exc:
-            ctx.note(f"extra check (not in the document): a connection with {what} was refused: {exc.reason}")
+            ctx.record(Check("2", "WebSocket connection", "Authorization", expected, f"refused: {exc.reason}", True))
             return
         except TransportError as exc:
-            ctx.note(
-                f"extra check (not in the document): a connection with {what} was refused, though not with "
-                f"HTTP 401: {exc.reason}"
-            )
+            ctx.record(Check("2", "WebSocket connection", "Authorization", expected, f"refused: {exc.reason}", True))
+            ctx.note(f"step 2: a connection with {what} was refused, though not with HTTP 401: {exc.reason}")
             return
         try:
             ws.close(timeout=1)
         except Exception:
             pass
-        ctx.note(
-            f"WARNING (not a verdict: the document asks only for the valid combination): the CSMS accepted "
-            f"a connection with {what}; the security whitepaper requires it to refuse one (HTTP 401)"
+        ctx.record(
+            Check(
+                "2", "WebSocket connection", "Authorization", expected, "upgraded (HTTP 101): the CSMS let it in", False
+            ),
+            soft=True,
         )

@@ -1,0 +1,1 @@
+"""Remote Trigger profile (OCTT 1.6 section 3.18): TriggerMessage, TC_054 and TC_055."""
