@@ -32,9 +32,10 @@ All times are ``clock()`` seconds (``time.monotonic`` by default).
 
 from __future__ import annotations
 
+import math
 import resource
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,6 +107,10 @@ class FidelitySnapshot:
     """Longest garbage-collector pause in the window."""
     gc_pause_total_s: float = 0.0
     warnings: int = 0
+    run_loop_lag_p99_s: float = 0.0
+    """99th percentile loop lag since sampling started (the whole run, not the window)."""
+    run_cpu_percent: float = 0.0
+    """Mean CPU of this process since sampling started (100 = one core)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +124,8 @@ class FidelitySnapshot:
             "gc_pause_max_s": round(self.gc_pause_max_s, 4),
             "gc_pause_total_s": round(self.gc_pause_total_s, 4),
             "warnings": self.warnings,
+            "run_loop_lag_p99_s": round(self.run_loop_lag_p99_s, 5),
+            "run_cpu_percent": round(self.run_cpu_percent, 2),
         }
 
 
@@ -177,6 +184,11 @@ class FidelityTracker:
         self._gc_started = 0.0
         self._last_warning: float | None = None
         self._sampler: Any = None
+        self._run_lags: Counter[int] = Counter()
+        """Loop lags since sampling started, in 0.1 ms steps (bounded: one key per distinct step)."""
+        self._run_started: tuple[float, float] | None = None
+        """(clock, CPU seconds) when sampling started."""
+        self._run_ended: tuple[float, float] | None = None
 
     # ------------------------------------------------------------ counting
 
@@ -237,7 +249,32 @@ class FidelityTracker:
     # ------------------------------------------------------------ process samples
 
     def record_loop_lag(self, lag_s: float, at: float | None = None) -> None:
-        self._lags.append((self.clock() if at is None else at, max(0.0, lag_s)))
+        lag = max(0.0, lag_s)
+        self._lags.append((self.clock() if at is None else at, lag))
+        self._run_lags[min(int(lag * 10_000), 10_000_000)] += 1
+
+    def run_loop_lag_p99(self) -> float:
+        """99th percentile loop lag (seconds) since sampling started."""
+        counts = self._run_lags
+        n = sum(counts.values())
+        if not n:
+            return 0.0
+        rank = max(1, math.ceil(0.99 * n))
+        seen = 0
+        for step in sorted(counts):
+            seen += counts[step]
+            if seen >= rank:
+                return step / 10_000
+        return max(counts) / 10_000
+
+    def run_cpu_percent(self) -> float:
+        """Mean CPU (100 = one core) since sampling started."""
+        if self._run_started is None:
+            return 0.0
+        clock_at, cpu_at = self._run_started
+        clock_end, cpu_end = self._run_ended or (self.clock(), self.cpu_clock())
+        elapsed = clock_end - clock_at
+        return 100.0 * (cpu_end - cpu_at) / elapsed if elapsed > 0 else 0.0
 
     def record_cpu(self, percent: float, at: float | None = None) -> None:
         self._cpu.append((self.clock() if at is None else at, percent))
@@ -260,6 +297,8 @@ class FidelityTracker:
 
         if self._sampler is not None:
             return
+        self._run_started = (self.clock(), self.cpu_clock())
+        self._run_ended = None
         if track_gc and self._on_gc not in gc.callbacks:
             gc.callbacks.append(self._on_gc)
 
@@ -283,6 +322,7 @@ class FidelityTracker:
         sampler, self._sampler = self._sampler, None
         if sampler is not None:
             sampler.kill(block=False)
+            self._run_ended = (self.clock(), self.cpu_clock())
         if self._on_gc in gc.callbacks:
             gc.callbacks.remove(self._on_gc)
 
@@ -314,6 +354,8 @@ class FidelityTracker:
             gc_pause_max_s=max(pauses, default=0.0),
             gc_pause_total_s=sum(pauses),
             warnings=self.warnings,
+            run_loop_lag_p99_s=self.run_loop_lag_p99(),
+            run_cpu_percent=self.run_cpu_percent(),
         )
 
     def problems(self, snapshot: FidelitySnapshot | None = None) -> list[str]:

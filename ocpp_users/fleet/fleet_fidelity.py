@@ -37,7 +37,15 @@ CPU_SATURATED_PERCENT = 95.0
 MAX_PROBLEMS_SHOWN = 10
 
 _COUNT_FIELDS = ("due", "on_time", "late", "missed")
-_MAX_FIELDS = ("lateness_p99_s", "loop_lag_p99_s", "loop_lag_max_s", "cpu_percent", "gc_pause_max_s")
+_MAX_FIELDS = (
+    "lateness_p99_s",
+    "loop_lag_p99_s",
+    "loop_lag_max_s",
+    "cpu_percent",
+    "gc_pause_max_s",
+    "run_loop_lag_p99_s",
+    "run_cpu_percent",
+)
 
 
 def default_tracker() -> FidelityTracker:
@@ -89,6 +97,32 @@ def merge_views(snapshots: Iterable[dict[str, Any]], warnings: Iterable[str]) ->
         **{name: round(value, 4) for name, value in worst.items()},
         "warnings": warnings_total,
         "warning": " | ".join(current[:MAX_PROBLEMS_SHOWN]) if current else None,
+    }
+
+
+def run_figures(view: dict[str, Any]) -> dict[str, Any]:
+    """The run's load fidelity for ``--json-summary`` (from a :func:`merge_views` view): the worst
+    process's loop lag p99 and mean CPU over the whole run, and the on-time ratio of each periodic
+    message since the start (None when none was due)."""
+    totals = view.get("totals") or {}
+
+    def ratio(kind: str) -> float | None:
+        counts = _kind_counts(totals.get(kind))
+        return round(counts.on_time_ratio, 4) if counts.due else None
+
+    def due(kind: str) -> int:
+        return _kind_counts(totals.get(kind)).due
+
+    return {
+        "processes": int(_number(view.get("processes"))),
+        "loop_lag_p99_ms": round(1000.0 * _number(view.get("run_loop_lag_p99_s")), 2),
+        "cpu_percent": round(_number(view.get("run_cpu_percent")), 2),
+        "heartbeats_on_time_ratio": ratio("Heartbeat"),
+        "heartbeats_due": due("Heartbeat"),
+        "meter_values_on_time_ratio": ratio("MeterValues"),
+        "meter_values_due": due("MeterValues"),
+        "gc_pause_max_ms": round(1000.0 * _number(view.get("gc_pause_max_s")), 1),
+        "warnings": int(_number(view.get("warnings"))),
     }
 
 

@@ -207,12 +207,13 @@ def _entry_label(entry: StatsEntry) -> str:
 
 
 def failure_ratio(stats: RequestStats, expected_drops: int) -> tuple[float, int, int]:
-    """(ratio, failures, requests) without the disconnects a storm caused on purpose."""
-    total = stats.total
+    """(ratio, failures, requests) over every row (round trips, the CSMS's calls, protocol errors),
+    without the disconnects a storm caused on purpose."""
+    entries = list(stats.entries.values())
     drop_entry = stats.entries.get(("disconnect", WEBSOCKET))
     expected = min(expected_drops, drop_entry.num_failures if drop_entry is not None else 0)
-    failures = total.num_failures - expected
-    requests = total.num_requests - expected
+    failures = sum(entry.num_failures for entry in entries) - expected
+    requests = sum(entry.num_requests for entry in entries) - expected
     if requests <= 0:
         return (1.0 if failures > 0 else 0.0), failures, requests
     return failures / requests, failures, requests

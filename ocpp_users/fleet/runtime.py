@@ -31,6 +31,7 @@ from ocpp_users.fleet.fleet_fidelity import FleetFidelity
 from ocpp_users.fleet.ids import MSG_IDS_GRANT, MSG_IDS_REQUEST, MSG_IDS_RETURN, IdLedger, IdPool, LeasedIdPool
 from ocpp_users.fleet.options import register
 from ocpp_users.fleet.runners import is_master, is_worker, runner_of
+from ocpp_users.fleet.stats import keep_total_to_round_trips
 from ocpp_users.fleet.ui import FleetMonitor
 from ocpp_users.ocppj.redact import redact_url
 
@@ -38,6 +39,9 @@ log = logging.getLogger("ocpp_users.fleet")
 
 LOOPBACK_PROBE = "ws://127.0.0.1:9/"
 """Stands in for the embedded testbed's URL while checking options before it is started."""
+EMBEDDED_FLAG = "vocpp_embedded_csms"
+"""Set in the master's parsed options when ``--host`` is its embedded testbed; Locust sends the
+parsed options to every worker, so workers and ``--processes`` behave as one process would."""
 
 
 def _is_loopback(url: str) -> bool:
@@ -90,8 +94,11 @@ class Fleet:
                 "--host: no CSMS URL; a worker needs --host (the embedded testbed runs only on a master "
                 "or local runner)"
             )
-        embedded = self.testbed is not None and host == self.testbed.ws_url
         options = self.environment.parsed_options
+        # A worker has no testbed of its own: the master says when the URL it sent is its embedded one.
+        embedded = (self.testbed is not None and host == self.testbed.ws_url) or bool(
+            getattr(options, EMBEDDED_FLAG, False)
+        )
         runner = self.environment.runner
         worker = is_worker(runner)
         config = fleet_config(options, host, embedded=embedded, read_ids=not worker)
@@ -185,6 +192,8 @@ class Fleet:
         self.testbed = testbed
         atexit.register(_kill_quietly, testbed)
         self.environment.host = testbed.ws_url
+        if self.environment.parsed_options is not None:
+            setattr(self.environment.parsed_options, EMBEDDED_FLAG, True)
         log.info(
             "no --host given: started the embedded testbed CSMS at %s (heartbeat interval %d s; control API %s)",
             testbed.ws_url,
@@ -224,6 +233,7 @@ def _bad_option(message: str) -> None:
 
 def on_init(environment: Environment, runner: Runner | None, web_ui: WebUI | None = None, **_: Any) -> None:
     fleet = Fleet.of(environment)
+    keep_total_to_round_trips(environment.stats)
     fleet.monitor.install()
     fleet.install_id_messages(runner)
     if is_worker(runner):

@@ -19,7 +19,9 @@ from locust.stats import RequestStats, StatsEntry
 
 from ocpp_users import __version__
 from ocpp_users.fleet import storms
+from ocpp_users.fleet.fleet_fidelity import run_figures
 from ocpp_users.fleet.runners import runner_of
+from ocpp_users.fleet.runtime import Fleet
 from ocpp_users.ocppj.redact import redact_url
 
 if TYPE_CHECKING:
@@ -83,6 +85,7 @@ def build(
             for error in sorted(stats.errors.values(), key=lambda e: -e.occurrences)
         ],
         "fleet": storms.final_fleet(environment),
+        "fidelity": run_figures(Fleet.of(environment).fidelity.view()),
         "shapes": [
             dict(report.get("figures") or {}, shape=report.get("shape"))
             for report in (master.reports if master is not None else [])

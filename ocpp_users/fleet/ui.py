@@ -1,5 +1,6 @@
 """The "Charge points" view of a fleet run: how many charge points are connecting, booting,
-booted, charging, reconnecting and failed.
+booted, charging, reconnecting and failed (counted as they change, by :mod:`ocpp_users.fleet.state`),
+and how many calls the run itself stopped.
 
 Shown as a web UI tab (plus the JSON endpoint ``/charge-points``), logged as one line every 10 s
 in headless mode and once at the end, together with the load fidelity of
@@ -15,19 +16,19 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any
 
 import gevent
 from locust.env import Environment
 from locust.web import WebUI
 
 from ocpp_users.fleet.fleet_fidelity import FIDELITY_KEY, FleetFidelity, summary_text, view_rows
+from ocpp_users.fleet.state import STATES, fleet_state
 from ocpp_users.ocppj.redact import redact_url
 from ocpp_users.ocppj.sink import WEBSOCKET
 
 log = logging.getLogger("ocpp_users.fleet")
 
-STATES = ("connecting", "booting", "booted", "charging", "reconnecting", "failed")
 REPORT_KEY = "vocpp_charge_points"
 TAB_KEY = "charge-points"
 SUMMARY_INTERVAL = 10.0
@@ -35,19 +36,21 @@ MAX_LOGGED_REASONS = 100
 """Distinct failure reasons logged per process; later new reasons are only counted."""
 
 
-class Tracked(Protocol):
-    def fleet_state(self) -> str | None:
-        """One of :data:`STATES`, or None when not to be counted (stopped)."""
-        ...
+STOPPED_KEY = "calls_stopped"
+"""Calls the harness stopped (the run ending, users stopping): shown apart, never failures."""
 
 
 def empty_counts() -> dict[str, int]:
-    return dict.fromkeys(("total", *STATES), 0)
+    return dict.fromkeys(("total", *STATES, STOPPED_KEY), 0)
 
 
 def summary_line(counts: dict[str, int]) -> str:
     parts = ", ".join(f"{state} {counts.get(state, 0)}" for state in STATES)
-    return f"charge points: {counts.get('total', 0)} ({parts})"
+    line = f"charge points: {counts.get('total', 0)} ({parts})"
+    stopped = counts.get(STOPPED_KEY, 0)
+    if stopped:
+        line += f"; {stopped} call(s) stopped by the run (not CSMS failures)"
+    return line
 
 
 class FleetMonitor:
@@ -57,7 +60,6 @@ class FleetMonitor:
         self.environment = environment
         self.fidelity = fidelity
         """Load fidelity shown with the counts (None: counts only)."""
-        self.tracked: set[Tracked] = set()
         self.worker_counts: dict[str, dict[str, int]] = {}
         self._logged: set[tuple[str, str, str]] = set()
         self._printer: gevent.Greenlet | None = None
@@ -67,19 +69,12 @@ class FleetMonitor:
 
     # ------------------------------------------------------------ counting
 
-    def add(self, item: Tracked) -> None:
-        self.tracked.add(item)
-
-    def discard(self, item: Tracked) -> None:
-        self.tracked.discard(item)
-
     def local_counts(self) -> dict[str, int]:
+        """This process's counts, as they are now (kept current by the charge points: O(1))."""
+        state = fleet_state(self.environment)
         counts = empty_counts()
-        for item in list(self.tracked):
-            state = item.fleet_state()
-            if state in counts:
-                counts[state] += 1
-                counts["total"] += 1
+        counts.update(state.counts)
+        counts[STOPPED_KEY] = sum(state.calls_stopped.values())
         return counts
 
     def prune_workers(self) -> None:
@@ -107,6 +102,7 @@ class FleetMonitor:
         rows: list[dict[str, Any]] = [{"state": "total", "count": counts["total"]}] + [
             {"state": state, "count": counts[state]} for state in STATES
         ]
+        rows.append({"state": "calls stopped by the run", "count": counts[STOPPED_KEY]})
         if self.fidelity is not None:
             rows.extend({"state": what, "count": value} for what, value in view_rows(self.fidelity.view()))
         return rows

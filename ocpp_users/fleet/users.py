@@ -2,16 +2,22 @@
 
 on_start connects (retrying with the engine's backoff while counting every failure), boots
 (honouring Pending/Rejected) and reports every connector's status. Then a heartbeat loop and
-one session loop per connector run concurrently with the CSMS's calls; on_stop ends running
-transactions and closes the socket cleanly. Every outcome reaches Locust through the engine's
-request events; a loop that dies for an unexpected reason is logged once, counted, and the
-charge point is recorded as failed instead of vanishing.
+one session loop per connector run concurrently with the CSMS's calls. Every outcome reaches
+Locust through the engine's request events; a loop that dies for an unexpected reason is logged
+once, counted, and the charge point is recorded as failed instead of vanishing.
+
+Stopping (the end of ``-t``, Stop in the web UI, a ramp-down, a worker told to stop) is never a
+CSMS failure: the loops end by a flag and their calls in flight get their answers, running
+sessions end with StopTransaction, the socket closes with a close handshake, all within
+``--stop-timeout`` (or :data:`~ocpp_users.v16.station.STOP_GRACE` without one). A call the CSMS
+leaves unanswered past that is counted as stopped by the run, apart from the stats.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -28,10 +34,11 @@ from ocpp_users.fleet.claims import ConnectorClaims
 from ocpp_users.fleet.config import FleetConfig
 from ocpp_users.fleet.ids import IdPool, IdsExhausted
 from ocpp_users.fleet.runtime import Fleet
+from ocpp_users.fleet.state import Member, fleet_state
 from ocpp_users.ocppj.errors import ConnectionLost, TransportError, VolatileOcppError
 from ocpp_users.ocppj.sink import report
 from ocpp_users.v16.state.status import ChargePointStatus
-from ocpp_users.v16.station import Phase, Station
+from ocpp_users.v16.station import STOP_GRACE, Station
 
 log = logging.getLogger("ocpp_users.fleet")
 
@@ -78,36 +85,19 @@ class ChargePointUser(User):
         self.failed: str | None = None
         """Why this charge point stopped working, when it did."""
         self.rng = random.Random()
+        self.member: Member | None = None
+        """This charge point in the fleet's counts (from on_start until on_stop)."""
         self._pool: IdPool | None = None
-        self._crashed = gevent.event.Event()
-        self._loops: list[gevent.Greenlet] = []
-
-    # ------------------------------------------------------------ the "Charge points" view
-
-    def fleet_state(self) -> str | None:
-        if self.failed is not None:
-            return "failed"
-        cp = self.cp
-        if cp is None:
-            return "connecting"
-        phase = cp.phase
-        if phase == Phase.booted:
-            return "charging" if any(c.charging for c in cp.connectors.values()) else "booted"
-        if phase in (Phase.booting, Phase.pending):
-            return "booting"
-        if phase == Phase.reconnecting:
-            return "reconnecting"
-        if phase == Phase.failed:
-            return "failed"
-        if phase == Phase.stopped:
-            return None
-        return "connecting"
+        self._wake = gevent.event.Event()
+        """Set when a loop crashed or Locust asked the user to stop: the task then ends the charge point."""
+        self._stop_deadline: float | None = None
+        """When the charge point must have ended (set when Locust asks the user to stop)."""
 
     # ------------------------------------------------------------ life cycle
 
     def on_start(self) -> None:
         """Connect, boot, report statuses; a failure is recorded, never raised (no traceback)."""
-        self.fleet.monitor.add(self)
+        self.member = fleet_state(self.environment).join()
         try:
             self._start()
         except PASS_THROUGH:
@@ -118,23 +108,39 @@ class ChargePointUser(User):
 
     @task
     def operate(self) -> None:
-        """The heartbeat and session loops, until Locust stops the user (on_stop follows)."""
+        """The heartbeat and session loops until Locust asks the user to stop (or a loop crashes);
+        then the charge point is ended gracefully here, and on_stop has nothing left to do."""
         try:
-            if self.failed is None:
+            if self.failed is None and (self.cp is None or not self.cp.stopping):
                 self._run_loops()
         except PASS_THROUGH:
             raise
         except BaseException as exc:
             self._record_failure("charge point", exc)
-            self._stop_cp()
-        gevent.event.Event().wait()  # a failed charge point stays counted until Locust stops the user
+        self._stop_cp()
+        while self._stop_deadline is None:  # a failed charge point stays counted until Locust stops the user
+            self._wake.clear()
+            self._wake.wait()
+
+    def stop(self, force: bool = False) -> bool:
+        """Locust asks the user to stop: ``force`` kills it now (on_stop ends the charge point),
+        otherwise the running task ends it gracefully, within ``--stop-timeout``."""
+        if self._stop_deadline is None:
+            # Locust kills the user when --stop-timeout is over: end a little before, so that the
+            # close handshake is ours, not cut short.
+            stop_timeout = float(self.environment.stop_timeout or 0)
+            grace = 0.9 * stop_timeout if stop_timeout else STOP_GRACE
+            self._stop_deadline = time.monotonic() + grace
+        self._wake.set()
+        return bool(super().stop(force))
 
     def on_stop(self) -> None:
-        """StopTransaction for running transactions, then close the socket cleanly."""
+        """End the charge point (if the task has not), then leave the fleet's counts."""
         try:
             self._stop_cp()
         finally:
-            self.fleet.monitor.discard(self)
+            if self.member is not None:
+                fleet_state(self.environment).leave(self.member)
             if self._pool is not None and self.cp_id is not None:
                 self._pool.release(self.cp_id)
                 self._pool = None
@@ -155,21 +161,26 @@ class ChargePointUser(User):
         self.cp = Station(settings, sink=self.environment.events.request.fire)
         self.claims = ConnectorClaims(self.cp)
         self.cp.schedule_observer = self.fleet.fidelity.observe  # heartbeats and meter values: due vs on time
+        if self.member is not None:
+            fleet_state(self.environment).attach(self.member, self.cp, self.claims)
+        if self._stop_deadline is not None:
+            return  # asked to stop before the station existed
         self._connect()
         storms.hold_boot(self.environment)  # a boot storm releases all boots at once
         self._boot()
         self._report_statuses()
 
     def _stop_cp(self) -> None:
+        """End the charge point by the stop deadline: loops by their flag, sessions with
+        StopTransaction, a clean close; idempotent (the task and on_stop may both call it)."""
         cp = self.cp
-        if cp is None or cp.stopping:
+        if cp is None:
             return
+        deadline = self._stop_deadline
+        if deadline is None:  # a crash, not a stop: end now, with the default grace
+            deadline = time.monotonic() + STOP_GRACE
         try:
-            # The loops first, so that no Heartbeat is in flight when the socket closes (it would
-            # count as a failure the CSMS did not cause); running sessions are stopped by cp.stop.
-            loops, self._loops = self._loops, []
-            gevent.killall([g for g in loops if g is not gevent.getcurrent()], block=True, timeout=2.0)
-            cp.stop(stop_transactions=True)
+            cp.stop(stop_transactions=True, deadline=deadline)
         except PASS_THROUGH:
             raise
         except BaseException as exc:
@@ -182,38 +193,40 @@ class ChargePointUser(User):
         cp = self.cp
         assert cp is not None
         next_delay = cp.backoff_delays()
-        while True:
+        while not cp.stopping:
             try:
                 cp.connect()
                 return
             except TransportError:
-                gevent.sleep(next_delay())
+                cp.wait_stopping(next_delay())
 
     def _boot(self) -> None:
         """BootNotification until Accepted (Pending/Rejected wait ``interval``, answering the CSMS
         meanwhile); after a drop the engine's reconnect loop boots and this waits for it."""
         cp = self.cp
         assert cp is not None
-        while cp.registration != "Accepted":
+        while cp.registration != "Accepted" and not cp.stopping:
             if cp.reconnecting:
-                gevent.sleep(0.5)
+                cp.wait_stopping(0.5)
                 continue
             if not cp.connected:
                 cp.reconnect_in_background()
-                gevent.sleep(0.5)
+                cp.wait_stopping(0.5)
                 continue
             try:
                 cp.boot_until_accepted()
             except ConnectionLost:
                 continue  # the engine reconnects (and boots) in the background
             except VolatileOcppError:
-                gevent.sleep(cp.settings.boot_retry_default)  # timeout, CALLERROR, schema: counted already
+                cp.wait_stopping(cp.settings.boot_retry_default)  # timeout, CALLERROR, schema: counted already
 
     def _report_statuses(self) -> None:
         """StatusNotification for connector 0 and every connector."""
         cp = self.cp
         assert cp is not None
         for cid, connector in cp.connectors.items():
+            if cp.stopping:
+                return
             try:
                 cp.status_notification(cid, connector.status, connector.error_code)
             except ConnectionLost:
@@ -224,14 +237,14 @@ class ChargePointUser(User):
     # ------------------------------------------------------------ loops
 
     def _run_loops(self) -> None:
+        """Start the loops, then wait until a stop is asked for or a loop crashed."""
         cp = self.cp
         assert cp is not None
-        self._loops = [cp.spawn(self._guard, "heartbeat loop", cp.run_heartbeats)]
+        cp.spawn(self._guard, "heartbeat loop", cp.run_heartbeats)
         for cid in cp.connectors:
             if cid > 0:
-                self._loops.append(cp.spawn(self._guard, "session loop", self._connector_loop, cid))
-        self._crashed.wait()
-        self._stop_cp()
+                cp.spawn(self._guard, "session loop", self._connector_loop, cid)
+        self._wake.wait()
 
     def _guard(self, what: str, func: Callable[..., Any], *args: Any) -> None:
         try:
@@ -240,7 +253,7 @@ class ChargePointUser(User):
             raise
         except BaseException as exc:
             self._record_failure(what, exc)
-            self._crashed.set()
+            self._wake.set()
 
     def _draw(self, bounds: tuple[float, float]) -> float:
         config = self.config
@@ -253,15 +266,16 @@ class ChargePointUser(User):
         assert cp is not None and config is not None and claims is not None
         connector = cp.connectors[connector_id]
         while not cp.stopping:
-            gevent.sleep(self._draw(config.idle_duration))
+            if cp.wait_stopping(self._draw(config.idle_duration)):
+                return
             while not claims.connector_free(connector_id):
                 if cp.stopping:
                     return
                 busy = connector.session
                 if busy is not None and not busy.dead:
                     busy.join()  # a session the CSMS started remotely
-                else:
-                    gevent.sleep(self.connector_poll)
+                elif cp.wait_stopping(self.connector_poll):
+                    return
             id_tag = self.rng.choice(config.id_tags)
             reason = config.stop_reason
             if reason == "mixed":
@@ -285,8 +299,8 @@ class ChargePointUser(User):
             reason = f"{what} crashed: {type(exc).__name__}{_where(exc)}"
             detail = f"{reason}: {exc}"
         self.failed = reason
-        if self.cp is not None:
-            self.cp.phase = Phase.failed
+        if self.member is not None:
+            fleet_state(self.environment).fail(self.member)
         if not isinstance(exc, FleetFailure) and reason not in ChargePointUser._logged_crashes:
             ChargePointUser._logged_crashes.add(reason)  # one line per kind, not one per charge point
             log.error("charge point %s: %s (further ones are counted, not logged)", self.cp_id, detail)

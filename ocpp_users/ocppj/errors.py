@@ -159,7 +159,15 @@ class CallTimeout(VolatileOcppError):
 
 
 class CallCancelled(VolatileOcppError):
-    """The caller's greenlet was killed (or its own timeout fired) while the call was pending."""
+    """The harness stopped waiting for a call: its caller was killed, the caller's own timeout fired,
+    or the charge point closed the connection itself (a run ending, users stopping, a reboot).
+    What the harness does to itself is never a CSMS failure: such a call fires no request event; it
+    is reported to the connection's ``on_stopped`` listener instead."""
+
+
+class CallNotSent(VolatileOcppError):
+    """A call the charge point never sent because its previous call was still unanswered (OCPP-J
+    1.6 §4.1.1: one outstanding CALL at a time). Reported apart from round trips, with 0 ms."""
 
 
 class ConnectionLost(VolatileOcppError):

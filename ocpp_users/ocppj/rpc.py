@@ -26,6 +26,7 @@ from gevent.event import AsyncResult
 from ocpp_users.ocppj import schemas
 from ocpp_users.ocppj.errors import (
     CallCancelled,
+    CallNotSent,
     CallTimeout,
     ConnectionLost,
     FormationViolationError,
@@ -39,7 +40,7 @@ from ocpp_users.ocppj.errors import (
     call_error_for,
 )
 from ocpp_users.ocppj.frames import Call, CallError, CallResult, parse, peek_call_id, peek_message_id
-from ocpp_users.ocppj.sink import CP_TO_CSMS, CSMS_TO_CP, PROTOCOL, RequestSink, null_sink, report
+from ocpp_users.ocppj.sink import CP_TO_CSMS, CSMS_TO_CP, NOT_SENT, PROTOCOL, RequestSink, null_sink, report
 from ocpp_users.ocppj.transport import FrameReader, send_text
 from ocpp_users.ocppj.version import OcppVersion
 
@@ -99,6 +100,10 @@ class _CallTimerExpired(Exception):
 _EXPIRED = _CallTimerExpired()
 _dumps = orjson.dumps
 
+GIVEN_UP_MEMORY = 256
+"""Message ids of calls we stopped waiting for, remembered per connection, so that their answers,
+should they come, are recognised (never an "unknown message id")."""
+
 
 def _raw_text(raw: str | bytes, limit: int = 500) -> str:
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
@@ -120,6 +125,7 @@ class OcppConnection:
         validate: bool = True,
         wire_log: WireLog | None = None,
         on_close: Callable[[str, bool], Any] | None = None,
+        on_stopped: Callable[[str], object] | None = None,
     ) -> None:
         self.ws = ws
         self.dispatcher = dispatcher
@@ -134,11 +140,16 @@ class OcppConnection:
         self.wire_log = wire_log
         self.on_close = on_close
         """Called once as ``on_close(reason, by_us)`` when the connection has ended."""
+        self.on_stopped = on_stopped
+        """Called with the action of every call the harness stopped (see :class:`CallCancelled`): such
+        a call is accounted here, once, and never as a request event."""
+        self.late_answers = 0
+        """Answers that arrived for calls already accounted (timed out or stopped): never counted twice."""
         self.closed = False
         self.close_reason = ""
         self.protocol_errors: deque[ProtocolErrorRecord] = deque(maxlen=100)
         self._pending: dict[str, _Pending] = {}
-        self._timed_out: deque[str] = deque(maxlen=64)
+        self._given_up: dict[str, None] = {}
         self._call_lock = gevent.lock.Semaphore(1) if serialize_calls else None
         self._ids = itertools.count(1)
         self._id_prefix = os.urandom(4).hex() + "-"
@@ -221,9 +232,11 @@ class OcppConnection:
                 raise
         lock = self._call_lock
         if lock is not None and not lock.acquire(timeout=timeout):
-            exc2 = CallTimeout(f"no answer to the previous call within {timeout:g} s; {action} not sent")
-            self._fire(CP_TO_CSMS, action, timeout * 1000.0, 0, exc2)
-            raise exc2
+            if self.closed and self._closing_by_us:
+                raise self._stopped(action, "the charge point closed the connection")
+            not_sent = CallNotSent(f"not sent: the previous call was still unanswered after {timeout:g} s")
+            self._fire(NOT_SENT, action, 0.0, 0, not_sent)
+            raise not_sent
         try:
             return self._call_unlocked(action, payload, timeout, check)
         finally:
@@ -239,6 +252,8 @@ class OcppConnection:
     ) -> Payload:
         start = time.perf_counter()
         if self.closed:
+            if self._closing_by_us:
+                raise self._stopped(action, "the charge point closed the connection")
             exc: VolatileOcppError = ConnectionLost(f"connection lost: {self.close_reason or 'not connected'}")
             self._fire(CP_TO_CSMS, action, 0.0, 0, exc)
             raise exc
@@ -265,21 +280,24 @@ class OcppConnection:
         except _CallTimerExpired:
             # A gevent Timeout that has fired cannot be restarted reliably: the next call makes a new one.
             self._call_timer = None
-            self._pending.pop(message_id, None)
-            self._timed_out.append(message_id)
+            self._give_up(message_id)
             exc = CallTimeout(f"no answer within {timeout:g} s")
             self._fire(CP_TO_CSMS, action, (time.perf_counter() - start) * 1000.0, 0, exc)
             raise exc from None
+        except CallCancelled as stopped:  # we closed the connection while the call was pending
+            self._give_up(message_id)
+            self._note_stopped(action)
+            raise stopped from None
         except VolatileOcppError as failure:
             self._pending.pop(message_id, None)
             self._fire(CP_TO_CSMS, action, (time.perf_counter() - start) * 1000.0, 0, failure)
             raise
-        except BaseException as interrupt:
-            # The caller was killed (GreenletExit) or its own gevent.Timeout fired: the call was
-            # sent, so it is still accounted for, once, before the interruption goes on.
-            self._pending.pop(message_id, None)
-            cancelled = CallCancelled(f"call cancelled before its answer arrived ({type(interrupt).__name__})")
-            self._fire(CP_TO_CSMS, action, (time.perf_counter() - start) * 1000.0, 0, cancelled)
+        except BaseException:
+            # The caller was killed (GreenletExit) or its own gevent.Timeout fired: the harness gave
+            # up on the call. It is accounted for, once, as stopped (never as a CSMS failure), and its
+            # answer, should it come, is recognised.
+            self._give_up(message_id)
+            self._note_stopped(action)
             raise
         elapsed = (time.perf_counter() - start) * 1000.0
         frame, length = outcome
@@ -302,6 +320,26 @@ class OcppConnection:
                 raise rejected
         self._fire(CP_TO_CSMS, action, elapsed, length, None)
         return result
+
+    def _give_up(self, message_id: str) -> None:
+        self._pending.pop(message_id, None)
+        given_up = self._given_up
+        if len(given_up) >= GIVEN_UP_MEMORY:
+            del given_up[next(iter(given_up))]
+        given_up[message_id] = None
+
+    def _note_stopped(self, action: str) -> None:
+        listener = self.on_stopped
+        if listener is not None:
+            try:
+                listener(action)
+            except Exception as exc:
+                log.error("on_stopped listener failed: %r", exc)
+
+    def _stopped(self, action: str, why: str) -> CallCancelled:
+        """A call the harness itself prevents (it closed the connection): accounted as stopped."""
+        self._note_stopped(action)
+        return CallCancelled(f"call stopped by the charge point: {why}")
 
     def _send(self, raw: bytes) -> None:
         if self.wire_log is not None:
@@ -354,7 +392,10 @@ class OcppConnection:
         self.close_reason = reason
         pending, self._pending = self._pending, {}
         for item in pending.values():
-            item.result.set_exception(ConnectionLost(f"connection lost: {reason}"))
+            if by_us:  # the harness closed its own connection: its pending calls are stopped, not failed
+                item.result.set_exception(CallCancelled("call stopped: the charge point closed the connection"))
+            else:
+                item.result.set_exception(ConnectionLost(f"connection lost: {reason}"))
         if self.on_close is not None:
             try:
                 self.on_close(reason, by_us)
@@ -383,11 +424,14 @@ class OcppConnection:
             return
         pending = self._pending.pop(frame.message_id, None)
         if pending is None:
+            if frame.message_id in self._given_up:
+                # The answer to a call that timed out (already a failure) or that the harness stopped
+                # waiting for: the call is accounted once, this answer is only counted.
+                del self._given_up[frame.message_id]
+                self.late_answers += 1
+                return
             kind = "CALLRESULT" if isinstance(frame, CallResult) else "CALLERROR"
-            if frame.message_id in self._timed_out:
-                self._protocol_error(f"late {kind} for a call that had timed out", raw, UnknownMessageId)
-            else:
-                self._protocol_error(f"{kind} with unknown message id", raw, UnknownMessageId)
+            self._protocol_error(f"{kind} with unknown message id", raw, UnknownMessageId)
             return
         pending.result.set((frame, len(raw)))
 

@@ -21,6 +21,15 @@ WEBSOCKET = "WebSocket"
 """Connection events: ``connect`` (the handshake), ``disconnect`` (a drop), ``reconnect``."""
 PROTOCOL = "OCPP protocol"
 """Inbound frames that are not valid OCPP-J, and unsolicited results."""
+NOT_SENT = "OCPP not sent"
+"""Calls never sent because the previous call was still unanswered (``response_time`` 0)."""
+
+
+def is_round_trip(request_type: str, name: str) -> bool:
+    """Whether an event's ``response_time`` is a round trip to the CSMS (a call we made, a WebSocket
+    handshake): only these make up the overall (Aggregated) latency. Our handling time of the CSMS's
+    calls, protocol errors and other 0 ms events are reported on their own rows only."""
+    return request_type == CP_TO_CSMS or (request_type == WEBSOCKET and name in ("connect", "reconnect"))
 
 
 class RequestSink(Protocol):

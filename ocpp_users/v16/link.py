@@ -34,14 +34,20 @@ class Link:
         sink: RequestSink,
         wire_log: WireLog | None,
         on_close: CloseListener,
+        on_open: Callable[[], object] | None = None,
+        on_stopped: Callable[[str], object] | None = None,
     ) -> None:
         self.settings = settings
         self.dispatcher = dispatcher
         self.sink = sink
         self.wire_log = wire_log
         self.on_close = on_close
+        self.on_open = on_open
+        self.on_stopped = on_stopped
+        """Told of each call the harness stopped (see :class:`~ocpp_users.ocppj.errors.CallCancelled`)."""
         self.connection: OcppConnection | None = None
         self.last_error: str | None = None
+        self._late_answers = 0
         self._connected = gevent.event.Event()
 
     @property
@@ -80,13 +86,26 @@ class Link:
             validate=settings.validate,
             wire_log=self.wire_log,
             on_close=self._closed,
+            on_stopped=self.on_stopped,
         ).start()
         self._connected.set()
+        if self.on_open is not None:
+            self.on_open()
         report(self.sink, WEBSOCKET, name, (time.perf_counter() - started) * 1000.0)
 
     def _closed(self, reason: str, by_us: bool) -> None:
         self._connected.clear()
+        connection = self.connection
+        if connection is not None:
+            self._late_answers += connection.late_answers
+            connection.late_answers = 0
         self.on_close(reason, by_us)
+
+    @property
+    def late_answers(self) -> int:
+        """Answers that came for calls already accounted (timed out or stopped), on every connection."""
+        connection = self.connection
+        return self._late_answers + (connection.late_answers if connection is not None else 0)
 
     def wait_connected(self, timeout: float | None = None) -> bool:
         return self._connected.wait(timeout=timeout) and self.connected
@@ -106,11 +125,12 @@ class Link:
             raise exc
         return connection.call(action, payload, timeout=timeout, check=check)
 
-    def close(self) -> None:
-        """Close cleanly (close handshake); the station does not reconnect after this."""
+    def close(self, wait: float = 2.0) -> None:
+        """Close cleanly (close handshake, waiting up to ``wait`` s for the CSMS's close frame); the
+        station does not reconnect after this."""
         connection = self.connection
         if connection is not None:
-            connection.close()
+            connection.close(wait=wait)
 
     def abort(self, reason: str) -> None:
         """Drop the socket without a close handshake, as a network fault or power cut would."""

@@ -54,7 +54,8 @@ def _transaction_message(cp: Station, send: Callable[[], Any]) -> None:
             failures += 1
             if failures >= attempts or cp.stopping:
                 raise
-            gevent.sleep(retry_interval * failures / max(cp.settings.time_factor, 1.0))
+            if cp.wait_stopping(retry_interval * failures / max(cp.settings.time_factor, 1.0)):
+                raise
 
 
 def run_session(
@@ -101,16 +102,17 @@ def run_session(
             remaining = None if deadline is None else deadline - gevent.get_hub().loop.now()
             if remaining is not None and remaining <= 0:
                 break
-            wait = interval if interval > 0 else remaining
-            if remaining is not None and wait is not None:
-                wait = min(wait, remaining)
+            # A sample is due only when a whole MeterValueSampleInterval passes within the session:
+            # a session shorter than the interval sends none (a real charger samples on its clock).
+            due = interval > 0 and (remaining is None or interval <= remaining)
+            wait = interval if due else remaining
             since = time.monotonic()
             if connector.stop_event.wait(timeout=wait):
                 break
-            if interval > 0 and (remaining is None or remaining > 0) and cp.connected:
+            if due and cp.connected:
                 observer = cp.schedule_observer
-                if observer is not None and wait is not None:
-                    observer("MeterValues", since, wait)
+                if observer is not None:
+                    observer("MeterValues", since, interval)
                 try:
                     cp.meter_values(connector_id)
                 except VolatileOcppError:

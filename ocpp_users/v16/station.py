@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import gevent
 import gevent.event
@@ -46,6 +46,21 @@ S = ChargePointStatus
 ScheduleObserver = Callable[[str, float, float], object]
 """``observer(kind, since, interval)``: a periodic ``kind`` message ("Heartbeat", "MeterValues") is
 about to be sent; it was due at ``since + interval`` (``time.monotonic()`` seconds)."""
+
+STOP_GRACE = 10.0
+"""Seconds :meth:`Station.stop` gives in-flight calls and sessions when the caller sets no deadline."""
+
+
+class StationWatcher(Protocol):
+    """Who follows a station's life as it happens (the fleet keeps its counts with it: no polling)."""
+
+    def changed(self, station: Station) -> None:
+        """Its phase, connection, registration or charging changed."""
+        ...
+
+    def call_stopped(self, station: Station, action: str) -> None:
+        """The harness stopped one of its calls (a run ending, a kill, its own close)."""
+        ...
 
 
 class Phase:
@@ -95,11 +110,14 @@ class Station:
         self.state.configuration.listen(self._on_configuration_change)
         self.answers = Answers(self)
         """How this charger answers CSMS calls: one object per feature profile."""
-        self.link = Link(settings, self.answers, sink, wire_log, self._on_close)
-        self.registration: str | None = None
-        """Status of the last BootNotification.conf: Accepted, Pending or Rejected."""
+        self.watcher: StationWatcher | None = None
+        """Told of every change of phase, connection, registration and charging (None: nobody)."""
+        self.link = Link(settings, self.answers, sink, wire_log, self._on_close, self._on_open, self._call_stopped)
+        self._registration: str | None = None
+        self._phase = Phase.idle
         self.heartbeat_interval = float(self.configuration.get_int("HeartbeatInterval", 300))
-        self.phase = Phase.idle
+        self.calls_stopped = 0
+        """Calls the harness itself stopped (never CSMS failures; see :class:`CallCancelled`)."""
         self.drops = 0
         self.reconnects = 0
         self.last_error: str | None = None
@@ -109,9 +127,64 @@ class Station:
         """Called just before each periodic send (heartbeat and meter values loops) with the message's
         schedule, so that a load generator can count messages sent late (None: nobody watches)."""
         self._stopping = False
+        self._stop_requested = gevent.event.Event()
         self._interval_changed = gevent.event.Event()
         self._reconnector: gevent.Greenlet | None = None
         self._greenlets: list[gevent.Greenlet] = []
+
+    # ------------------------------------------------------------ what a watcher follows
+
+    @property
+    def phase(self) -> str:
+        """Where the charge point is in its life (a :class:`Phase` value)."""
+        return self._phase
+
+    @phase.setter
+    def phase(self, value: str) -> None:
+        if value != self._phase:
+            self._phase = value
+            self._changed()
+
+    @property
+    def registration(self) -> str | None:
+        """Status of the last BootNotification.conf: Accepted, Pending or Rejected (None before)."""
+        return self._registration
+
+    @registration.setter
+    def registration(self, value: str | None) -> None:
+        if value != self._registration:
+            self._registration = value
+            self._changed()
+
+    @property
+    def charging(self) -> bool:
+        """A transaction runs on one of its connectors."""
+        return self.state.charging()
+
+    @property
+    def late_answers(self) -> int:
+        """Answers that came for calls already accounted for (timed out or stopped by the harness)."""
+        return self.link.late_answers
+
+    def watch(self, watcher: StationWatcher) -> None:
+        """Tell ``watcher`` of every change from now on (one watcher per station)."""
+        self.watcher = watcher
+        self.state.watch_charging(self._changed)
+        watcher.changed(self)
+
+    def _changed(self) -> None:
+        watcher = self.watcher
+        if watcher is not None:
+            watcher.changed(self)
+
+    def _on_open(self) -> None:
+        self._changed()
+
+    def _call_stopped(self, action: str) -> None:
+        self.calls_stopped += 1
+        watcher = self.watcher
+        if watcher is not None:
+            watcher.call_stopped(self, action)
 
     # ------------------------------------------------------------ the state, by its usual names
 
@@ -150,6 +223,7 @@ class Station:
         return self.link.wait_connected(timeout)
 
     def _on_close(self, reason: str, by_us: bool) -> None:
+        self._changed()
         if by_us or self._stopping:
             return
         self.drops += 1
@@ -182,8 +256,7 @@ class Station:
         next_delay = self.backoff_delays()
         while not self._stopping:
             self.phase = Phase.reconnecting
-            gevent.sleep(next_delay())
-            if self._stopping:
+            if self.wait_stopping(next_delay()):
                 return
             try:
                 self.connect(name="reconnect")
@@ -202,11 +275,12 @@ class Station:
                     break
                 except VolatileOcppError as exc:
                     self.last_error = exc.reason
-                    gevent.sleep(self.settings.boot_retry_default)
+                    self.wait_stopping(self.settings.boot_retry_default)
 
-    def close(self) -> None:
-        """Close the connection cleanly without reconnecting."""
-        self.link.close()
+    def close(self, wait: float = 2.0) -> None:
+        """Close the connection cleanly without reconnecting (waiting up to ``wait`` s for the
+        CSMS's close frame)."""
+        self.link.close(wait)
 
     def drop(self) -> None:
         """Drop the connection as a network fault would; reconnect follows if enabled."""
@@ -275,7 +349,7 @@ class Station:
                 return result
             interval = result.get("interval")
             wait = float(interval) if isinstance(interval, int) and interval > 0 else self.settings.boot_retry_default
-            gevent.sleep(wait)
+            self.wait_stopping(wait)
             if self._stopping or not self.connected:
                 raise ConnectionLost("connection lost: while waiting to boot")
 
@@ -355,7 +429,12 @@ class Station:
         return result
 
     def stop_transaction(
-        self, connector_id: int, reason: str = "Local", id_tag: str | None = None, with_data: bool = True
+        self,
+        connector_id: int,
+        reason: str = "Local",
+        id_tag: str | None = None,
+        with_data: bool = True,
+        timeout: float | None = None,
     ) -> Payload:
         """StopTransaction for the connector's transaction (the model forgets it either way)."""
         connector = self.connectors[connector_id]
@@ -375,7 +454,7 @@ class Station:
         connector.id_tag = None
         self.state.profiles.clear_tx_profiles(connector_id)
         connector.meter.limit_w = None
-        return self.call("StopTransaction", payload)
+        return self.call("StopTransaction", payload, timeout=timeout)
 
     def meter_values(self, connector_id: int, context: str = "Sample.Periodic") -> Payload:
         connector = self.connectors[connector_id]
@@ -407,7 +486,8 @@ class Station:
         return float(self.configuration.get_int("MeterValueSampleInterval", 60))
 
     def run_heartbeats(self) -> None:
-        """Heartbeat every HeartbeatInterval (or the override); a change applies at once."""
+        """Heartbeat every HeartbeatInterval (or the override); a change applies at once; returns
+        once :meth:`stop` began (a heartbeat in flight gets its answer first)."""
         while not self._stopping:
             interval = self.effective_heartbeat_interval
             since = time.monotonic()
@@ -485,9 +565,8 @@ class Station:
         for session in sessions:
             session.join(timeout=self.settings.call_timeout)
         self.close()
-        if self.stopping:
+        if self.wait_stopping(0.5):
             return
-        gevent.sleep(0.5)
         self.registration = None
         self.state.reset_after_reboot()
         try:
@@ -504,7 +583,8 @@ class Station:
             except VolatileOcppError:
                 if self.stopping or not self.connected:
                     return
-                gevent.sleep(self.settings.boot_retry_default)
+                if self.wait_stopping(self.settings.boot_retry_default):
+                    return
         self.report_all_statuses()
         state = self.state
         if state.firmware_status == "Installing":
@@ -533,38 +613,58 @@ class Station:
         for observer in list(self.observers):
             observer(call)
 
-    def stop(self, stop_transactions: bool = True) -> None:
-        """Stop running transactions (reason Local), close the socket cleanly, end every loop."""
+    def wait_stopping(self, timeout: float | None) -> bool:
+        """Sleep up to ``timeout`` seconds; True (at once) when :meth:`stop` has begun."""
+        return bool(self._stop_requested.wait(timeout))
+
+    def stop(self, stop_transactions: bool = True, deadline: float | None = None) -> None:
+        """End the charge point as a charger that is switched off cleanly would, by ``deadline``
+        (``time.monotonic()``; default :data:`STOP_GRACE` from now).
+
+        Loops end by a flag, never killed mid-call: a heartbeat or meter value in flight gets its
+        answer. Running sessions stop (reason Local: StopTransaction, Finishing, Available), open
+        transactions are stopped, then the connection is closed with a close handshake. A call still
+        unanswered at the deadline (a frozen CSMS) is stopped by that close: accounted as stopped by
+        the run, never as a CSMS failure. Safe to call again (a second call only shortens the wait).
+        """
+        if deadline is None:
+            deadline = time.monotonic() + STOP_GRACE
+        first = not self._stopping
+        self._stopping = True
+        self._stop_requested.set()
+        self._interval_changed.set()
+        if first and self._reconnector is not None:
+            self._reconnector.kill(block=False)  # it sleeps (backoff) or connects: nothing in flight yet
+        current = gevent.getcurrent()
         if stop_transactions and self.connected:
-            current = gevent.getcurrent()
-            sessions = [c for c in self.connectors.values() if c.session is not None and c.session is not current]
-            deadline = time.monotonic() + self.settings.call_timeout
-            for connector in sessions:
+            for connector in self.connectors.values():
+                session = connector.session
+                if session is None or session is current:
+                    continue
                 # Re-assert the stop until the session ends: one still in Preparing/Authorize clears
                 # the event when its StartTransaction is confirmed and would otherwise run on.
-                while connector.session is not None and not connector.session.dead and time.monotonic() < deadline:
+                while not session.dead and self.connected and time.monotonic() < deadline:
                     if not connector.stop_event.is_set():
                         connector.stop_reason = "Local"
                         connector.stop_event.set()
-                    connector.session.join(timeout=0.2)
+                    session.join(timeout=min(0.2, max(0.0, deadline - time.monotonic())))
             for cid, connector in self.connectors.items():
-                if connector.transaction_id is not None and self.connected:
+                remaining = deadline - time.monotonic()
+                if connector.transaction_id is not None and self.connected and remaining > 0:
                     try:
-                        self.stop_transaction(cid, "Local")
+                        self.stop_transaction(cid, "Local", timeout=min(remaining, self.settings.call_timeout))
                     except VolatileOcppError:
                         pass
-        self._stopping = True
-        self._interval_changed.set()
-        if self._reconnector is not None:
-            self._reconnector.kill(block=False)
-        current = gevent.getcurrent()
+        for greenlet in [g for g in self._greenlets if g is not current and not g.dead]:
+            greenlet.join(timeout=max(0.0, deadline - time.monotonic()))
+        # Calls still pending are stopped here, accounted once as stopped (never as failures).
+        self.close(wait=min(2.0, max(0.1, deadline - time.monotonic())))
         for greenlet in self._greenlets:
             if greenlet is not current:
                 greenlet.kill(block=False)
         for connector in self.connectors.values():
             if connector.session is not None and connector.session is not current:
                 connector.session.kill(block=False)
-        self.close()
         self.phase = Phase.stopped
 
     @property

@@ -19,7 +19,7 @@ second so that the master's load shape can wait for "all connected" or "all boot
 On a local runner the same code runs in one process: ``send_message`` calls the handlers directly.
 
 The package: :mod:`.histogram` (mergeable latencies), :mod:`.messages` (what goes over the wire),
-:mod:`.protocols` (what a charge point must offer), :mod:`.worker` (the load-generating side),
+:mod:`.worker` (the load-generating side),
 :mod:`.master` (the conductor) and :mod:`.wiring` (Locust events and runner messages).
 """
 
@@ -28,9 +28,8 @@ from __future__ import annotations
 from ocpp_users.fleet.storms.histogram import Histogram, bucket, describe_latency
 from ocpp_users.fleet.storms.master import Conductor, RoundOutcome
 from ocpp_users.fleet.storms.messages import MSG_COMMAND, MSG_RESULT, MSG_STATE, PRIMARY, STATE_INTERVAL, STATE_REFRESH
-from ocpp_users.fleet.storms.protocols import BackoffSettings, ChargePointLike, ConnectorLike
 from ocpp_users.fleet.storms.wiring import ATTR, conductor, final_fleet, hold_boot, install, local_fleet, on_init
-from ocpp_users.fleet.storms.worker import LocalFleet, Window, charging, members
+from ocpp_users.fleet.storms.worker import LocalFleet, Window
 from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET
 
 __all__ = [
@@ -43,22 +42,17 @@ __all__ = [
     "STATE_INTERVAL",
     "STATE_REFRESH",
     "WEBSOCKET",
-    "BackoffSettings",
-    "ChargePointLike",
     "Conductor",
-    "ConnectorLike",
     "Histogram",
     "LocalFleet",
     "RoundOutcome",
     "Window",
     "bucket",
-    "charging",
     "conductor",
     "describe_latency",
     "final_fleet",
     "hold_boot",
     "install",
     "local_fleet",
-    "members",
     "on_init",
 ]

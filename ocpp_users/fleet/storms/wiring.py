@@ -30,8 +30,8 @@ def hold_boot(environment: Environment) -> None:
     """Called by a charge point between connecting and its BootNotification: waits while a boot
     storm holds the fleet back (returns at once otherwise)."""
     fleet = local_fleet(environment)
-    if fleet is not None and not fleet.gate.is_set():
-        fleet.gate.wait()
+    if fleet is not None:
+        fleet.hold()
 
 
 def on_init(environment: Environment, runner: Runner | None = None, **_: Any) -> None:

@@ -1,4 +1,9 @@
-"""The storm side of a load-generating process: its charge points, their counts, and the rounds it runs."""
+"""The storm side of a load-generating process: its charge points, their counts, and the rounds it runs.
+
+Counts come from the process's :class:`~ocpp_users.fleet.state.FleetState`, kept current by the
+charge points' own changes; a storm round waits on them (an :class:`~ocpp_users.fleet.state.Awaiter`
+records the instant each charge point is done), so nothing here walks the fleet on a timer.
+"""
 
 from __future__ import annotations
 
@@ -13,34 +18,15 @@ from typing import Any
 import gevent
 import gevent.event
 from locust.env import Environment
-from locust.runners import Runner
 
 from ocpp_users.fleet.runners import runner_of
+from ocpp_users.fleet.state import FleetState, Member, fleet_state
 from ocpp_users.fleet.storms.histogram import Histogram
 from ocpp_users.fleet.storms.messages import MSG_RESULT, MSG_STATE, PRIMARY, STATE_INTERVAL, STATE_REFRESH
-from ocpp_users.fleet.storms.protocols import ChargePointLike
-from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET
+from ocpp_users.ocppj.sink import WEBSOCKET
+from ocpp_users.v16.station import Station
 
 log = logging.getLogger("ocpp_users.storms")
-
-
-def members(runner: Runner | None) -> list[tuple[Any, ChargePointLike]]:
-    """(user, charge point) of every running user of this process that has built its charge point.
-
-    Locust keeps its users' greenlets in ``runner.user_greenlets`` with the user as ``args[0]``.
-    """
-    out = []
-    for greenlet in list(getattr(runner, "user_greenlets", None) or ()):
-        args = getattr(greenlet, "args", None)
-        user = args[0] if args else None
-        cp = getattr(user, "cp", None)
-        if cp is not None and not cp.stopping:
-            out.append((user, cp))
-    return out
-
-
-def charging(cp: ChargePointLike) -> bool:
-    return any(c.charging for cid, c in cp.connectors.items() if cid > 0)
 
 
 @dataclass
@@ -68,26 +54,22 @@ class Window:
                 self.first_ok = self.last_ok
 
 
+def _stations(members: Iterable[Member]) -> list[tuple[Member, Station]]:
+    """(member, station) of running charge points, in charge point id order."""
+    pairs = [(m, m.station) for m in members if m.station is not None and not m.station.stopping]
+    return sorted(((m, s) for m, s in pairs if s is not None), key=lambda pair: pair[1].cp_id)
+
+
 class LocalFleet:
     """The storm side of a load-generating process (a worker, or the local runner)."""
 
     def __init__(self, environment: Environment) -> None:
         self.environment = environment
+        self.state: FleetState = fleet_state(environment)
         self.gate = gevent.event.Event()
         """Open unless a boot storm holds BootNotifications back."""
         self.gate.set()
-        self.attempted: set[str] = set()
-        """Charge point ids that sent a BootNotification during this run."""
-        self.accepted: set[str] = set()
-        """Charge point ids whose registration became Accepted during this run."""
-        self.last_accept: float | None = None
-        """Seconds from the test start to the first Accepted of the charge point that booted last."""
-        self.deliberate_drops = 0
-        """Connections dropped by a storm on purpose (their ``disconnect`` failures are expected)."""
-        self.max_users = 0
-        self.last_boot_ok: float | None = None
         self.window: Window | None = None
-        self.t0 = time.monotonic()
         self._sampler: gevent.Greenlet | None = None
         self._rounds: list[gevent.Greenlet] = []
         self._last_sent: tuple[Any, ...] = ()
@@ -96,13 +78,7 @@ class LocalFleet:
     # ------------------------------------------------------------ run life cycle
 
     def start_run(self) -> None:
-        self.attempted.clear()
-        self.accepted.clear()
-        self.last_accept = None
-        self.last_boot_ok = None
-        self.deliberate_drops = 0
-        self.max_users = 0
-        self.t0 = time.monotonic()
+        self.state.start_run()
         if self._sampler is None or self._sampler.dead:
             self._sampler = gevent.spawn(self._sample_loop)
 
@@ -116,39 +92,19 @@ class LocalFleet:
     # ------------------------------------------------------------ counts
 
     def snapshot(self) -> dict[str, Any]:
-        """This process's counts; cumulative ones (attempted, accepted) survive users stopping."""
-        now = time.monotonic()
-        users = connected = booted = charging_now = holding = 0
-        for _user, cp in members(self.environment.runner):
-            users += 1
-            if cp.connected:
-                connected += 1
-                if cp.registration is None and not self.gate.is_set():
-                    holding += 1
-            if cp.registration is not None:
-                self.attempted.add(cp.cp_id)
-            if cp.registration == "Accepted":
-                booted += 1
-                if cp.cp_id not in self.accepted:
-                    self.accepted.add(cp.cp_id)
-                    # sampled every 0.25 s; the last successful BootNotification dates it exactly
-                    at = self.last_boot_ok if self.last_boot_ok is not None and self.last_boot_ok <= now else now
-                    self.last_accept = max(0.0, at - self.t0)
-            if charging(cp):
-                charging_now += 1
-        self.max_users = max(self.max_users, users)
-        return {
-            "users": users,
-            "connected": connected,
-            "booted": booted,
-            "charging": charging_now,
-            "holding": holding,
-            "attempted": len(self.attempted),
-            "accepted": len(self.accepted),
-            "last_accept": self.last_accept,
-            "max_users": self.max_users,
-            "deliberate_drops": self.deliberate_drops,
-        }
+        """This process's counts (O(1)); cumulative ones (attempted, accepted) survive users stopping."""
+        return self.state.snapshot()
+
+    def hold(self) -> None:
+        """A charge point waits here between connecting and its BootNotification while a boot storm
+        holds the fleet back (returns at once otherwise)."""
+        if self.gate.is_set():
+            return
+        self.state.holding += 1
+        try:
+            self.gate.wait()
+        finally:
+            self.state.holding -= 1
 
     def _sample_loop(self) -> None:
         while True:
@@ -156,6 +112,7 @@ class LocalFleet:
             self.send_state()
 
     def send_state(self, force: bool = False) -> None:
+        """Send this process's counts to the master when they changed (at least every few seconds)."""
         runner = self.environment.runner
         if runner is None:
             return
@@ -171,8 +128,6 @@ class LocalFleet:
             log.debug("cannot send fleet state: %r", exc)
 
     def on_request(self, request_type: str, name: str, response_time: float, exception: BaseException | None) -> None:
-        if exception is None and name == "BootNotification" and request_type == CP_TO_CSMS:
-            self.last_boot_ok = time.monotonic()
         window = self.window
         if window is not None:
             window.record(request_type, name, response_time, exception)
@@ -220,94 +175,81 @@ class LocalFleet:
     def _storm(self, command: dict[str, Any], window: Window) -> dict[str, Any]:
         kind = window.kind
         timeout = float(command.get("timeout") or 60.0)
-        fleet = sorted(members(self.environment.runner), key=lambda pair: str(pair[1].cp_id))
+        fleet = _stations(self.state.members)
         saved: dict[str, float] = {}
-        done: Callable[[ChargePointLike], bool]
+        done: Callable[[Station], bool]
         if kind == "boot":
-            targets = [cp for _user, cp in fleet]
-            self.gate.set()
+            targets = [member for member, _station in fleet]
 
-            def done(cp: ChargePointLike) -> bool:
-                return cp.registration == "Accepted"
+            def done(station: Station) -> bool:
+                return station.registration == "Accepted"
 
         else:
             waves = max(1, int(command.get("waves") or 1))
             wave = int(command.get("wave") or 0) % waves
             jitter = command.get("jitter")
-            targets = [cp for _user, cp in fleet[wave::waves] if cp.connected]
-            for cp in targets:
+            chosen = [(member, station) for member, station in fleet[wave::waves] if station.connected]
+            for _member, station in chosen:
                 if jitter is not None:
-                    saved[cp.cp_id] = cp.settings.backoff_jitter
-                    cp.settings.backoff_jitter = float(jitter)
-                cp.drop()
-                self.deliberate_drops += 1
+                    saved[station.cp_id] = station.settings.backoff_jitter
+                    station.settings.backoff_jitter = float(jitter)
+                station.drop()
+                self.state.deliberate_drops += 1
+            targets = [member for member, _station in chosen]
 
-            def done(cp: ChargePointLike) -> bool:
-                return bool(cp.connected)
+            def done(station: Station) -> bool:
+                return station.connected
 
-        completions, pending = self._watch(targets, done, window.started, timeout)
-        for cp in targets:
-            if cp.cp_id in saved:
-                cp.settings.backoff_jitter = saved[cp.cp_id]
-        # completions are seen by polling (10 ms); the request events time the calls exactly
+        awaiter = self.state.await_members(targets, done)  # before anything yields: no change is missed
+        if kind == "boot":
+            self.gate.set()
+        finished = gevent.event.Event()
+        awaiter.on_complete(finished.set)
+        try:
+            finished.wait(max(0.0, window.started + timeout - time.monotonic()))
+        finally:
+            self.state.forget(awaiter)
+        for _member, station in fleet:
+            if station.cp_id in saved:
+                station.settings.backoff_jitter = saved[station.cp_id]
+        completions = sorted(at - window.started for at in awaiter.completions)
         duration = first = None
         if completions:
             first = completions[0]
             if window.first_ok is not None:
                 first = min(first, window.first_ok - window.started)
-        if not pending:
+        if not awaiter.pending:
             duration = completions[-1] if completions else 0.0
-            if window.last_ok is not None and completions:
-                duration = min(duration, window.last_ok - window.started)
         return {
             "n": len(targets),
             "done": len(completions),
-            "complete": not pending,
+            "complete": not awaiter.pending,
             "duration": duration,
             "first": first,
             "completions": _per_tenth(completions),
         }
 
-    @staticmethod
-    def _watch(
-        targets: list[ChargePointLike], done: Callable[[ChargePointLike], bool], started: float, timeout: float
-    ) -> tuple[list[float], list[ChargePointLike]]:
-        """Poll until every target is done (or stopped, or the timeout); completion times since start."""
-        pending = list(targets)
-        completions: list[float] = []
-        deadline = started + timeout
-        while pending:
-            now = time.monotonic()
-            still = []
-            for cp in pending:
-                if done(cp):
-                    completions.append(now - started)
-                elif not cp.stopping:
-                    still.append(cp)
-            pending = still
-            if not pending or now >= deadline:
-                break
-            gevent.sleep(0.01 if len(pending) < 2000 else 0.05)
-        return completions, pending
-
     def _charge(self, command: dict[str, Any], window: Window) -> dict[str, Any]:
         """Keep ``fraction`` of this process's charge points charging until ``duration`` is over."""
+        from ocpp_users.fleet.runtime import Fleet  # late: the runtime imports the storms
+
         fraction = float(command.get("fraction") or 0.0)
         duration = float(command.get("duration") or 0.0)
         grace = float(command.get("timeout") or 30.0)
         deadline = window.started + duration
-        runner = self.environment.runner
+        config = Fleet.of(self.environment).config
+        tags = config.id_tags if config is not None else ("VOCPP-VALID",)
+        state = self.state
         reached: float | None = None
         low: int | None = None
         high: int | None = None
         target = 0
         sessions: list[gevent.Greenlet] = []
+        cursor = 0
         while True:
             now = time.monotonic()
-            fleet = members(runner)
-            target = math.ceil(fraction * len(fleet) - 1e-9)
-            busy = {id(cp) for _user, cp in fleet if charging(cp) or _session_running(cp)}
-            now_charging = sum(1 for _user, cp in fleet if charging(cp))
+            target = math.ceil(fraction * state.users - 1e-9)
+            now_charging = state.charging
             if reached is None and now_charging >= target:
                 reached = now - window.started
             if reached is not None:
@@ -315,21 +257,29 @@ class LocalFleet:
                 high = now_charging if high is None else max(high, now_charging)
             if now >= deadline:
                 break
-            need = target - len(busy)
-            for user, cp in fleet:
-                if need <= 0:
-                    break
-                connector_id = None if id(cp) in busy else _free_connector(user, cp)
-                if connector_id is None:
-                    continue
-                tags = getattr(getattr(user, "config", None), "id_tags", None) or ("VOCPP-VALID",)
-                tag = tags[len(sessions) % len(tags)]
-                sessions.append(cp.start_session(connector_id, tag, max(1.0, deadline - now)))
-                need -= 1
+            starting = sum(1 for g in sessions if not g.dead)
+            need = target - max(now_charging, starting)
+            if need > 0:
+                # Only when charge points are missing: walk on from where the last walk stopped.
+                members = list(state.members)
+                for offset in range(len(members)):
+                    if need <= 0:
+                        break
+                    member = members[(cursor + offset) % len(members)]
+                    station, claims = member.station, member.claims
+                    if station is None or claims is None or station.charging:
+                        continue
+                    connector_id = claims.free_connector()
+                    if connector_id is None:
+                        continue
+                    tag = tags[len(sessions) % len(tags)]
+                    sessions.append(station.start_session(connector_id, tag, max(1.0, deadline - now)))
+                    need -= 1
+                    cursor = (cursor + offset + 1) % len(members)
             gevent.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
         gevent.joinall(sessions, timeout=grace)  # their StopTransactions belong to the peak
         return {
-            "n": len(members(runner)),
+            "n": state.users,
             "target": target,
             "done": low or 0,
             "complete": reached is not None,
@@ -338,22 +288,6 @@ class LocalFleet:
             "high": high,
             "sessions_started": len(sessions),
         }
-
-
-def _session_running(cp: ChargePointLike) -> bool:
-    return any(c.session is not None and not c.session.dead for cid, c in cp.connectors.items() if cid > 0)
-
-
-def _free_connector(user: Any, cp: ChargePointLike) -> int | None:
-    """A connector of ``cp`` a session may start on now (the fleet's claims decide when the user has them)."""
-    claims = getattr(user, "claims", None)
-    if claims is not None:
-        free: int | None = claims.free_connector()
-        return free
-    for cid in cp.connectors:
-        if cid > 0 and cp.connected and cp.registration == "Accepted" and not cp.connectors[cid].charging:
-            return cid
-    return None
 
 
 def _per_tenth(seconds: Iterable[float]) -> list[list[float]]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gevent
-
 from ocpp_users.ocppj.handlers import on
 from ocpp_users.ocppj.rpc import Payload, Reply
 from ocpp_users.v16.actions import Action
@@ -23,7 +21,8 @@ class FirmwareAnswers(ProfileAnswers):
         def upload() -> None:
             state.diagnostics_status = "Uploading"
             station.call("DiagnosticsStatusNotification", {"status": "Uploading"})
-            gevent.sleep(1.0 / max(station.settings.time_factor, 1.0))
+            if station.wait_stopping(1.0 / max(station.settings.time_factor, 1.0)):
+                return
             state.diagnostics_status = station.settings.behaviour.diagnostics_outcome
             station.call("DiagnosticsStatusNotification", {"status": state.diagnostics_status})
 
@@ -40,9 +39,11 @@ class FirmwareAnswers(ProfileAnswers):
             station.call("FirmwareStatusNotification", {"status": status})
 
         def update() -> None:
-            gevent.sleep(wait)
+            if station.wait_stopping(wait):
+                return
             notify("Downloading")
-            gevent.sleep(1.0 / max(station.settings.time_factor, 1.0))
+            if station.wait_stopping(1.0 / max(station.settings.time_factor, 1.0)):
+                return
             if outcome == "DownloadFailed":
                 notify(outcome)
                 return

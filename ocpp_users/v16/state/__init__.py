@@ -10,6 +10,7 @@ change it; nothing here sends a message.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from ocpp_users.v16.state.auth import AuthorizationCache, LocalAuthList
 from ocpp_users.v16.state.charging_profiles import ProfileStore
@@ -42,6 +43,11 @@ class StationState:
         """Installed charging profiles (Smart Charging)."""
         self.firmware_status = "Idle"
         self.diagnostics_status = "Idle"
+
+    def watch_charging(self, listener: Callable[[], object]) -> None:
+        """``listener()`` runs whenever a transaction starts or ends on any connector."""
+        for connector in self.connectors.values():
+            connector.on_charging = listener
 
     def valid_connector(self, connector_id: object, allow_zero: bool = True) -> bool:
         return (

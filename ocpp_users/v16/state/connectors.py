@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import gevent
 import gevent.event
@@ -22,29 +23,67 @@ class Reservation:
     timer: gevent.Greenlet | None = None
 
 
-@dataclass
 class Connector:
     """One connector (connector 0 stands for the charge point as a whole)."""
 
-    connector_id: int
-    meter: Meter
-    status: ChargePointStatus = ChargePointStatus.available
-    error_code: str = "NoError"
-    transaction_id: int | None = None
-    id_tag: str | None = None
-    operative: bool = True
-    scheduled_operative: bool | None = None
-    """A ChangeAvailability answered Scheduled: applies when the running transaction ends."""
-    reservation: Reservation | None = None
-    session: gevent.Greenlet | None = None
-    """The greenlet running this connector's charging session, if any."""
-    stop_reason: str | None = None
-    stop_event: gevent.event.Event = field(default_factory=gevent.event.Event)
+    __slots__ = (
+        "_stop_event",
+        "_transaction_id",
+        "connector_id",
+        "error_code",
+        "id_tag",
+        "meter",
+        "on_charging",
+        "operative",
+        "reservation",
+        "scheduled_operative",
+        "session",
+        "status",
+        "stop_reason",
+    )
+
+    def __init__(self, connector_id: int, meter: Meter) -> None:
+        self.connector_id = connector_id
+        self.meter = meter
+        self.status = ChargePointStatus.available
+        self.error_code = "NoError"
+        self._transaction_id: int | None = None
+        self.id_tag: str | None = None
+        self.operative = True
+        self.scheduled_operative: bool | None = None
+        """A ChangeAvailability answered Scheduled: applies when the running transaction ends."""
+        self.reservation: Reservation | None = None
+        self.session: gevent.Greenlet | None = None
+        """The greenlet running this connector's charging session, if any."""
+        self.stop_reason: str | None = None
+        self._stop_event: gevent.event.Event | None = None
+        self.on_charging: Callable[[], object] | None = None
+        """Called when a transaction starts or ends here (the fleet counts charging charge points)."""
+
+    @property
+    def transaction_id(self) -> int | None:
+        return self._transaction_id
+
+    @transaction_id.setter
+    def transaction_id(self, value: int | None) -> None:
+        was = self._transaction_id is not None
+        self._transaction_id = value
+        listener = self.on_charging
+        if listener is not None and was != (value is not None):
+            listener()
+
+    @property
+    def stop_event(self) -> gevent.event.Event:
+        """Set to end the running session (made on first use: an idle connector needs none)."""
+        event = self._stop_event
+        if event is None:
+            event = self._stop_event = gevent.event.Event()
+        return event
 
     @property
     def charging(self) -> bool:
         """A transaction is running (StartTransaction confirmed, StopTransaction not yet sent)."""
-        return self.transaction_id is not None
+        return self._transaction_id is not None
 
     @property
     def session_running(self) -> bool:

@@ -1,0 +1,256 @@
+"""The fleet of one process, counted as it changes: no timer ever walks the charge points.
+
+Each charge point is a :class:`Member`. Its station tells it of every change of phase,
+connection, registration and charging (the station's ``watcher``), and the member moves its
+contribution between the counts of :class:`FleetState` in O(1). The Charge points tab, the
+console line, the storms, the load shapes and the CI gates all read these counts; a storm round
+waits on them (:class:`Awaiter`) instead of polling.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections import Counter
+from collections.abc import Callable
+
+from locust.env import Environment
+
+from ocpp_users.fleet.claims import ConnectorClaims
+from ocpp_users.v16.station import Phase, Station
+
+STATES = ("connecting", "booting", "booted", "charging", "reconnecting", "failed")
+"""What the Charge points view shows, in this order."""
+
+
+def state_of(station: Station | None, failed: bool) -> str | None:
+    """A charge point's place in :data:`STATES` (None once it has stopped)."""
+    if failed:
+        return "failed"
+    if station is None:
+        return "connecting"
+    phase = station.phase
+    if phase == Phase.booted:
+        return "charging" if station.charging else "booted"
+    if phase in (Phase.booting, Phase.pending):
+        return "booting"
+    if phase == Phase.reconnecting:
+        return "reconnecting"
+    if phase == Phase.failed:
+        return "failed"
+    if phase == Phase.stopped:
+        return None
+    return "connecting"
+
+
+class Awaiter:
+    """Charge points a storm round waits for, each done when ``done(station)`` first holds; the
+    time each one was done (``time.monotonic()``) is recorded as the change happens."""
+
+    def __init__(self, members: list[Member], done: Callable[[Station], bool]) -> None:
+        self.done = done
+        self.pending: set[Member] = set(members)
+        self.completions: list[float] = []
+        self._callbacks: list[Callable[[], object]] = []
+        for member in list(self.pending):
+            self.check(member)
+
+    def check(self, member: Member) -> None:
+        if member not in self.pending:
+            return
+        station = member.station
+        if station is not None and self.done(station):
+            self.pending.discard(member)
+            self.completions.append(time.monotonic())
+        elif station is None or station.stopping:
+            self.pending.discard(member)  # stopped: it will never be done, and it is not waited for
+        if not self.pending:
+            for callback in self._callbacks:
+                callback()
+
+    def on_complete(self, callback: Callable[[], object]) -> None:
+        self._callbacks.append(callback)
+        if not self.pending:
+            callback()
+
+
+class Member:
+    """One charge point of this process, as the fleet counts it (the station's watcher)."""
+
+    __slots__ = ("_booted", "_charging", "_connected", "_state", "claims", "failed", "fleet", "station")
+
+    def __init__(self, fleet: FleetState) -> None:
+        self.fleet = fleet
+        self.station: Station | None = None
+        self.claims: ConnectorClaims | None = None
+        """Which of its connectors a session may start on (the peak hour starts sessions there)."""
+        self.failed = False
+        self._state: str | None = "connecting"
+        self._connected = False
+        self._booted = False
+        self._charging = False
+
+    # StationWatcher
+    def changed(self, station: Station) -> None:
+        self.fleet.update(self)
+
+    def call_stopped(self, station: Station, action: str) -> None:
+        self.fleet.calls_stopped[action] += 1
+
+
+class FleetState:
+    """The counts of this process's charge points, kept current by their changes."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = dict.fromkeys(("total", *STATES), 0)
+        """Charge points by state, and their total (those not yet stopped)."""
+        self.users = 0
+        self.connected = 0
+        self.booted = 0
+        """Charge points whose last BootNotification was Accepted."""
+        self.charging = 0
+        self.holding = 0
+        """Connected charge points a boot storm holds before their BootNotification."""
+        self.max_users = 0
+        self.attempted: set[str] = set()
+        """Charge point ids that had an answer to a BootNotification during this run."""
+        self.accepted: set[str] = set()
+        """Charge point ids whose registration became Accepted during this run."""
+        self.last_accept: float | None = None
+        """Seconds from the run's start to the first Accepted of the charge point that booted last."""
+        self.deliberate_drops = 0
+        """Connections a storm dropped on purpose."""
+        self.calls_stopped: Counter[str] = Counter()
+        """Calls the harness stopped (run ending, users stopping), by action: never CSMS failures."""
+        self.late_answers = 0
+        """Answers that came for calls already accounted (timed out or stopped)."""
+        self.members: set[Member] = set()
+        self.awaiters: list[Awaiter] = []
+        self.t0 = time.monotonic()
+
+    # ------------------------------------------------------------ a run
+
+    def start_run(self) -> None:
+        """A new test: cumulative counts start again (current ones stay: they are what is)."""
+        self.attempted.clear()
+        self.accepted.clear()
+        self.last_accept = None
+        self.deliberate_drops = 0
+        self.calls_stopped.clear()
+        self.late_answers = 0
+        self.max_users = self.users
+        self.t0 = time.monotonic()
+
+    # ------------------------------------------------------------ members
+
+    def join(self) -> Member:
+        """A user starts: it counts as connecting until its station exists."""
+        member = Member(self)
+        self.members.add(member)
+        self.users += 1
+        self.max_users = max(self.max_users, self.users)
+        self._move(None, "connecting")
+        return member
+
+    def attach(self, member: Member, station: Station, claims: ConnectorClaims | None = None) -> None:
+        member.station = station
+        member.claims = claims
+        station.watch(member)  # calls changed() once: counts from the station's state now
+
+    def fail(self, member: Member) -> None:
+        member.failed = True
+        self.update(member)
+
+    def leave(self, member: Member) -> None:
+        """A user has stopped: its charge point no longer counts."""
+        if member not in self.members:
+            return
+        self.members.discard(member)
+        self.users -= 1
+        station = member.station
+        if station is not None:
+            self.late_answers += station.late_answers
+        self._set(member, None, False, False, False)
+        for awaiter in list(self.awaiters):
+            awaiter.check(member)
+
+    def update(self, member: Member) -> None:
+        station = member.station
+        if member not in self.members:
+            return
+        connected = station is not None and station.connected
+        booted = station is not None and station.registration == "Accepted"
+        charging = station is not None and station.charging
+        self._set(member, state_of(station, member.failed), connected, booted, charging)
+        if station is not None and station.registration is not None:
+            self.attempted.add(station.cp_id)
+            if booted and station.cp_id not in self.accepted:
+                self.accepted.add(station.cp_id)
+                self.last_accept = max(0.0, time.monotonic() - self.t0)
+        for awaiter in self.awaiters:
+            awaiter.check(member)
+
+    def _set(self, member: Member, state: str | None, connected: bool, booted: bool, charging: bool) -> None:
+        if state != member._state:
+            self._move(member._state, state)
+            member._state = state
+        if connected != member._connected:
+            self.connected += 1 if connected else -1
+            member._connected = connected
+        if booted != member._booted:
+            self.booted += 1 if booted else -1
+            member._booted = booted
+        if charging != member._charging:
+            self.charging += 1 if charging else -1
+            member._charging = charging
+
+    def _move(self, old: str | None, new: str | None) -> None:
+        counts = self.counts
+        if old is not None:
+            counts[old] -= 1
+            counts["total"] -= 1
+        if new is not None:
+            counts[new] += 1
+            counts["total"] += 1
+
+    # ------------------------------------------------------------ storms
+
+    def await_members(self, members: list[Member], done: Callable[[Station], bool]) -> Awaiter:
+        awaiter = Awaiter(members, done)
+        self.awaiters.append(awaiter)
+        return awaiter
+
+    def forget(self, awaiter: Awaiter) -> None:
+        if awaiter in self.awaiters:
+            self.awaiters.remove(awaiter)
+
+    # ------------------------------------------------------------ reports
+
+    def snapshot(self) -> dict[str, object]:
+        """This process's counts, for the master and the load shapes (O(1))."""
+        return {
+            **{f"state_{name}": value for name, value in self.counts.items()},
+            "users": self.users,
+            "connected": self.connected,
+            "booted": self.booted,
+            "charging": self.charging,
+            "holding": self.holding,
+            "attempted": len(self.attempted),
+            "accepted": len(self.accepted),
+            "last_accept": self.last_accept,
+            "max_users": self.max_users,
+            "deliberate_drops": self.deliberate_drops,
+            "calls_stopped": sum(self.calls_stopped.values()),
+            "late_answers": self.late_answers,
+        }
+
+
+_STATES: weakref.WeakKeyDictionary[Environment, FleetState] = weakref.WeakKeyDictionary()
+
+
+def fleet_state(environment: Environment) -> FleetState:
+    """The fleet state of this process's run (one per Locust Environment)."""
+    state = _STATES.get(environment)
+    if state is None:
+        state = _STATES[environment] = FleetState()
+    return state
