@@ -253,6 +253,12 @@ class FidelityTracker:
         self._lags.append((self.clock() if at is None else at, lag))
         self._run_lags[min(int(lag * 10_000), 10_000_000)] += 1
 
+    def restart_run_figures(self) -> None:
+        """Run-wide loop lag and CPU count from now (e.g. once the ramp-up is over)."""
+        self._run_lags.clear()
+        if self._run_started is not None:
+            self._run_started = (self.clock(), self.cpu_clock())
+
     def run_loop_lag_p99(self) -> float:
         """99th percentile loop lag (seconds) since sampling started."""
         counts = self._run_lags

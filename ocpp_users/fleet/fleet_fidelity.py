@@ -102,8 +102,9 @@ def merge_views(snapshots: Iterable[dict[str, Any]], warnings: Iterable[str]) ->
 
 def run_figures(view: dict[str, Any]) -> dict[str, Any]:
     """The run's load fidelity for ``--json-summary`` (from a :func:`merge_views` view): the worst
-    process's loop lag p99 and mean CPU over the whole run, and the on-time ratio of each periodic
-    message since the start (None when none was due)."""
+    process's loop lag p99 and mean CPU from the end of the ramp-up (the fleet at its size) to the
+    end of the run, and the on-time ratio of each periodic message since the start (None when none
+    was due)."""
     totals = view.get("totals") or {}
 
     def ratio(kind: str) -> float | None:

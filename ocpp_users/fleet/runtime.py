@@ -234,6 +234,7 @@ def _bad_option(message: str) -> None:
 def on_init(environment: Environment, runner: Runner | None, web_ui: WebUI | None = None, **_: Any) -> None:
     fleet = Fleet.of(environment)
     keep_total_to_round_trips(environment.stats)
+    environment.events.spawning_complete.add_listener(lambda **_: on_spawning_complete(environment))
     fleet.monitor.install()
     fleet.install_id_messages(runner)
     if is_worker(runner):
@@ -305,12 +306,14 @@ def on_test_stop(environment: Environment, **_: Any) -> None:
         gc.unfreeze()  # the stopped charge points can be collected again
 
 
-def on_spawning_complete(**_: Any) -> None:
+def on_spawning_complete(environment: Environment) -> None:
     """Collect once, then move every object alive now (the charge points, their connections,
-    their models) out of the collector's sight: later full collections skip them."""
+    their models) out of the collector's sight: later full collections skip them. The run's loop
+    lag and CPU figures count from here: they describe the fleet at its size, not the ramp-up."""
     if hasattr(gc, "freeze"):
         gc.collect()
         gc.freeze()
+    Fleet.of(environment).fidelity.tracker.restart_run_figures()
 
 
 def on_quitting(environment: Environment, **_: Any) -> None:
@@ -331,7 +334,6 @@ def install(events: Events) -> None:
     events.test_start.add_listener(on_test_start)
     events.test_stopping.add_listener(on_test_stopping)
     events.test_stop.add_listener(on_test_stop)
-    events.spawning_complete.add_listener(on_spawning_complete)
     events.quitting.add_listener(on_quitting)
 
     def stop_testbeds(**_: Any) -> None:
