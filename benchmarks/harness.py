@@ -25,14 +25,19 @@ import orjson
 from gevent.fileobject import FileObjectPosix
 from locust.env import Environment
 
+from benchmarks.engine import (
+    CP_TO_CSMS,
+    WEBSOCKET,
+    ChargePointSettings,
+    FidelityTracker,
+    RequestSink,
+    SimulatedChargePoint,
+    VolatileOcppError,
+    null_sink,
+    schemas,
+)
 from benchmarks.messages import MESSAGES
 from benchmarks.procutil import cpu_s, open_fds, percentiles, preemptions, raise_nofile, rss_kib
-from ocpp_users import schemas
-from ocpp_users.errors import VolatileOcppError
-from ocpp_users.fidelity import FidelityTracker
-from ocpp_users.settings import ChargePointSettings
-from ocpp_users.simulated import SimulatedChargePoint
-from ocpp_users.sink import CP_TO_CSMS, WEBSOCKET, RequestSink, null_sink
 
 
 class Harness:
