@@ -227,7 +227,10 @@ def fleet_run(
             item["summary"] = "not written"
             item["output_tail"] = fleet.tail()
         if fleet.warnings:
-            item["warnings"] = list(fleet.warnings)[:5]
+            warnings = list(fleet.warnings)
+            item["warnings"] = (
+                warnings[:3] + (["..."] if len(warnings) > 8 else []) + warnings[max(3, len(warnings) - 5) :]
+            )
         if target.csms is not None:
             cb, ca = csms_before[index], csms_after[index]
             r0, r1 = csms_ramp0[index], csms_ramp1[index]

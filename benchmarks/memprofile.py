@@ -88,6 +88,35 @@ def report(result: dict[str, Any], top: int = 25) -> str:
     return "\n".join(lines)
 
 
+def bare_greenlets(count: int, depth: int = 0) -> dict[str, Any]:
+    """RSS per parked greenlet, nothing else: ``count`` greenlets, each ``depth`` Python calls deep,
+    waiting on one event (what a charge point's heartbeat, session and receive loops are while idle)."""
+    import gc
+
+    import gevent
+    import gevent.event
+
+    from benchmarks.procutil import rss_kib
+
+    event = gevent.event.Event()
+
+    def park(level: int) -> None:
+        if level:
+            park(level - 1)
+        else:
+            event.wait()
+
+    gevent.sleep(0)
+    gc.collect()
+    before = rss_kib()
+    greenlets = [gevent.spawn(park, depth) for _ in range(count)]
+    gevent.sleep(0.1)
+    after = rss_kib()
+    event.set()
+    gevent.joinall(greenlets, timeout=30)
+    return {"greenlets": count, "depth": depth, "rss_bytes_per_greenlet": round((after - before) * 1024 / count)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.memprofile", description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=2000)
@@ -95,7 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=1, help="tracemalloc frames per allocation (0: no tracing)")
     parser.add_argument("--delay", type=float, default=8.0, help="seconds after spawning completes")
     parser.add_argument("--json", metavar="FILE", help="also write the profile as JSON")
+    parser.add_argument("--bare-greenlets", type=int, metavar="N", help="only: RSS per parked greenlet (N of them)")
     args = parser.parse_args(argv)
+    if args.bare_greenlets:
+        print(orjson.dumps(bare_greenlets(args.bare_greenlets)).decode())
+        return 0
     result = profile(args.users, args.sessions, args.frames, args.delay, Options())
     print(report(result))
     if args.json:
