@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import orjson
 
 from benchmarks import plots
-from benchmarks.capacity import run_capacity
+from benchmarks.capacity import capacity_figures, run_capacity
 from benchmarks.common import Options, csms_loop, is_loopback_url, log
 from benchmarks.compliance import run_compliance
 from benchmarks.latency import run_latency
@@ -28,10 +28,16 @@ from benchmarks.testbed_check import run_testbed_check
 SECTIONS = ("capacity", "roundtrip", "latency", "storm", "testbed", "compliance")
 
 TARGETS: dict[str, tuple[str, float]] = {
-    "max_connected_cps_per_worker": (">=", 19000),
-    "rss_kib_per_cp": ("<=", 40),
-    "two_workers_connected_cps": (">=", 38000),
-    "ratio_vs_raw": (">=", 0.8),
+    "fleet_max_cps_per_worker": (">=", 19500),
+    "fleet_rss_kib_per_cp_idle": ("<=", 40),
+    "fleet_rss_kib_per_cp_sessions": ("<=", 48),
+    "fleet_two_workers_cps": (">=", 39000),
+    "fleet_idle_cpu_percent_per_1000_cps": ("<=", 1.0),
+    "fleet_loop_lag_p99_ms": ("<=", 5.0),
+    "ratio_vs_raw": (">=", 0.9),
+    "ratio_vs_raw_frame": (">=", 0.5),
+    "latency_p50_ratio_max_up_to_70pct_cpu": ("<=", 1.1),
+    "latency_p50_ratio_max_up_to_70pct_cpu_csms_5ms": ("<=", 1.1),
     "compliance_suite_s": ("<", 30),
     "probe_s": ("<", 2),
 }
@@ -74,29 +80,27 @@ def _options(argv: list[str] | None) -> tuple[argparse.Namespace, Options]:
 def _flatten(results: dict[str, Any], options: Options) -> dict[str, Any]:
     """The headline keys, flat, from the sections that ran."""
     flat: dict[str, Any] = {}
-    single = results.get("capacity_single")
-    two = results.get("capacity_two")
-    if single or two:
-        source = single or two
-        assert source is not None
-        workers = source["per_worker"]
-        best = min(workers, key=lambda w: w["heartbeating"])
-        flat["max_connected_cps_per_worker"] = best["heartbeating"]
-        flat["rss_kib_per_cp"] = max(w["rss_kib_per_cp"] for w in workers if w["rss_kib_per_cp"] is not None)
-        flat["idle_cpu_percent"] = max(w["idle_cpu_percent"] for w in workers)
-        flat["idle_cpu_heartbeat_interval_s"] = source["heartbeat_interval_s"]
-        per_hb = flat["idle_cpu_percent"] / (best["connected"] / source["heartbeat_interval_s"])
-        flat["idle_cpu_percent_at_300s_estimate"] = round(per_hb * best["connected"] / 300.0, 2)
-        flat["capacity_measured_with"] = "one worker alone" if single else "two workers at once (per-worker minimum)"
-    if two:
-        flat["two_workers_connected_cps"] = two["total_heartbeating"]
+    cap = results.get("capacity")
+    if cap:
+        flat.update(capacity_figures(cap))
     rt = results.get("roundtrip")
     if rt and "ratio_vs_raw" in rt:
-        for key in ("roundtrips_per_cpu_s", "roundtrips_per_cpu_s_novalidation", "raw_roundtrips_per_cpu_s"):
+        for key in (
+            "roundtrips_per_cpu_s",
+            "roundtrips_per_cpu_s_novalidation",
+            "raw_roundtrips_per_cpu_s",
+            "raw_frame_roundtrips_per_cpu_s",
+            "ratio_vs_raw",
+            "ratio_vs_raw_frame",
+        ):
             flat[key] = rt[key]
-        flat["ratio_vs_raw"] = rt["ratio_vs_raw"]
     lat = results.get("latency")
     if lat and "steps" in lat:
+        flat["latency_p50_ratio_max_up_to_70pct_cpu"] = lat["p50_ratio_max_up_to_70pct_cpu"]
+        flat["latency_p50_added_ms_max_up_to_70pct_cpu"] = lat["p50"].get("inflation_p50_ms_max")
+        slow = lat.get("slow_csms") or {}
+        if slow.get("p50"):
+            flat["latency_p50_ratio_max_up_to_70pct_cpu_csms_5ms"] = slow["p50"]["p50_ratio_max"]
         flat["latency_low_load"] = lat["low_load"]
         flat["latency_high_load"] = lat["high_load"]
         flat["max_faithful_rate_per_s"] = lat["max_faithful_rate_per_s"]
@@ -172,13 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     log(f"benchmarks: {'quick' if options.quick else 'full'} run of {', '.join(args.only)}")
     results: dict[str, Any] = {}
-    heartbeat = 30 if options.quick else 60
-    steps: list[tuple[str, str, Callable[[], dict[str, Any]]]] = []
-    if "capacity" in args.only:
-        if not options.quick:
-            steps.append(("capacity", "capacity_single", lambda: run_capacity(options, 1, heartbeat)))
-        steps.append(("capacity", "capacity_two", lambda: run_capacity(options, 2, heartbeat)))
-    steps += [
+    steps: list[tuple[str, str, Callable[[], dict[str, Any]]]] = [
+        ("capacity", "capacity", lambda: run_capacity(options)),
         ("roundtrip", "roundtrip", lambda: run_roundtrip(options)),
         ("latency", "latency", lambda: run_latency(options)),
         ("storm", "storm", lambda: run_storm(options)),

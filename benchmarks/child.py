@@ -69,8 +69,12 @@ class Child:
 
     def command(self, cmd: str, timeout: float = 600.0, **kwargs: Any) -> dict[str, Any]:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(orjson.dumps({"cmd": cmd, **kwargs}).decode() + "\n")
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(orjson.dumps({"cmd": cmd, **kwargs}).decode() + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            tail = "\n".join(list(self.stderr)[-20:])
+            raise ChildError(f"{self.module} {cmd}: {exc} (exit {self.proc.poll()}):\n{tail}") from None
         answer: dict[str, Any] = orjson.loads(self._readline(timeout))
         if "error" in answer:
             raise ChildError(f"{self.module} {cmd}: {answer['error']}")

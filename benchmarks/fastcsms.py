@@ -69,6 +69,8 @@ class Stats:
         self.calls: Counter[str] = Counter()
         self.heartbeat_cps: set[str] = set()
         self.booted_cps: set[str] = set()
+        self.ever_booted: set[str] = set()
+        """Charge point ids that sent a BootNotification since the start (not cleared by a reset)."""
         self.per_second: Counter[int] = Counter()
         self.latency = array("d")
         """Receive-to-send seconds of each CALL answered since the last reset."""
@@ -289,6 +291,7 @@ class FastCsms:
             return {"currentTime": self.clock.now()}
         if action == "BootNotification":
             self.stats.booted_cps.add(cp_id)
+            self.stats.ever_booted.add(cp_id)
             return {"status": "Accepted", "currentTime": self.clock.now(), "interval": self.heartbeat_interval}
         if action in ("Authorize",):
             return {"idTagInfo": {"status": "Accepted"}}
@@ -330,6 +333,7 @@ class FastCsms:
                 "calls": dict(stats.calls),
                 "heartbeat_cps": len(stats.heartbeat_cps),
                 "booted_cps": len(stats.booted_cps),
+                "booted_total": len(stats.ever_booted),
                 "per_second": sorted(stats.per_second.items()),
                 "cpu_s": usage.ru_utime + usage.ru_stime,
                 "maxrss_kib": usage.ru_maxrss,

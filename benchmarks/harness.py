@@ -25,14 +25,19 @@ import orjson
 from gevent.fileobject import FileObjectPosix
 from locust.env import Environment
 
+from benchmarks.engine import (
+    CP_TO_CSMS,
+    SCHEMAS,
+    WEBSOCKET,
+    ChargePointSettings,
+    FidelityTracker,
+    RequestSink,
+    Station,
+    VolatileOcppError,
+    null_sink,
+)
 from benchmarks.messages import MESSAGES
 from benchmarks.procutil import cpu_s, open_fds, percentiles, preemptions, raise_nofile, rss_kib
-from ocpp_users.fleet.fidelity import FidelityTracker
-from ocpp_users.ocppj.errors import VolatileOcppError
-from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET, RequestSink, null_sink
-from ocpp_users.v16.protocol import SCHEMAS
-from ocpp_users.v16.settings import ChargePointSettings
-from ocpp_users.v16.station import Station
 
 
 class Harness:

@@ -83,30 +83,67 @@ def storm(data: dict[str, Any], path: str) -> str:
 
 
 def roundtrips(data: dict[str, Any], path: str) -> str:
-    """Round trips per CPU-second: raw websocket-client loop versus the harness, every sample shown."""
+    """Round trips per CPU-second: the two floors versus the harness, every sample shown."""
     plt = _pyplot()
     labels = {
-        "raw": "raw loop\n(websocket-client + orjson)",
+        "raw": "websocket-client floor\n(its send/recv_data + orjson)",
+        "raw_frame": "engine-framing floor\n(send_text/FrameReader + orjson)",
         "harness_novalidation": "harness\n(stats on, validation off)",
         "harness": "harness\n(stats + validation on)",
     }
     keys = list(labels)
     medians = [
         data["raw_roundtrips_per_cpu_s"],
+        data["raw_frame_roundtrips_per_cpu_s"],
         data["roundtrips_per_cpu_s_novalidation"],
         data["roundtrips_per_cpu_s"],
     ]
-    fig, ax = plt.subplots(figsize=(8, 5))
-    bars = ax.bar(range(3), medians, color=["tab:gray", "tab:cyan", "tab:blue"], width=0.6)
+    fig, ax = plt.subplots(figsize=(9, 5))
+    bars = ax.bar(range(len(keys)), medians, color=["tab:gray", "silver", "tab:cyan", "tab:blue"], width=0.6)
     for i, key in enumerate(keys):
         values = [s["per_cpu_s"] for s in data["samples"][key]]
         ax.scatter([i] * len(values), values, color="black", s=12, zorder=3)
     for bar, value in zip(bars, medians, strict=True):
         ax.annotate(f"{value:,}", (bar.get_x() + bar.get_width() / 2, value), ha="center", va="bottom")
-    ax.set_xticks(range(3), [labels[k] for k in keys])
+    ax.set_xticks(range(len(keys)), [labels[k] for k in keys], fontsize=8)
     ax.set_ylabel("OCPP round trips per CPU-second (median; dots = rounds)")
-    ax.set_title(f"Cost per round trip: harness / raw = {data['ratio_vs_raw']:.2f} ({data['connections']} connections)")
+    ax.set_title(
+        f"Cost per round trip ({data['connections']} connections): harness / websocket-client floor = "
+        f"{data['ratio_vs_raw']:.2f}, / engine-framing floor = {data['ratio_vs_raw_frame']:.2f}",
+        fontsize=10,
+    )
     ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def capacity(data: dict[str, Any], path: str) -> str:
+    """Charge points booted and RSS of each fleet process over its run (``locust -f locustfiles/fleet.py``)."""
+    plt = _pyplot()
+    runs = [name for name in ("idle", "sessions", "two_workers") if "_timeline" in (data.get(name) or {})]
+    fig, axes = plt.subplots(1, len(runs), figsize=(6 * len(runs), 4.5), squeeze=False)
+    for ax, name in zip(axes[0], runs, strict=True):
+        twin = ax.twinx()
+        for index, (label, timeline) in enumerate(data[name]["_timeline"].items()):
+            if not timeline:
+                continue
+            t = [row[0] for row in timeline]
+            style = "-" if index == 0 else "--"
+            ax.plot(t, [row[1] for row in timeline], style, color="tab:blue", label=f"{label}: booted")
+            twin.plot(t, [row[2] / 1024 for row in timeline], style, color="tab:red", label=f"{label}: RSS")
+        ax.set_xlabel("seconds since locust started")
+        ax.set_ylabel("charge points booted (CSMS's count)", color="tab:blue")
+        twin.set_ylabel("RSS of the locust process (MiB)", color="tab:red")
+        ax.set_ylim(bottom=0)
+        twin.set_ylim(bottom=0)
+        ax.set_title(name.replace("_", " "))
+        lines = ax.get_legend_handles_labels()
+        more = twin.get_legend_handles_labels()
+        ax.legend(lines[0] + more[0], lines[1] + more[1], loc="lower right", fontsize=8)
+        ax.grid(True, alpha=0.3)
+    fig.suptitle("locust -f locustfiles/fleet.py --headless: ramp and watch window", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -128,8 +165,8 @@ def fidelity(data: dict[str, Any], path: str) -> str:
     for key, color, label in (
         ("harness_p50_ms", "tab:blue", "harness p50"),
         ("harness_p99_ms", "tab:red", "harness p99"),
-        ("reference_p50_ms", "tab:cyan", "reference p50"),
-        ("reference_p99_ms", "tab:orange", "reference p99"),
+        ("reference_p50_ms", "tab:cyan", "reference p50 (probe, same time)"),
+        ("reference_p99_ms", "tab:orange", "reference p99 (probe, same time)"),
     ):
         marker = "o-" if key.startswith("harness") else "s--"
         ax2.plot(offered, [max(s[key], 0.01) for s in steps], marker, color=color, label=label)
@@ -180,6 +217,10 @@ def write_all(results: dict[str, Any], out_dir: str) -> dict[str, str]:
         return {"skipped": "matplotlib is not installed (pip install -e '.[bench]')"}
     if "storm" in results and "_plot" in results["storm"]:
         written["storm"] = storm(results["storm"], os.path.join(out_dir, "storm.png"))
+    if "capacity" in results and any(
+        "_timeline" in (v or {}) for v in results["capacity"].values() if isinstance(v, dict)
+    ):
+        written["capacity"] = capacity(results["capacity"], os.path.join(out_dir, "capacity.png"))
     if "roundtrip" in results and "samples" in results["roundtrip"]:
         written["roundtrips"] = roundtrips(results["roundtrip"], os.path.join(out_dir, "roundtrips.png"))
     if "latency" in results and "steps" in results["latency"]:

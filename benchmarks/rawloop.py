@@ -1,11 +1,18 @@
-"""The floor for this stack: websocket-client + orjson (+ gevent for many connections), no engine,
-no Locust. Sends the same messages as the harness's closed loop and counts round trips per
-CPU-second of this process.
+"""The floors for this stack: a closed loop with no engine RPC, no validation and no Locust, on
+orjson (+ gevent for many connections), in one of two framings:
 
-``python -m benchmarks.rawloop --url ws://127.0.0.1:P/ [--connections N] [--duration S] [--blocking]``
-prints one JSON line. ``--blocking`` uses one plain blocking connection and no gevent at all;
-``--rate R`` paces one connection at R round trips per second and reports their latencies
-(the loopback baseline).
+* ``--framing websocket-client`` (default): websocket-client's own per-frame path,
+  ``ws.send(text)`` and ``ws.recv_data()``;
+* ``--framing engine``: the engine's own frame path (``send_text`` and ``FrameReader`` of
+  ``ocpp_users/ocppj/transport.py``, through :mod:`benchmarks.engine`), which the engine has used
+  instead of websocket-client's since it was optimised; the handshake is the engine's ``connect``.
+
+Sends the same messages as the harness's closed loop and counts round trips per CPU-second of
+this process.
+
+``python -m benchmarks.rawloop --url ws://127.0.0.1:P/ [--framing F] [--connections N] [--duration S]
+[--blocking]`` prints one JSON line. ``--blocking`` uses one plain blocking connection and no gevent
+at all (websocket-client framing only).
 """
 
 from __future__ import annotations
@@ -24,8 +31,11 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--blocking", action="store_true", help="one blocking connection, no gevent")
-    parser.add_argument("--rate", type=float, default=0.0, help="paced: round trips per second on one connection")
-    return parser.parse_args()
+    parser.add_argument("--framing", choices=("websocket-client", "engine"), default="websocket-client")
+    args = parser.parse_args()
+    if args.blocking and args.framing != "websocket-client":
+        parser.error("--blocking measures websocket-client's framing only")
+    return args
 
 
 def main() -> int:
@@ -38,18 +48,22 @@ def main() -> int:
     import websocket
 
     from benchmarks.messages import BOOT, MESSAGES
-    from benchmarks.procutil import cpu_s, percentiles, raise_nofile
+    from benchmarks.procutil import cpu_s, raise_nofile
 
     raise_nofile()
     stamp = int(time.time() * 1000) % 100000
 
+    engine = args.framing == "engine"
+    if engine:
+        from benchmarks.engine import FrameReader, SecurityConfig, send_text, ws_connect
+
     def connect(i: int) -> Any:
-        ws = websocket.create_connection(
-            f"{args.url.rstrip('/')}/RAW{i:05d}-{stamp}",
-            header=["Sec-WebSocket-Protocol: ocpp1.6"],
-            skip_utf8_validation=True,
-        )
-        ws.settimeout(None)
+        url = f"{args.url.rstrip('/')}/RAW{i:05d}-{stamp}"
+        if engine:
+            ws = ws_connect(url, "", SecurityConfig())
+        else:
+            ws = websocket.create_connection(url, header=["Sec-WebSocket-Protocol: ocpp1.6"], skip_utf8_validation=True)
+            ws.settimeout(None)
         ws.send(orjson.dumps([2, "boot", "BootNotification", BOOT]), websocket.ABNF.OPCODE_TEXT)
         orjson.loads(ws.recv())
         return ws
@@ -59,46 +73,31 @@ def main() -> int:
     def loop(index: int, ws: Any, counts: list[int]) -> None:
         k = index
         n = 0
+        text = websocket.ABNF.OPCODE_TEXT
         while state["running"]:
             action, payload = MESSAGES[k % len(MESSAGES)]
             k += 1
             message_id = str(k)
-            ws.send(orjson.dumps([2, message_id, action, payload]), websocket.ABNF.OPCODE_TEXT)
+            ws.send(orjson.dumps([2, message_id, action, payload]), text)
             frame = orjson.loads(ws.recv_data()[1])
             if frame[0] == 3 and frame[1] == message_id:
                 n += 1
                 counts[index] = n
 
-    if args.rate > 0:
-        # The loopback baseline: the round trip with (almost) no client in it. A pre-built masked
-        # frame is written on the raw socket and the answer read with one recv().
-        ws = connect(0)
-        sock = ws.sock
-        latencies = []
-        interval = 1.0 / args.rate
-        frames = []
-        for k, (action, payload) in enumerate(MESSAGES):
-            body = orjson.dumps([2, f"b{k}", action, payload])
-            frames.append(websocket.ABNF.create_frame(body, websocket.ABNF.OPCODE_TEXT).format())
-        due = time.monotonic()
-        end = due + args.duration
-        k = 0
-        while due < end:
-            now = time.monotonic()
-            if due > now:
-                time.sleep(due - now)
-            data = frames[k % len(frames)]
+    def engine_loop(index: int, ws: Any, counts: list[int]) -> None:
+        """The same loop on the engine's framing: one masked send per frame, one buffered reader."""
+        k = index
+        n = 0
+        reader = FrameReader(ws)
+        while state["running"]:
+            action, payload = MESSAGES[k % len(MESSAGES)]
             k += 1
-            t0 = time.perf_counter()
-            sock.sendall(data)
-            answer = sock.recv(65536)
-            latencies.append(time.perf_counter() - t0)
-            if len(answer) < 2 or len(answer) < 2 + (answer[1] & 0x7F):
-                raise SystemExit("rawloop: answer split across reads; baseline needs a fast CSMS")
-            due += interval
-        ws.close()
-        print(orjson.dumps({"latency_s": percentiles(latencies), "rate": args.rate}).decode())
-        return 0
+            message_id = str(k)
+            send_text(ws, orjson.dumps([2, message_id, action, payload]))
+            frame = orjson.loads(reader.next()[1])
+            if frame[0] == 3 and frame[1] == message_id:
+                n += 1
+                counts[index] = n
 
     if args.blocking:
         import threading
@@ -119,7 +118,8 @@ def main() -> int:
 
         sockets = [connect(i) for i in range(args.connections)]
         counts = [0] * len(sockets)
-        greenlets = [gevent.spawn(loop, i, ws, counts) for i, ws in enumerate(sockets)]
+        body = engine_loop if engine else loop
+        greenlets = [gevent.spawn(body, i, ws, counts) for i, ws in enumerate(sockets)]
         gevent.sleep(args.warmup)
         n0, t0, c0, r0 = sum(counts), time.monotonic(), cpu_s(), resource.getrusage(resource.RUSAGE_SELF)
         gevent.sleep(args.duration)
@@ -136,6 +136,7 @@ def main() -> int:
         "roundtrips_per_s": (n1 - n0) / (t1 - t0),
         "connections": len(sockets),
         "blocking": args.blocking,
+        "framing": args.framing,
         "user_s": r1.ru_utime - r0.ru_utime,
         "sys_s": r1.ru_stime - r0.ru_stime,
     }

@@ -1,15 +1,19 @@
-"""Cost per round trip: OCPP round trips per CPU-second of the harness process, against the raw floor.
+"""Cost per round trip: OCPP round trips per CPU-second of the harness process, against two floors.
 
-Three contenders against the same benchmark CSMS process, each in its own process, each a closed
+Four contenders against the same benchmark CSMS process, each in its own process, each a closed
 loop on the same number of connections sending the same messages (``benchmarks.messages``):
 
-* ``harness``: the engine with the real Locust request event (``Environment().events.request``,
-  stats on) and schema validation on;
+* ``harness``: the engine (``Station.call``: RPC, receive greenlet, pending map,
+  call timer) with the real Locust request event (``Environment().events.request``, stats on) and
+  schema validation of every request and answer;
 * ``harness_novalidation``: the same with validation off;
-* ``raw``: websocket-client + orjson (+ gevent for the connections), no engine, no Locust.
+* ``raw``: the websocket-client floor, its own per-frame path (``ws.send``/``ws.recv_data``) +
+  orjson + gevent, no engine, no Locust;
+* ``raw_frame``: the engine-framing floor, the engine's own frame path (``send_text`` and
+  ``FrameReader``) + orjson + gevent, no RPC, no validation, no Locust.
 
-CPU is the process's own user + system time (``getrusage``). The machine is shared, so the three
-are run in interleaved rounds and the medians are reported, with every sample.
+CPU is the process's own user + system time (``getrusage``). The machine is shared, so the
+contenders run in interleaved rounds and the medians are reported, with every sample.
 """
 
 from __future__ import annotations
@@ -24,9 +28,13 @@ import orjson
 from benchmarks.child import ROOT
 from benchmarks.common import Options, csms_urls, log, start_csms, start_harness
 
+CONTENDERS = ("harness", "harness_novalidation", "raw", "raw_frame")
 
-def _raw(url: str, connections: int, duration: float, blocking: bool = False) -> dict[str, Any]:
-    args = [sys.executable, "-m", "benchmarks.rawloop", "--url", url, "--duration", str(duration)]
+
+def _raw(
+    url: str, connections: int, duration: float, framing: str = "websocket-client", blocking: bool = False
+) -> dict[str, Any]:
+    args = [sys.executable, "-m", "benchmarks.rawloop", "--url", url, "--duration", str(duration), "--framing", framing]
     args += ["--blocking"] if blocking else ["--connections", str(connections)]
     out = subprocess.run(args, cwd=str(ROOT), capture_output=True, text=True, timeout=duration + 60, check=True)
     result: dict[str, Any] = orjson.loads(out.stdout.strip().splitlines()[-1])
@@ -43,12 +51,14 @@ def _harness(url: str, connections: int, duration: float, validate: bool) -> dic
         harness.stop()
 
 
-def loopback_baseline(url: str, rate: float = 200.0, duration: float = 3.0) -> dict[str, Any]:
-    """Round-trip latency of a paced, blocking websocket-client loop at low load: the loopback baseline."""
-    args = [sys.executable, "-m", "benchmarks.rawloop", "--url", url, "--rate", str(rate), "--duration", str(duration)]
-    out = subprocess.run(args, cwd=str(ROOT), capture_output=True, text=True, timeout=duration + 60, check=True)
-    result: dict[str, Any] = orjson.loads(out.stdout.strip().splitlines()[-1])
-    return result
+def _run(contender: str, url: str, connections: int, duration: float) -> dict[str, Any]:
+    if contender == "harness":
+        return _harness(url, connections, duration, validate=True)
+    if contender == "harness_novalidation":
+        return _harness(url, connections, duration, validate=False)
+    if contender == "raw":
+        return _raw(url, connections, duration, framing="websocket-client")
+    return _raw(url, connections, duration, framing="engine")
 
 
 def run_roundtrip(options: Options) -> dict[str, Any]:
@@ -58,12 +68,13 @@ def run_roundtrip(options: Options) -> dict[str, Any]:
     csms = None if options.host else start_csms(options)
     try:
         url = options.host or csms_urls(csms)[0]  # type: ignore[arg-type]
-        samples: dict[str, list[dict[str, Any]]] = {"harness": [], "harness_novalidation": [], "raw": []}
+        samples: dict[str, list[dict[str, Any]]] = {c: [] for c in CONTENDERS}
         for index in range(rounds):
-            log(f"roundtrip: round {index + 1}/{rounds} ({duration:g} s each: harness, no validation, raw)")
-            samples["harness"].append(_harness(url, connections, duration, validate=True))
-            samples["harness_novalidation"].append(_harness(url, connections, duration, validate=False))
-            samples["raw"].append(_raw(url, connections, duration))
+            log(f"roundtrip: round {index + 1}/{rounds} ({duration:g} s each: {', '.join(CONTENDERS)})")
+            # Rotate the order each round: whatever the machine does meanwhile falls on each in turn.
+            order = CONTENDERS[index % len(CONTENDERS) :] + CONTENDERS[: index % len(CONTENDERS)]
+            for contender in order:
+                samples[contender].append(_run(contender, url, connections, duration))
         blocking = _raw(url, 1, duration, blocking=True)
         median = {k: statistics.median(s["roundtrips_per_cpu_s"] for s in v) for k, v in samples.items()}
         failures = sum(s.get("failures", 0) for s in samples["harness"] + samples["harness_novalidation"])
@@ -71,9 +82,13 @@ def run_roundtrip(options: Options) -> dict[str, Any]:
             "roundtrips_per_cpu_s": round(median["harness"]),
             "roundtrips_per_cpu_s_novalidation": round(median["harness_novalidation"]),
             "raw_roundtrips_per_cpu_s": round(median["raw"]),
+            "raw_frame_roundtrips_per_cpu_s": round(median["raw_frame"]),
             "ratio_vs_raw": round(median["harness"] / median["raw"], 3),
+            "ratio_vs_raw_frame": round(median["harness"] / median["raw_frame"], 3),
             "ratio_vs_raw_novalidation": round(median["harness_novalidation"] / median["raw"], 3),
+            "ratio_vs_raw_frame_novalidation": round(median["harness_novalidation"] / median["raw_frame"], 3),
             "raw_blocking_single_connection_per_cpu_s": round(blocking["roundtrips_per_cpu_s"]),
+            "us_per_roundtrip": {k: round(1e6 / v, 1) for k, v in median.items() if v},
             "connections": connections,
             "duration_s": duration,
             "rounds": rounds,

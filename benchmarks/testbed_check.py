@@ -56,10 +56,10 @@ def _measure(url: str, pid: int, count: int, label: str) -> dict[str, Any]:
 
 
 def run_testbed_check(options: Options) -> dict[str, Any]:
-    from ocpp_users.embedded import TestbedProcess
+    from benchmarks.engine import testbed_process
 
     count = 3000 if options.quick else 19000
-    testbed = TestbedProcess(["--port", "0", "--api-port", "0", "-q", "--heartbeat-interval", "300"])
+    testbed = testbed_process(["--port", "0", "--api-port", "0", "-q", "--heartbeat-interval", "300"])
     testbed.start()
     try:
         assert testbed.process is not None
