@@ -16,11 +16,9 @@ leaves unanswered past that is counted as stopped by the run, apart from the sta
 from __future__ import annotations
 
 import logging
-import random
 import time
 import traceback
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import gevent
 import gevent.event
@@ -34,11 +32,12 @@ from ocpp_users.fleet.claims import ConnectorClaims
 from ocpp_users.fleet.config import FleetConfig
 from ocpp_users.fleet.ids import IdPool, IdsExhausted
 from ocpp_users.fleet.runtime import Fleet
+from ocpp_users.fleet.sessions import SessionPlan
 from ocpp_users.fleet.state import Member, fleet_state
 from ocpp_users.ocppj.errors import ConnectionLost, TransportError, VolatileOcppError
 from ocpp_users.ocppj.sink import report
 from ocpp_users.v16.state.status import ChargePointStatus
-from ocpp_users.v16.station import STOP_GRACE, Station
+from ocpp_users.v16.station import SHARED_RNG, STOP_GRACE, Station
 
 log = logging.getLogger("ocpp_users.fleet")
 
@@ -69,8 +68,6 @@ class ChargePointUser(User):
 
     abstract = True
     wait_time = constant(0)
-    connector_poll = 1.0
-    """Seconds between checks while a connector is busy, reserved or unavailable."""
     _logged_crashes: ClassVar[set[str]] = set()
 
     def __init__(self, environment: Environment) -> None:
@@ -84,12 +81,13 @@ class ChargePointUser(User):
         self.cp_id: str | None = None
         self.failed: str | None = None
         """Why this charge point stopped working, when it did."""
-        self.rng = random.Random()
+        self.rng = SHARED_RNG
         self.member: Member | None = None
         """This charge point in the fleet's counts (from on_start until on_stop)."""
         self._pool: IdPool | None = None
+        self._plans: list[SessionPlan] = []
         self._wake = gevent.event.Event()
-        """Set when a loop crashed or Locust asked the user to stop: the task then ends the charge point."""
+        """Set when a loop crashed or Locust asked the user to stop."""
         self._stop_deadline: float | None = None
         """When the charge point must have ended (set when Locust asks the user to stop)."""
 
@@ -131,6 +129,8 @@ class ChargePointUser(User):
             stop_timeout = float(self.environment.stop_timeout or 0)
             grace = 0.9 * stop_timeout if stop_timeout else STOP_GRACE
             self._stop_deadline = time.monotonic() + grace
+        if self.cp is not None:
+            self.cp.begin_stop()  # the heartbeat loop returns, the task ends the charge point
         self._wake.set()
         return bool(super().stop(force))
 
@@ -179,6 +179,8 @@ class ChargePointUser(User):
         deadline = self._stop_deadline
         if deadline is None:  # a crash, not a stop: end now, with the default grace
             deadline = time.monotonic() + STOP_GRACE
+        for plan in self._plans:
+            plan.cancel()
         try:
             cp.stop(stop_transactions=True, deadline=deadline)
         except PASS_THROUGH:
@@ -237,56 +239,21 @@ class ChargePointUser(User):
     # ------------------------------------------------------------ loops
 
     def _run_loops(self) -> None:
-        """Start the loops, then wait until a stop is asked for or a loop crashed."""
-        cp = self.cp
-        assert cp is not None
-        cp.spawn(self._guard, "heartbeat loop", cp.run_heartbeats)
-        for cid in cp.connectors:
-            if cid > 0:
-                cp.spawn(self._guard, "session loop", self._connector_loop, cid)
-        self._wake.wait()
-
-    def _guard(self, what: str, func: Callable[..., Any], *args: Any) -> None:
-        try:
-            func(*args)
-        except PASS_THROUGH:
-            raise
-        except BaseException as exc:
-            self._record_failure(what, exc)
-            self._wake.set()
-
-    def _draw(self, bounds: tuple[float, float]) -> float:
-        config = self.config
-        assert config is not None
-        return self.rng.uniform(*bounds) / config.time_factor
-
-    def _connector_loop(self, connector_id: int) -> None:
-        """idle -> session (Preparing ... Available) -> idle ..., on free connectors only."""
+        """Sessions start by timers (an idle connector holds no greenlet); the heartbeat loop runs
+        here, in the user's own greenlet, until a stop begins or a session crashed."""
         cp, config, claims = self.cp, self.config, self.claims
         assert cp is not None and config is not None and claims is not None
-        connector = cp.connectors[connector_id]
-        while not cp.stopping:
-            if cp.wait_stopping(self._draw(config.idle_duration)):
-                return
-            while not claims.connector_free(connector_id):
-                if cp.stopping:
-                    return
-                busy = connector.session
-                if busy is not None and not busy.dead:
-                    busy.join()  # a session the CSMS started remotely
-                elif cp.wait_stopping(self.connector_poll):
-                    return
-            id_tag = self.rng.choice(config.id_tags)
-            reason = config.stop_reason
-            if reason == "mixed":
-                reason = self.rng.choice(("Local", "EVDisconnected"))
-            session = cp.start_session(
-                connector_id, id_tag, self._draw(config.session_duration), default_stop_reason=reason
-            )
-            session.join()
-            failure = session.exception
-            if failure is not None and not isinstance(failure, GreenletExit):
-                raise failure
+        self._plans = [SessionPlan(cp, claims, config, cid, self._crashed) for cid in cp.connectors if cid > 0]
+        for plan in self._plans:
+            plan.start()
+        cp.run_heartbeats()  # returns once the charge point begins to stop
+
+    def _crashed(self, what: str, exc: BaseException) -> None:
+        """A loop died for a reason of ours: count it, and end the charge point."""
+        self._record_failure(what, exc)
+        if self.cp is not None:
+            self.cp.begin_stop()
+        self._wake.set()
 
     # ------------------------------------------------------------ failures
 

@@ -147,7 +147,7 @@ class OcppConnection:
         """Answers that arrived for calls already accounted (timed out or stopped): never counted twice."""
         self.closed = False
         self.close_reason = ""
-        self.protocol_errors: deque[ProtocolErrorRecord] = deque(maxlen=100)
+        self._protocol_errors: deque[ProtocolErrorRecord] | None = None
         self._pending: dict[str, _Pending] = {}
         self._given_up: dict[str, None] = {}
         self._call_lock = gevent.lock.Semaphore(1) if serialize_calls else None
@@ -158,6 +158,14 @@ class OcppConnection:
         self._call_timer: gevent.Timeout | None = None
         # websocket-client's own objects expose the socket and send lock that the fast frame path needs.
         self._fast = getattr(ws, "sock", None) is not None and hasattr(ws, "lock")
+
+    @property
+    def protocol_errors(self) -> deque[ProtocolErrorRecord]:
+        """The last 100 inbound frames that were not valid OCPP-J (made on first use: most
+        connections never need it)."""
+        if self._protocol_errors is None:
+            self._protocol_errors = deque(maxlen=100)
+        return self._protocol_errors
 
     # ------------------------------------------------------------ lifecycle
 

@@ -128,28 +128,61 @@ def _valid(kind: Kind, value: str) -> bool:
     return True
 
 
+_DEFAULT_KEYS: dict[str, Key] = {name: Key(name, kind, default, ro) for name, kind, default, ro in _DEFAULTS}
+"""Shared by every charge point until one changes a key (a fleet holds thousands of them)."""
+_FOLDED: dict[str, str] = {name.casefold(): name for name in _DEFAULT_KEYS}
+
+
 class Configuration:
-    """The key-value store behind GetConfiguration and ChangeConfiguration."""
+    """The key-value store behind GetConfiguration and ChangeConfiguration.
+
+    Keys at their default value are shared by every charge point of the process; a key gets its
+    own copy when it is first set (copy on write).
+    """
+
+    __slots__ = ("_listeners", "_own")
 
     def __init__(self, number_of_connectors: int = 1, overrides: dict[str, str] | None = None) -> None:
-        self.keys: dict[str, Key] = {name: Key(name, kind, default, ro) for name, kind, default, ro in _DEFAULTS}
-        self.keys["NumberOfConnectors"].value = str(number_of_connectors)
+        self._own: dict[str, Key] = {}
         self._listeners: list[Callable[[str, str], None]] = []
+        self._write("NumberOfConnectors", str(number_of_connectors))
         for name, value in (overrides or {}).items():
-            existing = self.find(name)
-            if existing is not None:
-                existing.value = value
+            if self.find(name) is not None:
+                self._write(name, value)
             else:
-                self.keys[name] = Key(name, Kind.string, value)
+                self._own[name] = Key(name, Kind.string, value)
+
+    @property
+    def keys(self) -> dict[str, Key]:
+        """Every key by name, in the specification's order (keys added by overrides last)."""
+        merged = {name: self._own.get(name, key) for name, key in _DEFAULT_KEYS.items()}
+        merged.update((name, key) for name, key in self._own.items() if name not in merged)
+        return merged
 
     def find(self, name: str) -> Key | None:
         """The key called ``name``; keys are CiString50, compared case-insensitively (OCPP 1.6 §2.1.1)."""
-        key = self.keys.get(name)
+        key = self._own.get(name) or _DEFAULT_KEYS.get(name)
+        if key is not None:
+            return key
+        folded = name.casefold()
+        canonical = _FOLDED.get(folded)
+        if canonical is not None:
+            return self._own.get(canonical) or _DEFAULT_KEYS[canonical]
+        for candidate in self._own.values():
+            if candidate.name.casefold() == folded:
+                return candidate
+        return None
+
+    def _write(self, name: str, value: str) -> Key:
+        """Set ``name`` (an existing key) on this charge point's own copy."""
+        key = self.find(name)
         if key is None:
-            for candidate in self.keys.values():
-                if candidate.name.casefold() == name.casefold():
-                    return candidate
-        return key
+            raise KeyError(name)
+        own = self._own.get(key.name)
+        if own is None:
+            own = self._own[key.name] = Key(key.name, key.kind, value, key.readonly)
+        own.value = value
+        return own
 
     def listen(self, listener: Callable[[str, str], None]) -> None:
         """``listener(key, value)`` runs after every accepted change (e.g. to apply a new interval)."""
@@ -169,10 +202,7 @@ class Configuration:
 
     def set_internal(self, name: str, value: str) -> None:
         """Set a key from inside the charge point (read-only keys included), notifying listeners."""
-        key = self.find(name)
-        if key is None:
-            raise KeyError(name)
-        key.value = value
+        key = self._write(name, value)
         for listener in self._listeners:
             listener(key.name, value)
 
