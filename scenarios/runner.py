@@ -134,6 +134,7 @@ class Runner:
             model=o.model,
             call_timeout=o.step_timeout,
             connect_timeout=o.connect_timeout,
+            max_frame_size=o.max_frame_size,
             serialize_calls=True,  # OCPP-J §4.1.1: at most one outstanding CALL (the heartbeat included)
             validate=True,
             reconnect=False,

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from testbed import rawframes
 from testbed.frames import CallErrorInfo, Reply, dumps, reply_frame, result_frame
 from testbed.validation import error, response_problem
 
@@ -85,7 +86,42 @@ SPECS: dict[str, tuple[str, dict[str, Arg]]] = {
         "{action?}: after each answer also send a CALLRESULT with an unknown id",
         {"action": _ACTION},
     ),
+    "extra_frame": (
+        "{kind, action?}: after each answer also send one frame that is not valid OCPP-J: not_json, "
+        "not_array, binary (a binary frame), duplicate (the same answer again), unknown_id (a CALLRESULT "
+        "with an unknown id)",
+        {"kind": Arg("str", required=True), "action": _ACTION},
+    ),
+    "length_bomb": (
+        "{action?, size=2**40, limit=268435456}: instead of the answer, a text frame header announcing "
+        "size bytes, then filler bytes (at most limit) as fast as the charge point takes them",
+        {"action": _ACTION, "size": Arg("int", default=1 << 40), "limit": Arg("int", default=1 << 28)},
+    ),
+    "masked_frame": (
+        "{action?}: send the answer as a masked frame (RFC 6455 §5.1: a server MUST NOT mask)",
+        {"action": _ACTION},
+    ),
+    "reserved_bits": (
+        "{action?}: send the answer with RSV1 set though no extension was agreed (RFC 6455 §5.2)",
+        {"action": _ACTION},
+    ),
+    "long_message_id": (
+        "{length=40, action?}: POST /cps/{id}/{Action} sends its CALL with a message id of length "
+        "characters (OCPP-J: at most 36)",
+        {"length": Arg("int", default=40), "action": _ACTION},
+    ),
+    "unreadable_message_id": (
+        "{action?}: POST /cps/{id}/{Action} sends its CALL with a number as message id",
+        {"action": _ACTION},
+    ),
+    "keep_replaced": ("a new connection for a charge point id leaves its older ones open", {}),
+    "overlapping_calls": (
+        "POST /cps/{id}/{Action} sends at once, without waiting for the answer to the previous call",
+        {},
+    ),
 }
+
+EXTRA_FRAME_KINDS = ("not_json", "not_array", "binary", "duplicate", "unknown_id")
 
 CLOSE_CODE = 1011
 
@@ -102,6 +138,14 @@ def _check_arg(fault: str, name: str, arg: Arg, value: Any) -> Any:
         raise ValueError(f"fault {fault}: {name} must be of type {arg.kind}")
     if name == "count" and value < 1:
         raise ValueError(f"fault {fault}: count must be >= 1")
+    if name == "kind" and value not in EXTRA_FRAME_KINDS:
+        raise ValueError(f"fault {fault}: kind must be one of {', '.join(EXTRA_FRAME_KINDS)}")
+    if name == "size" and not 1 <= value < 1 << 63:
+        raise ValueError(f"fault {fault}: size must be between 1 and 2**63-1")
+    if name == "limit" and not 0 <= value <= 1 << 34:
+        raise ValueError(f"fault {fault}: limit must be between 0 and 2**34")
+    if name == "length" and not 1 <= value <= 100_000:
+        raise ValueError(f"fault {fault}: length must be between 1 and 100000")
     if name == "seconds" and not 0 <= value <= 3600:
         raise ValueError(f"fault {fault}: seconds must be between 0 and 3600")
     return value
@@ -173,12 +217,43 @@ def corrupt(action: str | None, payload: Any) -> Any:
     return candidate
 
 
+@dataclass(frozen=True)
+class Raw:
+    """Bytes written to the connection as they are, past the WebSocket library (a broken frame)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Bomb:
+    """A text frame header announcing ``size`` bytes, then at most ``limit`` filler bytes."""
+
+    size: int
+    limit: int
+
+
+Out = str | bytes | Raw | Bomb
+"""One thing to send: a text frame (str), a binary frame (bytes), raw bytes, a length bomb."""
+
+
 @dataclass
 class Plan:
-    """What to put on the wire for one CALL: optional delay, then these frames in order."""
+    """What to put on the wire for one CALL: optional delay, then these in order."""
 
-    frames: list[str] = field(default_factory=list)
+    frames: list[Out] = field(default_factory=list)
     delay: float = 0.0
+
+
+def _extra(kind: str, unique_id: str, reply: Reply) -> Out:
+    if kind == "not_json":
+        return '[3,"oops" {not json'
+    if kind == "not_array":
+        return '{"messageTypeId": 3, "note": "an object, not an array"}'
+    if kind == "binary":
+        return b"\x00\x01binary\xff"
+    if kind == "duplicate":
+        return reply_frame(unique_id, reply)
+    return result_frame(str(uuid.uuid4()), {})
 
 
 def _set_tag_status(payload: Any, status: str) -> Any:
@@ -246,6 +321,21 @@ class FaultSwitch:
     def close_on_call(self, action: str | None) -> bool:
         return self._is("drop_on_boot") and action == "BootNotification"
 
+    def keep_replaced(self) -> bool:
+        return self._is("keep_replaced")
+
+    def overlapping_calls(self) -> bool:
+        return self._is("overlapping_calls")
+
+    def outbound_id(self, action: str, unique_id: str) -> str | int:
+        """The message id of a CSMS-initiated CALL as the fault spoils it."""
+        if self._is("long_message_id", action) and self.active is not None:
+            length = int(self.active["length"])
+            return (unique_id * (length // len(unique_id) + 1))[:length]
+        if self._is("unreadable_message_id", action):
+            return int(uuid.UUID(unique_id)) % 10**9
+        return unique_id
+
     def outbound_mode(self, action: str) -> Literal["send", "ignore", "garbage"]:
         if self._is("ignore_trigger", action):
             return "ignore"
@@ -283,6 +373,14 @@ class FaultSwitch:
             return Plan([])
         elif name == "unsolicited_result":
             return Plan([reply_frame(unique_id, reply), result_frame(str(uuid.uuid4()), {})])
+        elif name == "extra_frame":
+            return Plan([reply_frame(unique_id, reply), _extra(fault["kind"], unique_id, reply)])
+        elif name == "length_bomb":
+            return Plan([Bomb(int(fault["size"]), int(fault["limit"]))])
+        elif name in ("masked_frame", "reserved_bits"):
+            data = reply_frame(unique_id, reply).encode("utf-8")
+            masked = name == "masked_frame"
+            return Plan([Raw(rawframes.frame(rawframes.TEXT, data, masked=masked, rsv=0 if masked else 0x40))])
         return Plan([reply_frame(unique_id, reply)])
 
     @staticmethod

@@ -62,6 +62,11 @@ class CpRecord:
     last_boot: dict[str, Any] | None = None
     basic_auth_user: str | None = None
     subprotocol: str | None = None
+    closes: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=20))
+    """How its last connections ended: the close code the charge point sent (None: it dropped TCP
+    without a close frame), its reason, and whether the CSMS had started the close."""
+    bomb_bytes: int = 0
+    """Bytes of length-bomb filler the charge point took before closing (fault length_bomb)."""
     messages: deque[Message] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -77,6 +82,8 @@ class CpRecord:
             "last_boot": copy.deepcopy(self.last_boot),
             "basic_auth_user": self.basic_auth_user,
             "subprotocol": self.subprotocol,
+            "closes": list(self.closes),
+            "bomb_bytes": self.bomb_bytes,
         }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import socket
 import struct
 import time
 from collections import deque
@@ -411,7 +412,8 @@ class OcppConnection:
         try:
             self.ws.send_close(code, text.encode())
         except Exception:
-            pass  # the socket is gone already; it is dropped either way
+            return  # the socket is gone already; it is dropped either way
+        _linger(self.ws.sock)
 
     def _on_message(self, raw: str | bytes) -> None:
         if self.wire_log is not None:
@@ -535,6 +537,36 @@ class OcppConnection:
         self, request_type: str, name: str, response_time: float, length: int, exception: BaseException | None
     ) -> None:
         report(self.sink, request_type, name, response_time, length, exception)
+
+
+_LINGER_SECONDS = 1.0
+_LINGER_BYTES = 4 << 20
+
+
+def _linger(sock: Any) -> None:
+    """After our close frame: half-close, then read and discard what the peer still sends (at most
+    1 s and 4 MiB, nothing kept) until it closes too. Closing a socket with unread data in it
+    resets the connection, and a reset can destroy our close frame before the peer reads it."""
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        return
+    deadline = time.monotonic() + _LINGER_SECONDS
+    drained = 0
+    try:
+        while drained < _LINGER_BYTES:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            sock.settimeout(remaining)
+            chunk = sock.recv(65536)
+            if not chunk:
+                return
+            drained += len(chunk)
+    except (OSError, ValueError):
+        return
 
 
 def _close_data(frame: Any) -> bytes:

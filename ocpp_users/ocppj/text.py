@@ -87,3 +87,24 @@ def size_class(size: int) -> str:
     if size <= 0:
         return "0 bytes"
     return f"at least {size_text(1 << (size.bit_length() - 1))}"
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20}
+_SIZE_UNITS |= {"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+MIN_FRAME_SIZE = 1024
+MAX_FRAME_SIZE = 1 << 30
+
+
+def frame_size(text: str) -> int:
+    """A message size limit in bytes from ``1048576``, ``1MiB``, ``512 KiB`` or ``4M`` (K, M and G
+    are powers of 1024), between 1 KiB and 1 GiB; raise ValueError with one line."""
+    text = text.strip()
+    number = text.rstrip("bBiIkKmMgG ").strip()
+    unit = text[len(number) :].strip().lower()
+    try:
+        size = int(float(number) * _SIZE_UNITS[unit])
+    except (ValueError, KeyError, OverflowError):
+        raise ValueError(f"expected a size in bytes (e.g. 1048576 or 1MiB), not {text!r}") from None
+    if not MIN_FRAME_SIZE <= size <= MAX_FRAME_SIZE:
+        raise ValueError(f"must be between 1 KiB and 1 GiB, not {text!r}")
+    return size
