@@ -64,12 +64,14 @@ SPECS: dict[str, tuple[str, dict[str, Arg]]] = {
         },
     ),
     "callerror": (
-        "{action?, code=InternalError, description?, details?}: answer with that CALLERROR",
+        "{action?, code=InternalError, description?, details?, vary=false}: answer with that CALLERROR "
+        "(vary: a different description each time, its number appended)",
         {
             "action": _ACTION,
             "code": Arg("str", default="InternalError"),
             "description": Arg("str", default=""),
             "details": Arg("object", default={}),
+            "vary": Arg("bool", default=False),
         },
     ),
     "schema_invalid_response": ("{action?}: answer with a schema-invalid payload", {"action": _ACTION}),
@@ -114,7 +116,6 @@ SPECS: dict[str, tuple[str, dict[str, Arg]]] = {
         "{action?}: POST /cps/{id}/{Action} sends its CALL with a number as message id",
         {"action": _ACTION},
     ),
-    "keep_replaced": ("a new connection for a charge point id leaves its older ones open", {}),
     "overlapping_calls": (
         "POST /cps/{id}/{Action} sends at once, without waiting for the answer to the previous call",
         {},
@@ -270,6 +271,7 @@ class FaultSwitch:
     def __init__(self, initial: dict[str, Any] | None = None) -> None:
         self.active: dict[str, Any] | None = None
         self._seen: dict[str, int] = {}
+        self._replies = 0
         self.set(initial)
 
     @staticmethod
@@ -279,6 +281,7 @@ class FaultSwitch:
     def set(self, fault: dict[str, Any] | None) -> None:
         self.active = copy.deepcopy(fault)
         self._seen = {}
+        self._replies = 0
 
     def reset(self) -> None:
         """POST /reset clears faults (even one given on the command line)."""
@@ -321,9 +324,6 @@ class FaultSwitch:
     def close_on_call(self, action: str | None) -> bool:
         return self._is("drop_on_boot") and action == "BootNotification"
 
-    def keep_replaced(self) -> bool:
-        return self._is("keep_replaced")
-
     def overlapping_calls(self) -> bool:
         return self._is("overlapping_calls")
 
@@ -360,7 +360,9 @@ class FaultSwitch:
             new = deep_merge(reply.payload, fault["payload"]) if fault["merge"] else fault["payload"]
             reply = Reply(payload=copy.deepcopy(new))
         elif name == "callerror":
-            reply = Reply(error=CallErrorInfo(fault["code"], fault["description"], copy.deepcopy(fault["details"])))
+            self._replies += 1
+            description = fault["description"] + (f" #{self._replies}" if fault.get("vary") else "")
+            reply = Reply(error=CallErrorInfo(fault["code"], description, copy.deepcopy(fault["details"])))
         elif name == "schema_invalid_response" and is_result:
             reply = Reply(payload=corrupt(action, reply.payload))
         elif name == "late_answer":

@@ -105,7 +105,7 @@ class OcppServer:
         credentials = basic_credentials(ws.request.headers.get("Authorization"))
         session = Session(cp_id, ws, self.store, self.faults, self.log_frames)
         previous = self.registry.attach(session)
-        if previous is not None and not self.faults.keep_replaced():
+        if previous is not None and self.store.config.close_replaced:
             previous.close(1000, "replaced by a new connection")
         record = session.record
         record.connected = True

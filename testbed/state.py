@@ -18,6 +18,9 @@ class Config:
     heartbeat_interval: int = 60
     boot_status: str = "Accepted"
     boot_retry_interval: int = 10
+    close_replaced: bool = True
+    """Close a charge point's older connection when it opens a new one (many CSMSs leave it open:
+    false, so a charge point that leaks connections shows it in GET /connections)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,6 +134,10 @@ class Store:
                 setattr(new, key, check_interval(key, value))
             elif key == "boot_status":
                 new.boot_status = canonical_boot_status(value)
+            elif key == "close_replaced":
+                if not isinstance(value, bool):
+                    raise ValueError("close_replaced must be true or false")
+                new.close_replaced = value
             elif key == "accept_prefix":
                 if not isinstance(value, str):
                     raise ValueError("accept_prefix must be a string")
