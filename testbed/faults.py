@@ -116,9 +116,11 @@ SPECS: dict[str, tuple[str, dict[str, Arg]]] = {
         "{action?}: POST /cps/{id}/{Action} sends its CALL with a number as message id",
         {"action": _ACTION},
     ),
-    "overlapping_calls": (
-        "POST /cps/{id}/{Action} sends at once, without waiting for the answer to the previous call",
-        {},
+    "repeat_call": (
+        "{action?, times=2}: POST /cps/{id}/{Action} sends its CALL times times back to back (each with "
+        "its own id, none waiting for an answer: OCPP-J allows one outstanding CALL); the first one's "
+        "answer is returned",
+        {"action": _ACTION, "times": Arg("int", default=2)},
     ),
 }
 
@@ -145,6 +147,8 @@ def _check_arg(fault: str, name: str, arg: Arg, value: Any) -> Any:
         raise ValueError(f"fault {fault}: size must be between 1 and 2**63-1")
     if name == "limit" and not 0 <= value <= 1 << 34:
         raise ValueError(f"fault {fault}: limit must be between 0 and 2**34")
+    if name == "times" and not 1 <= value <= 100:
+        raise ValueError(f"fault {fault}: times must be between 1 and 100")
     if name == "length" and not 1 <= value <= 100_000:
         raise ValueError(f"fault {fault}: length must be between 1 and 100000")
     if name == "seconds" and not 0 <= value <= 3600:
@@ -324,8 +328,11 @@ class FaultSwitch:
     def close_on_call(self, action: str | None) -> bool:
         return self._is("drop_on_boot") and action == "BootNotification"
 
-    def overlapping_calls(self) -> bool:
-        return self._is("overlapping_calls")
+    def repeats(self, action: str) -> int:
+        """How many times a CSMS-initiated CALL goes out (1 unless fault repeat_call)."""
+        if self._is("repeat_call", action) and self.active is not None:
+            return int(self.active["times"])
+        return 1
 
     def outbound_id(self, action: str, unique_id: str) -> str | int:
         """The message id of a CSMS-initiated CALL as the fault spoils it."""

@@ -203,13 +203,11 @@ class Session(CsmsHandlers):
             return CallOutcome("ignored")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        overlap = self.faults.overlapping_calls()
         try:
-            if not overlap:
-                await asyncio.wait_for(self._out_lock.acquire(), timeout)
+            await asyncio.wait_for(self._out_lock.acquire(), timeout)
         except TimeoutError:
             return CallOutcome("timeout")
-        handed_off = overlap  # overlapping calls never took the lock
+        handed_off = False
         try:
             unique_id = str(uuid.uuid4())
             if mode == "garbage":
@@ -222,8 +220,12 @@ class Session(CsmsHandlers):
             _remember(self._out_calls, unique_id, action)
             payload = self.faults.outbound_payload(action, payload)
             await self._send_raw(call_frame(spoiled, action, payload))
+            for _ in range(self.faults.repeats(action) - 1):
+                again = str(uuid.uuid4())  # answers to these are recorded, not awaited
+                _remember(self._out_calls, again, action)
+                await self._send_raw(call_frame(again, action, payload))
             if not wait:
-                self._spawn(self._await_response(unique_id, future, deadline, release=not overlap))
+                self._spawn(self._await_response(unique_id, future, deadline, release=True))
                 handed_off = True
                 return CallOutcome("sent", unique_id=unique_id)
             return await self._await_response(unique_id, future, deadline, release=False)

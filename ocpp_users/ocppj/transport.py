@@ -245,7 +245,9 @@ def encode_text_frame(payload: bytes) -> bytes:
 def send_text(ws: websocket.WebSocket, payload: bytes) -> None:
     """Send ``payload`` as one text frame on ``ws`` (under its send lock, as ``ws.send`` does)."""
     sock = ws.sock
-    if sock is None:
+    if sock is None or not ws.connected:
+        # RFC 6455 §5.5.1: "After sending a Close frame, the endpoint MUST NOT send any further data
+        # frames" (websocket-client clears ``connected`` when it sends one).
         raise websocket.WebSocketConnectionClosedException("socket is already closed.")
     data = encode_text_frame(payload)
     with ws.lock:
