@@ -169,7 +169,8 @@ def test_a_fleet_against_many_descriptions_keeps_few_rows_and_few_lines(
         users=4,
         seconds=3,
     )
-    heartbeat_rows = [e for m, n, e in errors(env) if n == "Heartbeat"]
+    # (a Heartbeat cut short when the run stops is the harness's own doing: issue 9 accounts it apart)
+    heartbeat_rows = [e for m, n, e in errors(env) if n == "Heartbeat" and not e.startswith("CallCancelled")]
     failed = sum(e.occurrences for e in env.stats.errors.values() if e.name == "Heartbeat")
     assert failed >= 40, failed
     assert heartbeat_rows == ["InternalError('CALLERROR InternalError')"], heartbeat_rows
