@@ -60,11 +60,10 @@ def hide_url_password(environment: Environment) -> None:
     """Move a password out of ``environment.host``: the host becomes the redacted URL, the real
     one is kept in ``parsed_options`` (:data:`URL_KEY`). Nothing to do without a password."""
     host = environment.host or ""
-    if not url_password(host):
-        return
     options = environment.parsed_options
-    if options is not None:
-        setattr(options, URL_KEY, host)
+    if not url_password(host) or options is None:
+        return  # (no parsed options: a library run, no web UI or report of Locust's to keep it from)
+    setattr(options, URL_KEY, host)
     environment.host = redact_url(host)
 
 
