@@ -238,3 +238,12 @@ def test_the_web_ui_shows_that_a_password_is_set_and_a_form_run_uses_the_real_on
     assert len(booted) == 2, ("the form's run did not authenticate with the real password", err[-3000:])
     outputs = {"stdout": out, "stderr": err, "GET / (before)": page, **{f"GET {p}": t for p, t in pages.items()}}
     assert leaks(outputs, [ENV_PASSWORD], cp_ids) == []
+
+
+def test_the_last_line_scrubs_every_escaped_form() -> None:
+    from ocpp_users.fleet.secrecy import scrub
+
+    page = f"<input value='{html.escape(PASSWORD)}'> {json.dumps({'pw': PASSWORD})} {urllib.parse.quote(PASSWORD)}"
+    clean = scrub(page, [PASSWORD])
+    assert not any(form in clean for form in forms(PASSWORD)), clean
+    assert scrub('{"ok": true}', ["true"]) == '{"ok": true}', "short secrets are not searched for"

@@ -101,11 +101,17 @@ def _forms(secret: str) -> Iterable[str]:
     yield json.dumps(html.escape(secret))[1:-1]
 
 
+SCRUB_MIN = 8
+"""Shorter secrets are not searched for: "true" or "ocpp" would match ordinary text and break the
+page's JSON. The masking above keeps them out all the same; the scrub is the last line only."""
+
+
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every form of every secret (of 4 characters or more) replaced by ``***``."""
+    """``text`` with every form of every secret (of :data:`SCRUB_MIN` characters or more) replaced
+    by ``***``."""
     for secret in secrets:
-        if len(secret) < 4:
-            continue  # too short to search for without mangling the page; never printed anyway
+        if len(secret) < SCRUB_MIN:
+            continue
         for form in sorted(set(_forms(secret)), key=len, reverse=True):
             if form in text:
                 text = text.replace(form, MASK)
