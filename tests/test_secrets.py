@@ -247,3 +247,26 @@ def test_the_last_line_scrubs_every_escaped_form() -> None:
     clean = scrub(page, [PASSWORD])
     assert not any(form in clean for form in forms(PASSWORD)), clean
     assert scrub('{"ok": true}', ["true"]) == '{"ok": true}', "short secrets are not searched for"
+
+
+def test_the_compliance_users_page_masks_its_password_too(tmp_path: Path) -> None:
+    """``locustfiles/compliance.py`` has a secret option of its own (``--octt-basic-auth-password``)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    compliance = str(Path(LOCUSTFILE).with_name("compliance.py"))
+    env = {**os.environ, "VOCPP_OCTT_BASIC_AUTH_PASSWORD": ENV_PASSWORD}
+    env.pop("LOCUST_HOST", None)
+    host = f"ws://cp:{URL_PASSWORD}@127.0.0.1:9/ocpp/"
+    args = ["-f", compliance, "--host", host, "--web-host", "127.0.0.1", "--web-port", str(port)]
+    proc = subprocess.Popen([*LOCUST, *args], cwd=tmp_path, env=env, text=True, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        wait_for(base + "/")
+        pages = crawl(base)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    template = _template_args(pages["/"])
+    assert template["extra_options"]["octt_basic_auth_password"]["default_value"] == PLACEHOLDER
+    assert "cp:***@" in template["host"]
+    assert leaks({"stdout": out, "stderr": err, **pages}, [ENV_PASSWORD, URL_PASSWORD], ["cp"]) == []

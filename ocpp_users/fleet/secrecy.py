@@ -36,6 +36,7 @@ from locust.env import Environment
 from locust.web import WebUI
 
 from ocpp_users.fleet.options import GROUPS
+from ocpp_users.fleet.optiontable import Option
 from ocpp_users.ocppj.redact import MASK, redact_url
 
 PLACEHOLDER = "********"
@@ -43,8 +44,9 @@ PLACEHOLDER = "********"
 URL_KEY = "_vocpp_csms_url"
 """Where the CSMS URL with its password is kept (an attribute of ``parsed_options``)."""
 
-SECRET_OPTIONS: tuple[str, ...] = tuple(o.dest for g in GROUPS for o in g.options if o.secret)
-"""The fleet's options whose values are secrets (``basic_auth_password``)."""
+FLEET_SECRETS: tuple[Option, ...] = tuple(o for g in GROUPS for o in g.options if o.secret)
+"""The fleet's options whose values are secrets (``--basic-auth-password``)."""
+_INSTALLED = "_vocpp_secret_options"
 
 
 def url_password(url: str) -> str | None:
@@ -75,13 +77,13 @@ def real_host(environment: Environment, host: str) -> str:
     return host
 
 
-def secrets_of(environment: Environment) -> list[str]:
-    """Every secret value known now: the secret options (given or from the environment variable)
-    and the kept URL's password."""
+def secrets_of(environment: Environment, secret_options: Iterable[Option] = FLEET_SECRETS) -> list[str]:
+    """Every secret value known now: the secret options (given or from their environment
+    variables) and the kept URL's password."""
     options = environment.parsed_options
     values: list[str] = []
-    for dest in SECRET_OPTIONS:
-        for value in (getattr(options, dest, None), os.environ.get(f"LOCUST_{dest.upper()}")):
+    for option in secret_options:
+        for value in (getattr(options, option.dest, None), os.environ.get(option.env_var)):
             if isinstance(value, str) and value and value != PLACEHOLDER:
                 values.append(value)
     kept = getattr(options, URL_KEY, None)
@@ -118,9 +120,18 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def install_web_ui(web_ui: WebUI, environment: Environment) -> None:
+def install_web_ui(web_ui: WebUI, environment: Environment, secret_options: Iterable[Option] = FLEET_SECRETS) -> None:
     """Mask secret options in the page, keep the real password when the form comes back with the
-    placeholder, hide a URL password typed into the form, and scrub every text answer."""
+    placeholder, hide a URL password typed into the form, and scrub every text answer.
+
+    Installed once per web UI; a second call (the compliance user loaded beside the fleet) adds
+    its secret options to those guarded."""
+    guarded: list[Option] | None = getattr(web_ui, _INSTALLED, None)
+    if guarded is not None:
+        guarded.extend(o for o in secret_options if o not in guarded)
+        return
+    guarded = list(secret_options)
+    setattr(web_ui, _INSTALLED, guarded)
     original = web_ui.update_template_args
 
     def update_template_args() -> None:
@@ -142,8 +153,9 @@ def install_web_ui(web_ui: WebUI, environment: Environment) -> None:
             return
         items = list(request.form.items(multi=True))
         kept: list[tuple[str, str]] = []
+        secret_dests = {o.dest for o in guarded}
         for key, value in items:
-            if key in SECRET_OPTIONS and value == PLACEHOLDER:
+            if key in secret_dests and value == PLACEHOLDER:
                 continue  # unchanged: the real one stays in parsed_options
             if key == "host" and url_password(value):
                 if environment.parsed_options is not None:
@@ -157,7 +169,7 @@ def install_web_ui(web_ui: WebUI, environment: Environment) -> None:
     def scrub_secrets(response: Any) -> Any:
         if response.direct_passthrough or not (response.mimetype or "").startswith(("text/", "application/json")):
             return response
-        secrets = secrets_of(environment)
+        secrets = secrets_of(environment, guarded)
         if not secrets:
             return response
         body = response.get_data(as_text=True)
