@@ -175,7 +175,7 @@ def test_a_fleet_against_many_descriptions_keeps_few_rows_and_few_lines(
     assert failed >= 40, failed
     assert heartbeat_rows == ["InternalError('CALLERROR InternalError')"], heartbeat_rows
     assert all(len(error) <= 120 for _, _, error in errors(env))
-    lines = [r.getMessage() for r in caplog.records if "Heartbeat" in r.getMessage()]
+    lines = [r.getMessage() for r in caplog.records if "Heartbeat: CALLERROR" in r.getMessage()]
     assert len(lines) == 1, lines
     assert "[the CSMS said: boom\\n2024-01-01 00:00:00 [ERROR] forged line\\x1b[31m" in lines[0]
     assert "\n" not in lines[0] and "\x1b" not in lines[0]
