@@ -19,6 +19,7 @@ from typing import NoReturn, TextIO  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
 from ocpp_users.embedded import TestbedProcess, TestbedStartError  # noqa: E402
+from ocpp_users.ocppj.text import frame_size  # noqa: E402
 from ocpp_users.ocppj.transport import SecurityConfig  # noqa: E402
 from scenarios import demo  # noqa: E402
 from scenarios.base import PRECONDITIONS, Case  # noqa: E402
@@ -113,6 +114,13 @@ def _phases(text: str) -> int:
     if value not in (1, 2, 3):
         raise ValueError(text)
     return value
+
+
+def _frame_size(text: str) -> int:
+    try:
+        return frame_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _profiles(text: str) -> frozenset[str]:
@@ -286,6 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     timing.add_argument("--connect-timeout", type=_seconds, default=10.0, metavar="S", help="default 10")
     timing.add_argument(
+        "--max-frame-size",
+        type=_frame_size,
+        default=RunOptions.max_frame_size,
+        metavar="BYTES",
+        help="largest WebSocket message accepted from the CSMS, e.g. 4MiB (default 4MiB; a larger one closes "
+        "the connection with 1009)",
+    )
+    timing.add_argument(
         "--connection-timeout",
         type=_wait,
         default=1.0,
@@ -409,6 +425,7 @@ def options_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
         unknown_vendor_id=args.unknown_vendor_id,
         step_timeout=args.step_timeout,
         connect_timeout=args.connect_timeout,
+        max_frame_size=args.max_frame_size,
         connection_timeout=args.connection_timeout,
         heartbeat_wait=args.heartbeat_wait,
         offline_time=args.offline_time,

@@ -21,6 +21,13 @@ def wire_line(entry: WireEntry, limit: int = WIRE_LINE_LIMIT) -> str:
     return f"{entry.clock} {entry.arrow} {raw}"
 
 
+def _took(result: CaseResult) -> str:
+    """A case's time as printed: its whole duration, and the clean-up's share when it waited."""
+    if result.cleanup_duration >= 0.1:
+        return f"{result.duration:.2f} s, clean-up {result.cleanup_duration:.2f} s"
+    return f"{result.duration:.2f} s"
+
+
 class Console:
     """A :class:`scenarios.runner.Listener` that prints in the seed's form, with more detail."""
 
@@ -54,14 +61,14 @@ class Console:
             self.write(f"Skipping incompatible test {result.case_id} ({printable(result.reason)})")
             return
         if result.verdict == Verdict.passed:
-            self.write(f"Running scenario: {name} -- PASSED!  ({result.duration:.2f} s)")
+            self.write(f"Running scenario: {name} -- PASSED!  ({_took(result)})")
             for note in result.notes:
                 self.write(f"    note: {printable(note)}")
             if self.verbose:
                 self._wire(result.wire)
             return
         word = "FAILED!" if result.verdict == Verdict.failed else "ERROR!"
-        self.write(f"Running scenario: {name} -- {word}  ({result.duration:.2f} s)")
+        self.write(f"Running scenario: {name} -- {word}  ({_took(result)})")
         failures = result.failed_checks
         if result.verdict == Verdict.failed and failures:
             for check in failures:
@@ -86,6 +93,13 @@ class Console:
         counts = ", ".join(f"{run.count(v)} {v}" for v in Verdict)
         total = len(run.cases)
         self.write(f"{total} case{'' if total == 1 else 's'} in {run.duration:.1f} s: {counts}")
+        in_cases = sum(c.duration for c in run.cases)
+        cleanup = sum(c.cleanup_duration for c in run.cases)
+        probe = f", probe {run.probe_duration:.1f} s" if run.probe_duration is not None else ""
+        self.write(
+            f"time: set-up {run.setup_duration:.1f} s{probe}, cases {in_cases:.1f} s "
+            f"(their clean-up {cleanup:.1f} s included)"
+        )
         if run.profiles:
             source = {
                 "--profiles": "declared with --profiles",

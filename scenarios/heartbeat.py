@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import time
 
-import gevent
-
 from ocpp_users.ocppj.errors import VolatileOcppError
 from ocpp_users.v16.station import Station
 
@@ -42,9 +40,8 @@ class Heartbeats:
         return not self.held and self.cp.connected and self.cp.registration == "Accepted"
 
     def run(self) -> None:
-        """The loop (the runner spawns it on the charge point, which kills it on stop)."""
-        while True:
-            gevent.sleep(self._poll)
+        """The loop (the runner spawns it on the charge point); it ends when the charge point stops."""
+        while not self.cp.wait_stopping(self._poll):
             interval = self.cp.effective_heartbeat_interval
             if interval <= 0 or time.monotonic() - self._last < interval or not self.may_send():
                 continue

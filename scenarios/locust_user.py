@@ -31,6 +31,7 @@ from locust.env import Environment
 from locust.exception import StopUser
 
 from ocpp_users.embedded import TestbedStartError
+from ocpp_users.fleet import secrecy
 from ocpp_users.fleet.optiontable import Option, OptionGroup, add_group
 from ocpp_users.fleet.runners import is_worker
 from ocpp_users.ocppj.sink import report
@@ -141,8 +142,9 @@ def option_errors(environment: Environment) -> list[str]:
     return errors
 
 
-def _check_options(environment: Environment, runner: Any = None, **_kwargs: object) -> None:
-    """Fail early: one line on stderr, exit code 2 (as argparse does)."""
+def _check_options(environment: Environment, runner: Any = None, web_ui: Any = None, **_kwargs: object) -> None:
+    """Fail early: one line on stderr, exit code 2 (as argparse does). Then keep the secrets out
+    of Locust's pages and reports (a password in --host, --octt-basic-auth-password)."""
     if is_worker(runner) or environment.parsed_options is None:
         return  # the master checked them (or there is no command line: an Environment built in code)
     errors = option_errors(environment)
@@ -150,10 +152,14 @@ def _check_options(environment: Environment, runner: Any = None, **_kwargs: obje
         sys.stderr.write(f"locust: error: {errors[0]}\n")
         sys.stderr.flush()
         raise SystemExit(2)
+    secrecy.hide_url_password(environment)
+    if web_ui is not None:
+        secrecy.install_web_ui(web_ui, environment, [o for o in OPTIONS.options if o.secret])
 
 
 def _options(environment: Environment, host: str | None) -> RunOptions:
     o = _parsed(environment)
+    host = secrecy.real_host(environment, host) if host else host
     return RunOptions(
         url=host or "",
         cp_id=o.octt_cp_id,

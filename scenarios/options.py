@@ -144,6 +144,10 @@ class RunOptions:
     """Seconds without connectivity in the offline cases (TC_037_x, TC_039)."""
     reboot_delay: float = 0.2
     """Seconds between dropping the connection and reconnecting on a reset or power loss."""
+    max_frame_size: int = 4 << 20
+    """The largest WebSocket message the Tool accepts from the CSMS (bytes): 4 MiB, room for a
+    SendLocalList.req of the 10,000 entries the Tool's LocalAuthListMaxLength allows (about
+    150 bytes each); a larger one fails the connection (close code 1009)."""
     probe_timeout: float = 2.0
     """Seconds to wait for the answer to each probe call (they go out one at a time)."""
     probe: bool = True

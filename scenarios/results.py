@@ -119,6 +119,26 @@ class WireEntry:
         return {"at": self.iso, "direction": self.direction, "raw": self.raw}
 
 
+@dataclass(slots=True)
+class InvalidFrame:
+    """A frame the CSMS sent that is not valid OCPP-J (or WebSocket): not JSON, not an array, a
+    binary frame, an answer with an unknown or repeated id, a frame too big, a masked one."""
+
+    at: float
+    reason: str
+    """What is wrong with it, in the engine's words."""
+    frame: str
+    """The frame as received (control characters escaped, cut at 300 characters)."""
+
+    def note(self, when: str) -> str:
+        shown = f": {self.frame}" if self.frame else ""
+        return f"the CSMS sent an invalid frame {when}: {self.reason}{shown}"
+
+    def to_json(self) -> dict[str, Any]:
+        at = datetime.fromtimestamp(self.at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return {"at": at, "reason": self.reason, "frame": self.frame}
+
+
 class CheckFailed(Exception):
     """A tool validation on the CSMS failed; the case ends FAILED (the check is already recorded)."""
 
@@ -191,12 +211,18 @@ class CaseResult:
     """NOT APPLICABLE reason, ERROR description, or the failing check in one line."""
     started: float = 0.0
     duration: float = 0.0
+    """Seconds the case took, its clean-up included (every wait on the CSMS counts)."""
+    cleanup_duration: float = 0.0
+    """Seconds of that spent bringing the charge point back to the general pre-conditions."""
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """Warnings and remarks (e.g. TC_064: "Accepted is allowed, but ...")."""
     wire: list[WireEntry] = field(default_factory=list)
     cleanup_wire: list[WireEntry] = field(default_factory=list)
     """Frames of the clean-up after the case (stop transactions, connectors back to Available)."""
+    invalid_frames: list[InvalidFrame] = field(default_factory=list)
+    """Frames the CSMS sent during the case or its clean-up that are not valid OCPP-J (each also
+    in :attr:`notes`)."""
     error_detail: str = ""
     """Traceback of a harness fault."""
     skip_kind: str = ""
@@ -224,8 +250,10 @@ class CaseResult:
             if self.started
             else None,
             "duration_s": round(self.duration, 3),
+            "cleanup_s": round(self.cleanup_duration, 3),
             "checks": [c.to_json() for c in self.checks],
             "notes": list(self.notes),
+            "invalid_frames": [f.to_json() for f in self.invalid_frames],
             "wire": [w.to_json() for w in self.wire],
             "cleanup_wire": [w.to_json() for w in self.cleanup_wire],
             "error_detail": self.error_detail,
@@ -249,10 +277,15 @@ class RunResult:
     cp_id: str
     started: float
     duration: float = 0.0
+    setup_duration: float = 0.0
+    """Seconds of the set-up before the probe: connect, BootNotification(s) until Accepted (the
+    intervals a Pending or Rejected one asks for included), the first StatusNotifications."""
     probe_duration: float | None = None
     support: dict[str, Support] = field(default_factory=dict)
     cases: list[CaseResult] = field(default_factory=list)
     setup_wire: list[WireEntry] = field(default_factory=list)
+    invalid_frames: list[InvalidFrame] = field(default_factory=list)
+    """Invalid frames outside any case: set-up, probe, between cases (each also in :attr:`notes`)."""
     notes: list[str] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
     """The feature profiles the run treated as declared by the CSMS."""

@@ -40,6 +40,7 @@ from scenarios.base import PRECONDITIONS, Case, all_cases
 from scenarios.context import Context, option_of, timestamp
 from scenarios.drivers import CommandDriver, Driver, PromptDriver, UrlDriver
 from scenarios.heartbeat import Heartbeats
+from scenarios.invalid_frames import InvalidFrames
 from scenarios.options import CORE, FEATURE_PROFILES, RunOptions, redact_url, selected
 from scenarios.results import (
     CaseResult,
@@ -47,6 +48,7 @@ from scenarios.results import (
     CheckFailed,
     DriverError,
     HarnessError,
+    InvalidFrame,
     NotApplicable,
     RunResult,
     Skip,
@@ -57,6 +59,10 @@ from scenarios.results import (
 from scenarios.wire import WireTap
 
 Hook = Callable[[str], Any]
+
+
+TEARDOWN_GRACE = 2.0
+"""Seconds the charge point gets to end its calls in flight when the run is over."""
 
 
 class ConnectionFailed(Exception):
@@ -111,6 +117,8 @@ class Runner:
         self.driver = build_driver(options, out, read_line)
         self.tap = WireTap()
         self.recorder = Recorder()
+        self.invalid = InvalidFrames(self.recorder)
+        """The charge point's sink: the recorder, and every invalid frame filed per case."""
         self.cp: Station | None = None
         self.heartbeats: Heartbeats | None = None
         self.result = RunResult(redact_url(options.url), options.cp_id, time.time(), require_all=options.require_all)
@@ -119,6 +127,7 @@ class Runner:
         self.boot_problem: Check | None = None
         """Set when the set-up's BootNotification was never Accepted: every case FAILS with it."""
         self._configuration: dict[str, str] = {}
+        self._noted: dict[int, int] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -134,6 +143,7 @@ class Runner:
             model=o.model,
             call_timeout=o.step_timeout,
             connect_timeout=o.connect_timeout,
+            max_frame_size=o.max_frame_size,
             serialize_calls=True,  # OCPP-J §4.1.1: at most one outstanding CALL (the heartbeat included)
             validate=True,
             reconnect=False,
@@ -158,20 +168,27 @@ class Runner:
 
     def setup(self) -> None:
         """Connect, boot (the Booted state), probe. Raises :class:`ConnectionFailed`."""
-        self.cp = Station(self.settings(), sink=self.recorder, wire_log=self.tap)
+        self.cp = Station(self.settings(), sink=self.invalid, wire_log=self.tap)
         self.cp.observers.append(self._observe)
         self.tap.switch(self.result.setup_wire)
+        self.invalid.switch(self.result.invalid_frames)
+        started = time.perf_counter()
         deadline = time.monotonic() + self.options.connect_timeout
         try:
-            self.cp.connect()
-        except TransportError as exc:
-            raise ConnectionFailed(f"cannot connect to {redact_url(self.cp.url)}: {self._explain(exc)}") from None
-        except OSError as exc:  # a TLS file the ssl module cannot load (ssl.SSLError is an OSError)
-            raise ConnectionFailed(f"cannot connect to {redact_url(self.cp.url)}: {exc}") from None
-        accepted = self._first_boot(deadline)
+            try:
+                self.cp.connect()
+            except TransportError as exc:
+                raise ConnectionFailed(f"cannot connect to {redact_url(self.cp.url)}: {self._explain(exc)}") from None
+            except OSError as exc:  # a TLS file the ssl module cannot load (ssl.SSLError is an OSError)
+                raise ConnectionFailed(f"cannot connect to {redact_url(self.cp.url)}: {exc}") from None
+            accepted = self._first_boot(deadline)
+            if accepted:
+                self._statuses_quietly()
+        finally:
+            self.result.setup_duration = time.perf_counter() - started
         if accepted:
-            self._statuses_quietly()
             self._probe()
+        self._note_invalid_frames(self.result.invalid_frames, self.result.notes, "during the set-up and probe")
         self._declare_profiles()
         self._configuration = {name: key.value for name, key in self.cp.configuration.keys.items()}
         # A charger keeps heartbeating (every HeartbeatInterval from the BootNotification.conf), so
@@ -286,8 +303,16 @@ class Runner:
         cp = self.cp
         if cp is not None:
             self.tap.switch(self.result.setup_wire)
-            cp.stop(stop_transactions=False)
+            cp.stop(stop_transactions=False, deadline=time.monotonic() + TEARDOWN_GRACE)
+        self._note_invalid_frames(self.result.invalid_frames, self.result.notes, "between cases")
         self.result.duration = time.time() - self.result.started
+
+    def _note_invalid_frames(self, frames: list[InvalidFrame], notes: list[str], when: str) -> None:
+        """One note per invalid frame not noted yet (their ``to_json`` goes to the JSON report)."""
+        noted = self._noted.get(id(frames), 0)
+        for frame in frames[noted:]:
+            notes.append(frame.note(when))
+        self._noted[id(frames)] = len(frames)
 
     def run(self) -> RunResult:
         """Set up, run every selected case, tear down. Raises :class:`ConnectionFailed`."""
@@ -389,6 +414,8 @@ class Runner:
         cp = self.charge_point
         self.tap.forget_calls()
         self.tap.switch(result.wire)
+        self._note_invalid_frames(self.result.invalid_frames, self.result.notes, "between cases")
+        self.invalid.switch(result.invalid_frames)
         ctx = Context(cp, self.options, self.tap, result, self.driver, self._reconnect, self.heartbeats)
         started = time.perf_counter()
         try:
@@ -416,16 +443,24 @@ class Runner:
             result.verdict, result.reason = Verdict.error, f"harness fault: {type(exc).__name__}: {exc}"
             result.error_detail = traceback.format_exc()
         finally:
-            result.duration = time.perf_counter() - started
             for trigger in ctx.triggers:
                 if trigger.greenlet is not None:
                     trigger.greenlet.join(timeout=0.5)
                     trigger.greenlet.kill(block=False)
             if self.after_case is not None:
                 self.after_case(case.case_id)
+            self._note_invalid_frames(result.invalid_frames, result.notes, "during the case")
             self.tap.switch(result.cleanup_wire)
-            self.restore(result)
-            self.tap.switch(self.result.setup_wire)
+            cleanup = time.perf_counter()
+            try:
+                self.restore(result)
+            finally:
+                now = time.perf_counter()
+                result.cleanup_duration = now - cleanup
+                result.duration = now - started  # the clean-up's waits count too
+                self.tap.switch(self.result.setup_wire)
+                self._note_invalid_frames(result.invalid_frames, result.notes, "during the clean-up")
+                self.invalid.switch(self.result.invalid_frames)
         self._report(result)
         return result
 

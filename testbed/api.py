@@ -102,6 +102,9 @@ class ControlApi:
             case ["cps"]:
                 self._allow(method, "GET")
                 return HttpResponse(200, {"cps": {k: v.to_json() for k, v in self.store.cps.items()}})
+            case ["connections"]:
+                self._allow(method, "GET")
+                return HttpResponse(200, {"connections": self.registry.open_connections()})
             case ["cps", cp_id]:
                 self._allow(method, "GET")
                 return HttpResponse(200, self._record(cp_id).to_json())

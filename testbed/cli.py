@@ -20,7 +20,7 @@ DESCRIPTION = """\
 Reference OCPP 1.6J Central System (CSMS) for testing charge point clients.
 Charge points connect to ws[s]://HOST:PORT/<anything>/<chargePointId> with subprotocol
 ocpp1.6. A JSON control API (always on 127.0.0.1) inspects and steers the CSMS:
-GET /health, /cps, /cps/{id}/messages, /tags, /config, /transactions, /faults;
+GET /health, /cps, /cps/{id}/messages, /connections, /tags, /config, /transactions, /faults;
 POST /cps/{id}/{Action}, /cps/{id}/disconnect, /reset; PUT /tags/{idTag}, /faults;
 PATCH /config; DELETE /cps/{id}/messages, /faults.
 """

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from testbed import rawframes
 from testbed.frames import CallErrorInfo, Reply, dumps, reply_frame, result_frame
 from testbed.validation import error, response_problem
 
@@ -63,12 +64,14 @@ SPECS: dict[str, tuple[str, dict[str, Arg]]] = {
         },
     ),
     "callerror": (
-        "{action?, code=InternalError, description?, details?}: answer with that CALLERROR",
+        "{action?, code=InternalError, description?, details?, vary=false}: answer with that CALLERROR "
+        "(vary: a different description each time, its number appended)",
         {
             "action": _ACTION,
             "code": Arg("str", default="InternalError"),
             "description": Arg("str", default=""),
             "details": Arg("object", default={}),
+            "vary": Arg("bool", default=False),
         },
     ),
     "schema_invalid_response": ("{action?}: answer with a schema-invalid payload", {"action": _ACTION}),
@@ -85,7 +88,43 @@ SPECS: dict[str, tuple[str, dict[str, Arg]]] = {
         "{action?}: after each answer also send a CALLRESULT with an unknown id",
         {"action": _ACTION},
     ),
+    "extra_frame": (
+        "{kind, action?}: after each answer also send one frame that is not valid OCPP-J: not_json, "
+        "not_array, binary (a binary frame), duplicate (the same answer again), unknown_id (a CALLRESULT "
+        "with an unknown id)",
+        {"kind": Arg("str", required=True), "action": _ACTION},
+    ),
+    "length_bomb": (
+        "{action?, size=2**40, limit=268435456}: instead of the answer, a text frame header announcing "
+        "size bytes, then filler bytes (at most limit) as fast as the charge point takes them",
+        {"action": _ACTION, "size": Arg("int", default=1 << 40), "limit": Arg("int", default=1 << 28)},
+    ),
+    "masked_frame": (
+        "{action?}: send the answer as a masked frame (RFC 6455 §5.1: a server MUST NOT mask)",
+        {"action": _ACTION},
+    ),
+    "reserved_bits": (
+        "{action?}: send the answer with RSV1 set though no extension was agreed (RFC 6455 §5.2)",
+        {"action": _ACTION},
+    ),
+    "long_message_id": (
+        "{length=40, action?}: POST /cps/{id}/{Action} sends its CALL with a message id of length "
+        "characters (OCPP-J: at most 36)",
+        {"length": Arg("int", default=40), "action": _ACTION},
+    ),
+    "unreadable_message_id": (
+        "{action?}: POST /cps/{id}/{Action} sends its CALL with a number as message id",
+        {"action": _ACTION},
+    ),
+    "repeat_call": (
+        "{action?, times=2}: POST /cps/{id}/{Action} sends its CALL times times back to back (each with "
+        "its own id, none waiting for an answer: OCPP-J allows one outstanding CALL); the first one's "
+        "answer is returned",
+        {"action": _ACTION, "times": Arg("int", default=2)},
+    ),
 }
+
+EXTRA_FRAME_KINDS = ("not_json", "not_array", "binary", "duplicate", "unknown_id")
 
 CLOSE_CODE = 1011
 
@@ -102,6 +141,16 @@ def _check_arg(fault: str, name: str, arg: Arg, value: Any) -> Any:
         raise ValueError(f"fault {fault}: {name} must be of type {arg.kind}")
     if name == "count" and value < 1:
         raise ValueError(f"fault {fault}: count must be >= 1")
+    if name == "kind" and value not in EXTRA_FRAME_KINDS:
+        raise ValueError(f"fault {fault}: kind must be one of {', '.join(EXTRA_FRAME_KINDS)}")
+    if name == "size" and not 1 <= value < 1 << 63:
+        raise ValueError(f"fault {fault}: size must be between 1 and 2**63-1")
+    if name == "limit" and not 0 <= value <= 1 << 34:
+        raise ValueError(f"fault {fault}: limit must be between 0 and 2**34")
+    if name == "times" and not 1 <= value <= 100:
+        raise ValueError(f"fault {fault}: times must be between 1 and 100")
+    if name == "length" and not 1 <= value <= 100_000:
+        raise ValueError(f"fault {fault}: length must be between 1 and 100000")
     if name == "seconds" and not 0 <= value <= 3600:
         raise ValueError(f"fault {fault}: seconds must be between 0 and 3600")
     return value
@@ -173,12 +222,43 @@ def corrupt(action: str | None, payload: Any) -> Any:
     return candidate
 
 
+@dataclass(frozen=True)
+class Raw:
+    """Bytes written to the connection as they are, past the WebSocket library (a broken frame)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Bomb:
+    """A text frame header announcing ``size`` bytes, then at most ``limit`` filler bytes."""
+
+    size: int
+    limit: int
+
+
+Out = str | bytes | Raw | Bomb
+"""One thing to send: a text frame (str), a binary frame (bytes), raw bytes, a length bomb."""
+
+
 @dataclass
 class Plan:
-    """What to put on the wire for one CALL: optional delay, then these frames in order."""
+    """What to put on the wire for one CALL: optional delay, then these in order."""
 
-    frames: list[str] = field(default_factory=list)
+    frames: list[Out] = field(default_factory=list)
     delay: float = 0.0
+
+
+def _extra(kind: str, unique_id: str, reply: Reply) -> Out:
+    if kind == "not_json":
+        return '[3,"oops" {not json'
+    if kind == "not_array":
+        return '{"messageTypeId": 3, "note": "an object, not an array"}'
+    if kind == "binary":
+        return b"\x00\x01binary\xff"
+    if kind == "duplicate":
+        return reply_frame(unique_id, reply)
+    return result_frame(str(uuid.uuid4()), {})
 
 
 def _set_tag_status(payload: Any, status: str) -> Any:
@@ -195,6 +275,7 @@ class FaultSwitch:
     def __init__(self, initial: dict[str, Any] | None = None) -> None:
         self.active: dict[str, Any] | None = None
         self._seen: dict[str, int] = {}
+        self._replies = 0
         self.set(initial)
 
     @staticmethod
@@ -204,6 +285,7 @@ class FaultSwitch:
     def set(self, fault: dict[str, Any] | None) -> None:
         self.active = copy.deepcopy(fault)
         self._seen = {}
+        self._replies = 0
 
     def reset(self) -> None:
         """POST /reset clears faults (even one given on the command line)."""
@@ -246,6 +328,21 @@ class FaultSwitch:
     def close_on_call(self, action: str | None) -> bool:
         return self._is("drop_on_boot") and action == "BootNotification"
 
+    def repeats(self, action: str) -> int:
+        """How many times a CSMS-initiated CALL goes out (1 unless fault repeat_call)."""
+        if self._is("repeat_call", action) and self.active is not None:
+            return int(self.active["times"])
+        return 1
+
+    def outbound_id(self, action: str, unique_id: str) -> str | int:
+        """The message id of a CSMS-initiated CALL as the fault spoils it."""
+        if self._is("long_message_id", action) and self.active is not None:
+            length = int(self.active["length"])
+            return (unique_id * (length // len(unique_id) + 1))[:length]
+        if self._is("unreadable_message_id", action):
+            return int(uuid.UUID(unique_id)) % 10**9
+        return unique_id
+
     def outbound_mode(self, action: str) -> Literal["send", "ignore", "garbage"]:
         if self._is("ignore_trigger", action):
             return "ignore"
@@ -270,7 +367,9 @@ class FaultSwitch:
             new = deep_merge(reply.payload, fault["payload"]) if fault["merge"] else fault["payload"]
             reply = Reply(payload=copy.deepcopy(new))
         elif name == "callerror":
-            reply = Reply(error=CallErrorInfo(fault["code"], fault["description"], copy.deepcopy(fault["details"])))
+            self._replies += 1
+            description = fault["description"] + (f" #{self._replies}" if fault.get("vary") else "")
+            reply = Reply(error=CallErrorInfo(fault["code"], description, copy.deepcopy(fault["details"])))
         elif name == "schema_invalid_response" and is_result:
             reply = Reply(payload=corrupt(action, reply.payload))
         elif name == "late_answer":
@@ -283,6 +382,14 @@ class FaultSwitch:
             return Plan([])
         elif name == "unsolicited_result":
             return Plan([reply_frame(unique_id, reply), result_frame(str(uuid.uuid4()), {})])
+        elif name == "extra_frame":
+            return Plan([reply_frame(unique_id, reply), _extra(fault["kind"], unique_id, reply)])
+        elif name == "length_bomb":
+            return Plan([Bomb(int(fault["size"]), int(fault["limit"]))])
+        elif name in ("masked_frame", "reserved_bits"):
+            data = reply_frame(unique_id, reply).encode("utf-8")
+            masked = name == "masked_frame"
+            return Plan([Raw(rawframes.frame(rawframes.TEXT, data, masked=masked, rsv=0 if masked else 0x40))])
         return Plan([reply_frame(unique_id, reply)])
 
     @staticmethod

@@ -91,7 +91,7 @@ def error_payload(error: CallErrorInfo) -> dict[str, Any]:
     return {"errorCode": error.code, "errorDescription": error.description, "errorDetails": error.details}
 
 
-def call_frame(unique_id: str, action: str, payload: Any) -> str:
+def call_frame(unique_id: str | int, action: str, payload: Any) -> str:
     return dumps([CALL, unique_id, action, payload])
 
 

@@ -11,6 +11,18 @@ if TYPE_CHECKING:
 class Registry:
     def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}
+        self._open: dict[Session, dict[str, object]] = {}
+
+    def opened(self, session: Session, info: dict[str, object]) -> None:
+        """A connection is open (whether or not it is the current one for its id)."""
+        self._open[session] = info
+
+    def closed(self, session: Session) -> None:
+        self._open.pop(session, None)
+
+    def open_connections(self) -> list[dict[str, object]]:
+        """Every open WebSocket connection, current or replaced, oldest first."""
+        return [{**info, "current": self._sessions.get(s.id) is s} for s, info in self._open.items()]
 
     def attach(self, session: Session) -> Session | None:
         """Make ``session`` current for its id; returns the session it replaces, if any."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import time
 from collections.abc import Sequence
 from http import HTTPStatus
 
@@ -104,7 +105,7 @@ class OcppServer:
         credentials = basic_credentials(ws.request.headers.get("Authorization"))
         session = Session(cp_id, ws, self.store, self.faults, self.log_frames)
         previous = self.registry.attach(session)
-        if previous is not None:
+        if previous is not None and self.store.config.close_replaced:
             previous.close(1000, "replaced by a new connection")
         record = session.record
         record.connected = True
@@ -117,9 +118,19 @@ class OcppServer:
         LOG.info(
             "%s: connected from %s (subprotocol %s, connection #%d)", cp_id, where, ws.subprotocol, record.connections
         )
+        self.registry.opened(session, {"cp_id": cp_id, "peer": where, "opened": time.time()})
         try:
             await session.run()
         finally:
+            self.registry.closed(session)
+            received = ws.protocol.close_rcvd
+            record.closes.append(
+                {
+                    "code": received.code if received is not None else None,
+                    "reason": received.reason if received is not None else None,
+                    "by_csms": ws.protocol.close_sent is not None and ws.protocol.close_rcvd_then_sent is not True,
+                }
+            )
             if self.registry.detach(session):
                 record.connected = False
             LOG.info(

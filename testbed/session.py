@@ -17,8 +17,9 @@ from typing import Any, Literal
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from testbed import rawframes
 from testbed.dispatch import dispatch
-from testbed.faults import CLOSE_CODE, FaultSwitch
+from testbed.faults import CLOSE_CODE, Bomb, FaultSwitch, Out, Raw
 from testbed.frames import CALL, CALLERROR, CALLRESULT, CallErrorInfo, Frame, Reply, call_frame, parse
 from testbed.handlers import CsmsHandlers
 from testbed.logsetup import loggable_frame
@@ -150,12 +151,43 @@ class Session(CsmsHandlers):
         plan = self.faults.plan_reply(frame.action, frame.unique_id, reply)
         if plan.delay > 0:
             await asyncio.sleep(plan.delay)
-        for raw in plan.frames:
+        for out in plan.frames:
             if self.closing:
                 return
-            await self._send_raw(raw)
+            await self._send_out(out)
 
     # --- outbound ---------------------------------------------------------------
+
+    async def _send_out(self, out: Out) -> None:
+        if isinstance(out, str):
+            await self._send_raw(out)
+        elif isinstance(out, bytes):
+            self._record("out", f"(binary frame, {len(out)} bytes)", Frame(problem="binary frame"))
+            await self.ws.send(out)
+        elif isinstance(out, Raw):
+            self._record("out", f"(raw frame bytes: {out.data[:200]!r})", Frame(problem="raw frame"))
+            self.ws.transport.write(out.data)
+        else:
+            await self._bomb(out)
+
+    async def _bomb(self, bomb: Bomb) -> None:
+        """A text frame header announcing ``bomb.size`` bytes, then filler as fast as the peer reads
+        it, until ``bomb.limit`` bytes went out or the connection closed."""
+        transport = self.ws.transport
+        self._record("out", f"(frame header announcing {bomb.size} bytes)", Frame(problem="length bomb"))
+        transport.write(rawframes.header(rawframes.TEXT, bomb.size))
+        filler = b"[" * 65536
+        sent = 0
+        while sent < bomb.limit and not transport.is_closing():
+            if transport.get_write_buffer_size() > 1 << 20:
+                await asyncio.sleep(0.002)
+                continue
+            piece = filler[: min(len(filler), bomb.limit - sent)]
+            transport.write(piece)
+            sent += len(piece)
+            self.record.bomb_bytes += len(piece)
+            await asyncio.sleep(0)
+        LOG.info("%s: length bomb: %d of %d announced bytes sent", self.id, sent, bomb.size)
 
     async def _send_raw(self, raw: str) -> None:
         frame = parse(raw)
@@ -182,10 +214,16 @@ class Session(CsmsHandlers):
                 await self._send_raw(self.faults.garbage_call(unique_id, action))
                 return CallOutcome("garbage", unique_id=unique_id)
             future: asyncio.Future[Frame | None] = loop.create_future()
+            spoiled = self.faults.outbound_id(action, unique_id)
+            unique_id = spoiled if isinstance(spoiled, str) else "-1"  # a number: the answer can only say "-1"
             self._pending[unique_id] = future
             _remember(self._out_calls, unique_id, action)
             payload = self.faults.outbound_payload(action, payload)
-            await self._send_raw(call_frame(unique_id, action, payload))
+            await self._send_raw(call_frame(spoiled, action, payload))
+            for _ in range(self.faults.repeats(action) - 1):
+                again = str(uuid.uuid4())  # answers to these are recorded, not awaited
+                _remember(self._out_calls, again, action)
+                await self._send_raw(call_frame(again, action, payload))
             if not wait:
                 self._spawn(self._await_response(unique_id, future, deadline, release=True))
                 handed_off = True

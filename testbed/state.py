@@ -18,6 +18,9 @@ class Config:
     heartbeat_interval: int = 60
     boot_status: str = "Accepted"
     boot_retry_interval: int = 10
+    close_replaced: bool = True
+    """Close a charge point's older connection when it opens a new one (many CSMSs leave it open:
+    false, so a charge point that leaks connections shows it in GET /connections)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,6 +65,11 @@ class CpRecord:
     last_boot: dict[str, Any] | None = None
     basic_auth_user: str | None = None
     subprotocol: str | None = None
+    closes: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=20))
+    """How its last connections ended: the close code the charge point sent (None: it dropped TCP
+    without a close frame), its reason, and whether the CSMS had started the close."""
+    bomb_bytes: int = 0
+    """Bytes of length-bomb filler the charge point took before closing (fault length_bomb)."""
     messages: deque[Message] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -77,6 +85,8 @@ class CpRecord:
             "last_boot": copy.deepcopy(self.last_boot),
             "basic_auth_user": self.basic_auth_user,
             "subprotocol": self.subprotocol,
+            "closes": list(self.closes),
+            "bomb_bytes": self.bomb_bytes,
         }
 
 
@@ -124,6 +134,10 @@ class Store:
                 setattr(new, key, check_interval(key, value))
             elif key == "boot_status":
                 new.boot_status = canonical_boot_status(value)
+            elif key == "close_replaced":
+                if not isinstance(value, bool):
+                    raise ValueError("close_replaced must be true or false")
+                new.close_replaced = value
             elif key == "accept_prefix":
                 if not isinstance(value, str):
                     raise ValueError("accept_prefix must be a string")

@@ -66,19 +66,39 @@ def pair() -> Iterator[tuple[FakeWS, socket.socket]]:
     theirs.close()
 
 
+def unmask(raw: bytes) -> bytes:
+    """The payload of one masked frame, as a server reads it (RFC 6455 §5.3)."""
+    length, pos = raw[1] & 0x7F, 2
+    if length == 126:
+        length, pos = struct.unpack("!H", raw[2:4])[0], 4
+    elif length == 127:
+        length, pos = struct.unpack("!Q", raw[2:10])[0], 10
+    key, data = raw[pos : pos + 4], raw[pos + 4 : pos + 4 + length]
+    return bytes(b ^ key[i % 4] for i, b in enumerate(data))
+
+
+def read_exactly(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        assert chunk, "closed early"
+        data += chunk
+    return data
+
+
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536, 200_000])
 def test_our_masked_text_frames_decode_to_the_payload(pair: tuple[FakeWS, socket.socket], size: int) -> None:
     ws, theirs = pair
     payload = os.urandom(size)
     raw = encode_text_frame(payload)
     assert raw[0] == 0x81 and raw[1] & 0x80  # final text frame, masked as a client must
-    writer = gevent.spawn(theirs.sendall, raw)
-    reader = FrameReader(FakeWS(theirs))  # read it back on the other end
-    ours_reader = FrameReader(ws)
+    assert unmask(raw) == payload
     send = gevent.spawn(send_text, ws, payload)
-    assert reader.next() == (1, payload)
+    assert unmask(read_exactly(theirs, len(raw))) == payload  # what the server reads
     send.join(timeout=5)
-    assert ours_reader.next() == (1, payload)
+    # The server's frames are not masked (RFC 6455 §5.1); one of the same size reads back.
+    writer = gevent.spawn(theirs.sendall, frame(1, payload))
+    assert FrameReader(ws).next() == (1, payload)
     writer.join(timeout=5)
 
 
@@ -110,7 +130,7 @@ def test_fragments_are_joined_and_pings_between_them_answered(pair: tuple[FakeWS
     theirs.sendall(
         frame(1, b"[2,", fin=False)
         + frame(9, b"are you there")
-        + frame(0, b'"a","Heartbeat",', fin=False, mask=True)
+        + frame(0, b'"a","Heartbeat",', fin=False)
         + frame(10, b"unsolicited pong")
         + frame(0, b"{}]")
     )

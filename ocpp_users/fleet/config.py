@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 from ocpp_users.fleet.ids import DEFAULT_TEMPLATE, check_template, read_ids_file
 from ocpp_users.ocppj.redact import redact_url
-from ocpp_users.ocppj.transport import SecurityConfig
+from ocpp_users.ocppj.text import frame_size
+from ocpp_users.ocppj.transport import DEFAULT_MAX_MESSAGE_SIZE, SecurityConfig
 from ocpp_users.v16.settings import ChargePointSettings
 
 STOP_REASONS = ("Local", "EVDisconnected", "mixed")
@@ -32,6 +33,8 @@ EMBEDDED_METER_INTERVAL = 5
 EMBEDDED_HEARTBEAT_INTERVAL = 10
 """Heartbeat interval the embedded testbed hands out in BootNotification.conf."""
 MAX_ID_TAG = 20  # CiString20Type
+DEFAULT_SIZE_TEXT = "1MiB"
+"""--max-frame-size by default: :data:`~ocpp_users.ocppj.transport.DEFAULT_MAX_MESSAGE_SIZE`."""
 
 
 class OptionError(ValueError):
@@ -112,6 +115,14 @@ def parse_id_tags(value: Any, option: str = "--id-tag") -> tuple[str, ...]:
     return tags
 
 
+def parse_size(value: Any, option: str) -> int:
+    """A size in bytes: ``1048576``, ``1MiB``, ``512 KiB``, ``4M`` (K/M/G are powers of 1024)."""
+    try:
+        return frame_size(_text(value))
+    except ValueError as exc:
+        raise OptionError(f"{option}: {exc}") from None
+
+
 def existing_file(value: Any, option: str) -> str | None:
     text = _text(value)
     if not text:
@@ -155,6 +166,8 @@ class FleetConfig:
     call_timeout: float = 30.0
     connect_timeout: float = 10.0
     backoff_max: float = 30.0
+    max_frame_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    """The largest inbound WebSocket message a charge point accepts (bytes)."""
     stop_reason: str = "Local"
     vendor: str = "VolatileOCPP"
     model: str = "VirtualCP"
@@ -178,6 +191,7 @@ class FleetConfig:
             time_factor=self.time_factor,
             backoff_max=self.backoff_max,
             backoff_initial=min(1.0, self.backoff_max),
+            max_frame_size=self.max_frame_size,
         )
         if self.firmware_version:
             settings.firmware_version = self.firmware_version
@@ -273,6 +287,7 @@ def fleet_config(
         call_timeout=parse_number(_get(options, "call_timeout", 30.0), "--call-timeout"),
         connect_timeout=parse_number(_get(options, "connect_timeout", 10.0), "--connect-timeout"),
         backoff_max=parse_number(_get(options, "backoff_max", 30.0), "--backoff-max"),
+        max_frame_size=parse_size(_get(options, "max_frame_size", DEFAULT_SIZE_TEXT), "--max-frame-size"),
         stop_reason=stop_reason,
         vendor=vendor,
         model=model,

@@ -16,6 +16,7 @@ from ocpp_users.fleet.config import (
     DEFAULT_ID_TAG,
     DEFAULT_IDLE,
     DEFAULT_SESSION,
+    DEFAULT_SIZE_TEXT,
     EMBEDDED_METER_INTERVAL,
     STOP_REASONS,
     OptionError,
@@ -25,6 +26,7 @@ from ocpp_users.fleet.config import (
     parse_number,
     parse_optional_interval,
     parse_range,
+    parse_size,
 )
 from ocpp_users.fleet.ids import DEFAULT_TEMPLATE, check_template, read_ids_file
 from ocpp_users.fleet.optiontable import Option, OptionGroup, add_group
@@ -146,6 +148,15 @@ CONNECTION = OptionGroup(
             default=30.0,
             metavar="S",
             type=_float_checked("--backoff-max"),
+        ),
+        Option(
+            "--max-frame-size",
+            "largest WebSocket message a charge point accepts from the CSMS, e.g. 1MiB or 1048576; a larger "
+            "one closes the connection with 1009 (a counted failure) and the charge point reconnects "
+            f"(default {DEFAULT_SIZE_TEXT}: OCPP messages are small)",
+            default=DEFAULT_SIZE_TEXT,
+            metavar="BYTES",
+            type=_checked(parse_size, "--max-frame-size"),
         ),
     ),
 )

@@ -26,6 +26,7 @@ from locust.event import Events
 from locust.runners import Runner
 from locust.web import WebUI
 
+from ocpp_users.fleet import secrecy
 from ocpp_users.fleet.config import EMBEDDED_HEARTBEAT_INTERVAL, FleetConfig, OptionError, fleet_config
 from ocpp_users.fleet.fleet_fidelity import FleetFidelity
 from ocpp_users.fleet.ids import MSG_IDS_GRANT, MSG_IDS_REQUEST, MSG_IDS_RETURN, IdLedger, IdPool, LeasedIdPool
@@ -86,9 +87,10 @@ class Fleet:
 
     def configure(self) -> FleetConfig:
         """(Re)build the configuration and the id pool; raise :class:`OptionError`."""
-        host = self.environment.host or ""
-        if not host and self.testbed is not None:
-            host = self.environment.host = self.testbed.ws_url
+        if not self.environment.host and self.testbed is not None:
+            self.environment.host = self.testbed.ws_url
+        secrecy.hide_url_password(self.environment)  # a password in the URL never reaches a page
+        host = secrecy.real_host(self.environment, self.environment.host or "")
         if not host:
             raise OptionError(
                 "--host: no CSMS URL; a worker needs --host (the embedded testbed runs only on a master "
@@ -265,6 +267,7 @@ def on_init(environment: Environment, runner: Runner | None, web_ui: WebUI | Non
         )
     if web_ui is not None:
         fleet.monitor.install_web_ui(web_ui)
+        secrecy.install_web_ui(web_ui, environment)
     if getattr(options, "headless", False):
         fleet.monitor.start_printer()
 

@@ -7,8 +7,9 @@ in headless mode and once at the end, together with the load fidelity of
 :mod:`ocpp_users.fleet_fidelity` (on-time ratio per kind, loop lag, CPU, the current warning).
 Workers send their counts and fidelity snapshot to the master with their stats reports; the counts
 of a worker that quit or went missing are dropped, and all are cleared when a test starts. Failures
-are aggregated: the first occurrence of each distinct reason is logged once, connection problems
-are counted once more at the end.
+are aggregated: the first occurrence of each distinct reason is logged with what the CSMS said,
+repeats at most once a minute with their count (:mod:`~ocpp_users.fleet.failure_log`); connection
+problems are counted once more at the end.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import gevent
 from locust.env import Environment
 from locust.web import WebUI
 
+from ocpp_users.fleet.failure_log import FailureLog
 from ocpp_users.fleet.fleet_fidelity import FIDELITY_KEY, FleetFidelity, summary_text, view_rows
 from ocpp_users.fleet.state import STATES, fleet_state
-from ocpp_users.ocppj.redact import redact_url
 from ocpp_users.ocppj.sink import WEBSOCKET
 
 log = logging.getLogger("ocpp_users.fleet")
@@ -32,8 +33,6 @@ log = logging.getLogger("ocpp_users.fleet")
 REPORT_KEY = "vocpp_charge_points"
 TAB_KEY = "charge-points"
 SUMMARY_INTERVAL = 10.0
-MAX_LOGGED_REASONS = 100
-"""Distinct failure reasons logged per process; later new reasons are only counted."""
 
 
 STOPPED_KEY = "calls_stopped"
@@ -61,7 +60,7 @@ class FleetMonitor:
         self.fidelity = fidelity
         """Load fidelity shown with the counts (None: counts only)."""
         self.worker_counts: dict[str, dict[str, int]] = {}
-        self._logged: set[tuple[str, str, str]] = set()
+        self.failure_log = FailureLog(log)
         self._printer: gevent.Greenlet | None = None
         self._installed = False
         self.target = ""
@@ -115,7 +114,7 @@ class FleetMonitor:
 
     def reset_run(self) -> None:
         """A new test: first failures are logged again; workers' counts come with their next reports."""
-        self._logged.clear()
+        self.failure_log.reset()
         self.worker_counts.clear()
 
     # ------------------------------------------------------------ listeners
@@ -145,27 +144,9 @@ class FleetMonitor:
     def _on_request(self, request_type: str, name: str, exception: BaseException | None = None, **_: Any) -> None:
         if exception is None:
             return
-        reason = str(exception)
-        key = (request_type, name, reason)
-        if key in self._logged:
-            return
-        if len(self._logged) >= MAX_LOGGED_REASONS:
-            return
-        self._logged.add(key)
-        if request_type == WEBSOCKET and name in ("connect", "reconnect"):
-            where = f" to {redact_url(self.target)}" if self.target else ""
-            log.warning(
-                "cannot %s%s: %s (first occurrence; the charge points retry with backoff, every failure is counted)",
-                name,
-                where,
-                reason,
-            )
-        elif request_type == WEBSOCKET:
-            log.warning("charge points disconnected: %s (first occurrence; they reconnect with backoff)", reason)
-        else:
-            log.warning("first failure of %s %s: %s (further ones are counted)", request_type, name, reason)
-        if len(self._logged) == MAX_LOGGED_REASONS:
-            log.warning("%d distinct failure reasons logged; further new ones are only counted", MAX_LOGGED_REASONS)
+        # Once per kind with what the CSMS said, then rate-limited with a count (fleet/failure_log.py).
+        self.failure_log.target = self.target
+        self.failure_log.report(request_type, name, exception)
 
     # ------------------------------------------------------------ headless log
 

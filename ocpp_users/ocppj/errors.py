@@ -1,13 +1,19 @@
 """Errors of the engine: one class per OCPP-J error code, plus transport and protocol failures.
 
 Every class renders as ``ClassName('reason')`` with a reason that names no charge point and no
-message id, so Locust groups failures by reason rather than one row per charge point.
+message id, so Locust groups failures by reason rather than one row per charge point. A reason
+carries no text the CSMS chose either (a CALLERROR's description, a close reason, a handshake
+answer, a property name): a CSMS would decide how many rows the stats get and how long their
+names are. What the CSMS said goes into ``detail`` (escaped and bounded by
+:func:`~ocpp_users.ocppj.text.sanitize`), for the logs and the compliance report.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
+
+from ocpp_users.ocppj.text import sanitize
 
 
 class ErrorCode(StrEnum):
@@ -28,9 +34,17 @@ class ErrorCode(StrEnum):
 class VolatileOcppError(Exception):
     """Base of every error the engine raises on purpose."""
 
+    detail: str = ""
+    """What the peer said that the reason leaves out (escaped, bounded); empty when nothing."""
+
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+    def with_detail(self, text: object) -> Self:
+        """Attach the peer's own words (sanitised); returns ``self``."""
+        self.detail = sanitize(text) if text not in (None, "", b"") else ""
+        return self
 
     def __str__(self) -> str:
         return self.reason
@@ -39,24 +53,53 @@ class VolatileOcppError(Exception):
 # ---------------------------------------------------------------- CALLERROR codes
 
 
+#: Every error code OCPP-J defines: 1.6 (§4.2.3, Table 7) and 2.0.1 (part 4 §4.3, Table 8).
+KNOWN_CODES: frozenset[str] = frozenset(
+    {
+        *(code.value for code in ErrorCode),
+        "FormatViolation",
+        "OccurrenceConstraintViolation",
+        "MessageTypeNotSupported",
+        "RpcFrameworkError",
+    }
+)
+
+UNKNOWN_CODE_NAME = "(not an OCPP-J error code)"
+"""How a failure names a CALLERROR whose code OCPP-J does not define (the code is in ``detail``)."""
+
+
 class OcppCallError(VolatileOcppError):
     """A CALLERROR: raised by a handler to answer one, or raised to a caller that received one.
 
     ``code`` is what was (or will be) on the wire: a CSMS that sends a 2.0.1 spelling
     (``FormatViolation``, ``OccurrenceConstraintViolation``) is reported as it sent it.
+    ``description`` is the errorDescription on the wire. The failure's name (``str()``) is
+    ``CALLERROR <code>`` plus ``reason``, a bounded text of our own when the raiser gives one:
+    never the description, which the sender chooses (a received one is in ``detail``).
     """
 
     code: str = ErrorCode.generic_error
 
-    def __init__(self, description: str = "", details: dict[str, Any] | None = None, code: str | None = None):
+    def __init__(
+        self,
+        description: str = "",
+        details: dict[str, Any] | None = None,
+        code: str | None = None,
+        *,
+        reason: str = "",
+    ):
         if code is not None:
             self.code = code
         self.description = description
         self.details: dict[str, Any] = details or {}
-        text = f"CALLERROR {self.code}"
-        if description:
-            text += f": {description}"
+        shown = self.code if self.code in KNOWN_CODES else UNKNOWN_CODE_NAME
+        text = f"CALLERROR {shown}"
+        if reason:
+            text += f": {reason}"
         super().__init__(text)
+        said = f"code {sanitize(self.code, 60)}; " if shown != self.code else ""
+        if description or said:
+            self.detail = f"{said}{sanitize(description)}" if description else said.rstrip("; ")
 
 
 class NotImplementedCallError(OcppCallError):
@@ -177,11 +220,14 @@ class ConnectionLost(VolatileOcppError):
 class SchemaViolation(VolatileOcppError):
     """A payload breaks its official OCPP 1.6 JSON schema; the reason names the field and the rule."""
 
-    def __init__(self, reason: str, *, field: str = "", rule: str = "", payload: Any = None) -> None:
+    def __init__(self, reason: str, *, field: str = "", rule: str = "", payload: Any = None, precise: str = "") -> None:
         super().__init__(reason)
         self.field = field
+        """The field's exact path (``meterValue.0.timestamp``); the reason names it without indices."""
         self.rule = rule
         self.payload = payload
+        self.precise = precise or reason
+        """The violation with the exact path and property names (for a CALLERROR's description)."""
 
 
 class FrameError(VolatileOcppError):

@@ -7,9 +7,9 @@ event on the sink: succeeded, failed (with its reason) or timed out.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
+import socket
 import struct
 import time
 from collections import deque
@@ -39,12 +39,32 @@ from ocpp_users.ocppj.errors import (
     VolatileOcppError,
     call_error_for,
 )
-from ocpp_users.ocppj.frames import Call, CallError, CallResult, parse, peek_call_id, peek_message_id
+from ocpp_users.ocppj.frames import (
+    MAX_ID_LENGTH,
+    Call,
+    CallError,
+    CallResult,
+    parse,
+    peek_call_id,
+    peek_message_id,
+)
+from ocpp_users.ocppj.logs import RateLimitedLog
 from ocpp_users.ocppj.sink import CP_TO_CSMS, CSMS_TO_CP, NOT_SENT, PROTOCOL, RequestSink, null_sink, report
-from ocpp_users.ocppj.transport import FrameReader, send_text
+from ocpp_users.ocppj.text import sanitize, size_class, size_text
+from ocpp_users.ocppj.transport import (
+    CLOSE_MESSAGE_TOO_BIG,
+    CLOSE_PROTOCOL_ERROR,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    FrameReader,
+    MessageTooBig,
+    ProtocolViolation,
+    send_text,
+)
 from ocpp_users.ocppj.version import OcppVersion
 
 log = logging.getLogger(__name__)
+limited = RateLimitedLog(log)
+"""Lines a CSMS can make the engine repeat (a handler failing on its input): once per kind, counted."""
 
 #: ``wire_log(direction, raw)``: direction ``"out"`` (we sent) or ``"in"`` (we received).
 WireLog = Callable[[str, "str | bytes"], None]
@@ -126,6 +146,7 @@ class OcppConnection:
         wire_log: WireLog | None = None,
         on_close: Callable[[str, bool], Any] | None = None,
         on_stopped: Callable[[str], object] | None = None,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> None:
         self.ws = ws
         self.dispatcher = dispatcher
@@ -145,13 +166,17 @@ class OcppConnection:
         a call is accounted here, once, and never as a request event."""
         self.late_answers = 0
         """Answers that arrived for calls already accounted (timed out or stopped): never counted twice."""
+        self.max_message_size = max_message_size
+        """The largest inbound message accepted (bytes); a larger one fails the connection (1009)."""
         self.closed = False
         self.close_reason = ""
+        self.close_detail = ""
+        """What the CSMS said when it closed (its close reason), or what it sent that made us close."""
         self._protocol_errors: deque[ProtocolErrorRecord] | None = None
         self._pending: dict[str, _Pending] = {}
         self._given_up: dict[str, None] = {}
         self._call_lock = gevent.lock.Semaphore(1) if serialize_calls else None
-        self._ids = itertools.count(1)
+        self._seq = 0
         self._id_prefix = os.urandom(4).hex() + "-"
         self._closing_by_us = False
         self._receiver: gevent.Greenlet | None = None
@@ -213,7 +238,18 @@ class OcppConnection:
     # ------------------------------------------------------------ outgoing calls
 
     def next_id(self) -> str:
-        return f"{self._id_prefix}{next(self._ids)}"
+        self._seq += 1
+        return f"{self._id_prefix}{self._seq}"
+
+    def _issued(self, message_id: str) -> bool:
+        """Whether we made this id (ours are a per-connection prefix and a sequence number): an
+        answer to it that matches no pending call is a duplicate, not an unknown id. No memory of
+        answered ids is needed for that."""
+        prefix = self._id_prefix
+        if not message_id.startswith(prefix):
+            return False
+        tail = message_id[len(prefix) :]
+        return tail.isdigit() and 0 < int(tail) <= self._seq
 
     def call(
         self,
@@ -364,7 +400,7 @@ class OcppConnection:
 
     def _receive_loop(self) -> None:
         reason = "connection closed"
-        receive = FrameReader(self.ws).next if self._fast else self.ws.recv_data
+        receive = FrameReader(self.ws, self.max_message_size).next if self._fast else self.ws.recv_data
         try:
             while True:
                 try:
@@ -372,11 +408,26 @@ class OcppConnection:
                 except websocket.WebSocketConnectionClosedException:
                     reason = "connection closed by peer"
                     break
+                except MessageTooBig as exc:
+                    # Nothing of it was read: the header announced the size. RFC 6455 §7.4.1: 1009.
+                    limit = size_text(exc.limit)
+                    reason = f"inbound message too big ({size_class(exc.size)} announced, limit {limit})"
+                    self._fail_connection(CLOSE_MESSAGE_TOO_BIG, "message too big", reason, f"{exc.size} bytes")
+                    reason += ": closed with 1009"
+                    break
+                except websocket.WebSocketProtocolException as exc:
+                    # RFC 6455 §7.1.7: fail the connection; §7.4.1: 1002 for a protocol error.
+                    rule = str(exc) if isinstance(exc, ProtocolViolation) else "malformed frame"
+                    reason = f"WebSocket protocol error: {rule}"
+                    self._fail_connection(CLOSE_PROTOCOL_ERROR, "protocol error", reason, str(exc))
+                    reason += ": closed with 1002"
+                    break
                 except (OSError, websocket.WebSocketException, ValueError) as exc:
                     reason = f"connection error: {type(exc).__name__}"
                     break
                 if opcode == websocket.ABNF.OPCODE_CLOSE:
                     reason = _close_reason(data)
+                    self.close_detail = _close_text(data)
                     break
                 if opcode == websocket.ABNF.OPCODE_BINARY:
                     self._protocol_error("binary frame (OCPP-J uses text frames)", data)
@@ -385,7 +436,7 @@ class OcppConnection:
         except gevent.GreenletExit:
             reason = "receive loop stopped"
         except BaseException as exc:  # a bug must not leave calls pending forever
-            log.error("receive loop failed: %r", exc)
+            limited.error(("receive loop", type(exc).__name__), "receive loop failed: %s", sanitize(repr(exc)))
             reason = f"receive loop failed: {type(exc).__name__}"
         finally:
             if self._closing_by_us:
@@ -410,27 +461,45 @@ class OcppConnection:
             except Exception as exc:
                 log.error("on_close callback failed: %r", exc)
 
+    def _fail_connection(self, code: int, text: str, reason: str, detail: str) -> None:
+        """A frame we cannot take: a counted failure, then a close frame with ``code`` before the
+        socket is dropped (the charge point reconnects: the CSMS caused it)."""
+        self.close_detail = sanitize(detail)
+        self.protocol_errors.append(ProtocolErrorRecord(time.time(), reason, sanitize(detail)))
+        self._fire(PROTOCOL, "inbound frame", 0.0, 0, FrameError(reason).with_detail(detail))
+        try:
+            self.ws.send_close(code, text.encode())
+        except Exception:
+            return  # the socket is gone already; it is dropped either way
+        _linger(self.ws.sock)
+
     def _on_message(self, raw: str | bytes) -> None:
         if self.wire_log is not None:
             self.wire_log("in", raw)
         try:
             frame = parse(raw)
         except FrameError as exc:
+            # A CALL that is not valid OCPP-J is answered all the same (OCPP-J 1.6 §4.2.3), with its
+            # id when it can be read, also when it is longer than 36 characters (§4.2.3: the id
+            # "must be the exact same id that is in the call request"), else "-1" (OCPP 2.0.1
+            # part 4 §4.2.3: "When also the MessageId cannot be read").
             call_id = peek_call_id(raw)
             if call_id is not None:
-                gevent.spawn(self._refuse_call, call_id, exc.reason, raw)
+                gevent.spawn(self._refuse_call, call_id, exc, raw)
                 return
             message_id = peek_message_id(raw)
             pending = self._pending.pop(message_id, None) if message_id is not None else None
             if pending is not None:
-                pending.result.set_exception(FrameError(f"invalid answer frame: {exc.reason}", raw))
+                failure = FrameError(f"invalid answer frame: {exc.reason}", raw).with_detail(exc.detail)
+                pending.result.set_exception(failure)
             else:
-                self._protocol_error(f"invalid frame: {exc.reason}", raw)
+                self._protocol_error(f"invalid frame: {exc.reason}", raw, detail=exc.detail)
             return
         if isinstance(frame, Call):
             gevent.spawn(self._handle_call, frame)
             return
-        pending = self._pending.pop(frame.message_id, None)
+        message_id = frame.message_id
+        pending = self._pending.pop(message_id, None)
         if pending is None:
             if frame.message_id in self._given_up:
                 # The answer to a call that timed out (already a failure) or that the harness stopped
@@ -439,24 +508,37 @@ class OcppConnection:
                 self.late_answers += 1
                 return
             kind = "CALLRESULT" if isinstance(frame, CallResult) else "CALLERROR"
-            self._protocol_error(f"{kind} with unknown message id", raw, UnknownMessageId)
+            if self._issued(message_id):
+                # One of our ids, answered already (or given up on so long ago it is forgotten).
+                self._protocol_error(f"duplicate {kind}: that call was answered already", raw, UnknownMessageId)
+            else:
+                self._protocol_error(f"{kind} with unknown message id", raw, UnknownMessageId)
             return
         pending.result.set((frame, len(raw)))
 
-    def _refuse_call(self, message_id: str, reason: str, raw: str | bytes) -> None:
-        """Answer a CALL that is not valid OCPP-J but whose id is readable, so the CSMS is not left
-        waiting: FormationViolation, "not conform the PDU structure" (OCPP-J 1.6 §4.2.3)."""
+    def _refuse_call(self, message_id: str, problem: FrameError, raw: str | bytes) -> None:
+        """Answer a CALL that is not valid OCPP-J, so the CSMS is not left waiting: FormationViolation,
+        "not conform the PDU structure" (OCPP-J 1.6 §4.2.3; 1.6 has no RpcFrameworkError, 2.0.1's
+        code for an unreadable or too long id). ``message_id`` is the CALL's own id when it can be
+        read, whatever its length, else "-1" (see :func:`~ocpp_users.ocppj.frames.peek_call_id`)."""
+        reason = problem.reason
         error = FormationViolationError(f"invalid CALL frame: {reason}")
         answered = "answered FormationViolation"
+        if len(message_id) > MAX_ID_LENGTH:
+            answered += " with its over-long id"
+        elif message_id == "-1":
+            answered += ' with id "-1"'
         try:
             self._send(CallError(message_id, error.code, error.description, {}).to_json())
         except ConnectionLost:
             answered = "answer not sent: connection lost"
-        self._protocol_error(f"invalid CALL frame ({answered}): {reason}", raw)
+        self._protocol_error(f"invalid CALL frame ({answered}): {reason}", raw, detail=problem.detail)
 
-    def _protocol_error(self, reason: str, raw: str | bytes, cls: type[FrameError] = FrameError) -> None:
+    def _protocol_error(
+        self, reason: str, raw: str | bytes, cls: type[FrameError] = FrameError, detail: str = ""
+    ) -> None:
         self.protocol_errors.append(ProtocolErrorRecord(time.time(), reason, _raw_text(raw)))
-        self._fire(PROTOCOL, "inbound frame", 0.0, len(raw), cls(reason, raw))
+        self._fire(PROTOCOL, "inbound frame", 0.0, len(raw), cls(reason, raw).with_detail(detail or raw))
 
     # ------------------------------------------------------------ CSMS-initiated calls
 
@@ -485,9 +567,14 @@ class OcppConnection:
         except gevent.GreenletExit:
             raise
         except BaseException as exc:
-            log.warning("handler for %s failed: %r", call.action, exc)
-            failure = InternalError(f"handler for {call.action} failed: {type(exc).__name__}: {exc}"[:200])
-            out = CallError(call.message_id, failure.code, str(failure)[:255], {})
+            # The exception's text may repeat what the CSMS sent: it goes into our answer's
+            # description and the log (sanitised, once per kind), not into the failure's name.
+            kind = type(exc).__name__
+            said = sanitize(f"{kind}: {exc}", 200)
+            action = call.action if call.action in self.version.actions else "(unknown action)"
+            limited.warning(("handler", action, kind), "handler for %s failed: %s", action, said)
+            failure = InternalError(f"handler for {action} failed: {said}"[:255], reason=f"handler failed: {kind}")
+            out = CallError(call.message_id, failure.code, failure.description, {})
         # A CSMS can make up any action name: unknown ones share one stats row.
         name = call.action if call.action in self.version.actions else "(unknown action)"
         try:
@@ -503,7 +590,8 @@ class OcppConnection:
             except gevent.GreenletExit:
                 raise
             except BaseException as exc:
-                log.warning("follow-up of %s failed: %r", call.action, exc)
+                kind = type(exc).__name__
+                limited.warning(("follow-up", name, kind), "follow-up of %s failed: %s", name, sanitize(repr(exc)))
 
     # ------------------------------------------------------------ events
 
@@ -513,11 +601,69 @@ class OcppConnection:
         report(self.sink, request_type, name, response_time, length, exception)
 
 
-def _close_reason(frame: Any) -> str:
+_LINGER_SECONDS = 1.0
+_LINGER_BYTES = 4 << 20
+
+
+def _linger(sock: Any) -> None:
+    """After our close frame: half-close, then read and discard what the peer still sends (at most
+    1 s and 4 MiB, nothing kept) until it closes too. Closing a socket with unread data in it
+    resets the connection, and a reset can destroy our close frame before the peer reads it."""
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        return
+    deadline = time.monotonic() + _LINGER_SECONDS
+    drained = 0
+    try:
+        while drained < _LINGER_BYTES:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            sock.settimeout(remaining)
+            chunk = sock.recv(65536)
+            if not chunk:
+                return
+            drained += len(chunk)
+    except (OSError, ValueError):
+        return
+
+
+def _close_data(frame: Any) -> bytes:
     # websocket-client's recv_data() hands over the close frame's payload (bytes), not the frame.
     data = frame if isinstance(frame, bytes | bytearray) else getattr(frame, "data", b"") or b""
+    return bytes(data)
+
+
+def _close_code_name(code: int) -> str:
+    """A close code as a failure may name it: the codes RFC 6455 §7.4 and the IANA registry
+    define (1000-1015) as they are; the 3000-4999 ranges by range (a CSMS could otherwise make
+    2000 rows); anything else as invalid."""
+    if 1000 <= code <= 1015:
+        return f"code {code}"
+    if 3000 <= code <= 3999:
+        return "a code of the 3000-3999 range"
+    if 4000 <= code <= 4999:
+        return "a private code (4000-4999)"
+    return "an invalid code"
+
+
+def _close_reason(frame: Any) -> str:
+    """Why the peer closed, for a failure's name: the close code, never the peer's text."""
+    data = _close_data(frame)
     if len(data) >= 2:
         (code,) = struct.unpack("!H", data[:2])
-        text = data[2:].decode("utf-8", "replace")[:80]
-        return f"closed by peer (code {code}{': ' + text if text else ''})"
+        return f"closed by peer ({_close_code_name(code)})"
     return "closed by peer"
+
+
+def _close_text(frame: Any) -> str:
+    """The close frame as the peer sent it (code and its own text), sanitised, for the detail."""
+    data = _close_data(frame)
+    if len(data) >= 2:
+        (code,) = struct.unpack("!H", data[:2])
+        text = sanitize(data[2:], 123)
+        return f"close code {code}{': ' + text if text else ''}"
+    return ""

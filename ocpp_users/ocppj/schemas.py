@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
@@ -217,6 +218,25 @@ def _field(path: list[Any] | None) -> str:
     return ".".join(parts) if parts else "(payload)"
 
 
+_INDEX = re.compile(r"\[\d+\]|\.\d+(?=\.|$)")
+
+
+def _generic(field: str) -> str:
+    """``meterValue.3.timestamp`` -> ``meterValue[].timestamp``: a reason names the field, not the
+    position a peer put it at (one stats row per index otherwise)."""
+    return _INDEX.sub("[]", field)
+
+
+def _bounded_message(message: str, rule: str) -> str:
+    """fastjsonschema's message without what the payload chose: an additionalProperties message
+    lists the unexpected property names (any text), an array path carries indices."""
+    if rule == "additionalProperties":
+        head = message.split(" must not contain", 1)[0]
+        head = "(payload)" if head == "data" else head
+        return f"{_generic(head)} has properties the schema does not define"
+    return _generic(message)
+
+
 class SchemaSet:
     """The official JSON schemas of one OCPP version (``package`` holds a ``schemas/`` folder)."""
 
@@ -256,12 +276,15 @@ class SchemaSet:
             if message.startswith("data."):
                 message = message[len("data.") :]
             kind = self.suffixes[1] if response else self.suffixes[0]
+            said, message = message, _bounded_message(message, rule)
+            precise = f"{action}.{kind} schema violation: {said} (field {field}, rule {rule})"
             raise SchemaViolation(
-                f"{action}.{kind} schema violation: {message} (field {field}, rule {rule})",
+                f"{action}.{kind} schema violation: {message} (field {_generic(field)}, rule {rule})",
                 field=field,
                 rule=rule,
                 payload=payload,
-            ) from None
+                precise=precise,
+            ).with_detail(precise) from None
 
     def validate_request(self, action: str, payload: Any) -> None:
         fast = _fast_validator(self.package, action, False)
@@ -286,7 +309,8 @@ def call_error_for_violation(violation: SchemaViolation) -> OcppCallError:
     cls = RULE_TO_ERROR.get(violation.rule, FormationViolationError)
     if violation.field == "(payload)" and violation.rule == "type":
         cls = FormationViolationError
-    return cls(violation.reason, {"field": violation.field, "rule": violation.rule})
+    details = {"field": violation.field, "rule": violation.rule}
+    return cls(violation.precise[:255], details, reason=violation.reason)
 
 
 __all__ = ["ErrorCode", "SchemaSet", "call_error_for_violation", "compile_fast"]

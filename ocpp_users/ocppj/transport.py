@@ -21,6 +21,20 @@ import websocket
 
 from ocpp_users.ocppj.errors import AuthenticationFailed, HandshakeRefused, SubprotocolMismatch, TransportError
 
+DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
+"""The largest inbound message (frame, or fragments reassembled) a connection accepts: 1 MiB.
+
+OCPP messages are small: most are under 1 KiB. The largest legitimate ones are lists the charge
+point itself bounds: a GetConfiguration.conf (GetConfigurationMaxKeys keys, each CiString50 key
+and CiString500 value: about 600 bytes a key, 30 KiB for our 50), a SendLocalList.req
+(SendLocalListMaxLength entries of about 150 bytes: 15 KiB for our 100, 1.5 MiB only for 10,000)
+and a StopTransaction's transactionData (ours to send, not to receive). 1 MiB leaves a wide margin
+for a CSMS's real messages and stops one that announces more from making the charge point buffer
+it (``--max-frame-size`` raises it)."""
+
+#: A CSMS's subprotocol answer shown as sent only when it is one of these (else it is in ``detail``).
+KNOWN_SUBPROTOCOLS = frozenset({"ocpp1.2", "ocpp1.5", "ocpp1.6", "ocpp2.0", "ocpp2.0.1", "ocpp2.1"})
+
 
 @dataclass(frozen=True)
 class SecurityConfig:
@@ -89,6 +103,19 @@ def _describe(exc: BaseException) -> str:
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
+_CUT = (":", "'", '"', "{", "[", " -+-+-", "(")
+
+
+def _fixed_part(exc: BaseException) -> str:
+    """The part of a websocket-client message its authors wrote, without what the server sent:
+    ``Invalid status line: b'HTTP/1.1 ...'`` -> ``Invalid status line`` (raw handshake bytes never
+    go into a reason; they are in the error's ``detail``)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    cut = min((i for i in (text.find(mark) for mark in _CUT) if i >= 0), default=len(text))
+    head = text[:cut].strip().rstrip(".,")
+    return head[:80] if head else type(exc).__name__
+
+
 def connect(
     url: str,
     cp_id: str,
@@ -135,14 +162,16 @@ def connect(
     except TimeoutError:
         raise TransportError(f"connect timed out after {timeout:g} s") from None
     except websocket.WebSocketException as exc:
-        raise HandshakeRefused(f"WebSocket handshake failed: {_describe(exc)}") from None
+        raise HandshakeRefused(f"WebSocket handshake failed: {_fixed_part(exc)}").with_detail(str(exc)) from None
     except OSError as exc:
         raise TransportError(f"connection failed: {exc.strerror or _describe(exc)}") from None
     answered = (ws.getheaders() or {}).get("sec-websocket-protocol")
     if not answered or answered.strip().lower() != subprotocol:
         _close_quietly(ws)
-        what = f"{answered!r}" if answered else "no subprotocol"
-        raise SubprotocolMismatch(f"server did not agree to subprotocol {subprotocol}: it answered {what}")
+        known = answered is not None and answered.strip().lower() in KNOWN_SUBPROTOCOLS
+        what = f"{answered.strip()!r}" if known and answered else "another value" if answered else "no subprotocol"
+        error = SubprotocolMismatch(f"server did not agree to subprotocol {subprotocol}: it answered {what}")
+        raise error.with_detail(f"Sec-WebSocket-Protocol: {answered}" if answered and not known else "")
     ws.settimeout(None)
     return ws
 
@@ -164,6 +193,31 @@ def _close_quietly(ws: websocket.WebSocket) -> None:
 _OP_CONT, _OP_TEXT, _OP_BINARY, _OP_CLOSE, _OP_PING, _OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 _RECV_SIZE = 16384
 _RECV_MAX = 1 << 20
+
+CLOSE_PROTOCOL_ERROR = 1002
+"""RFC 6455 §7.4.1: "1002 indicates that an endpoint is terminating the connection due to a
+protocol error"."""
+CLOSE_MESSAGE_TOO_BIG = 1009
+"""RFC 6455 §7.4.1: "1009 indicates that an endpoint is terminating the connection because it has
+received a message that is too big for it to process"."""
+
+
+class ProtocolViolation(websocket.WebSocketProtocolException):
+    """A frame that breaks RFC 6455: the connection is failed with close code 1002.
+
+    The message is ours and fixed (no byte of the frame in it): it names the rule broken."""
+
+
+class MessageTooBig(websocket.WebSocketException):
+    """A frame header announced a message larger than the limit; nothing of it was buffered."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"message of {size} bytes announced, limit {limit} bytes")
+        self.size = size
+        """The announced size: the frame's payload length (plus the fragments before it)."""
+        self.limit = limit
+
+
 _urandom = os.urandom
 _from_bytes = int.from_bytes
 
@@ -191,7 +245,9 @@ def encode_text_frame(payload: bytes) -> bytes:
 def send_text(ws: websocket.WebSocket, payload: bytes) -> None:
     """Send ``payload`` as one text frame on ``ws`` (under its send lock, as ``ws.send`` does)."""
     sock = ws.sock
-    if sock is None:
+    if sock is None or not ws.connected:
+        # RFC 6455 §5.5.1: "After sending a Close frame, the endpoint MUST NOT send any further data
+        # frames" (websocket-client clears ``connected`` when it sends one).
         raise websocket.WebSocketConnectionClosedException("socket is already closed.")
     data = encode_text_frame(payload)
     with ws.lock:
@@ -208,16 +264,20 @@ class FrameReader:
     :meth:`next` returns ``(opcode, payload)`` for text, binary and close frames, reassembling
     fragmented messages; pings are answered with a pong and pongs are skipped, as
     ``WebSocket.recv_data`` does. Raises ``WebSocketConnectionClosedException`` when the peer
-    closes the TCP connection, ``WebSocketProtocolException`` on a malformed frame, ``OSError``
-    on a socket error.
+    closes the TCP connection, :class:`ProtocolViolation` on a frame that breaks RFC 6455 (a
+    masked one included), :class:`MessageTooBig` when a header announces more than ``max_size``
+    bytes (checked before anything of the payload is read), ``OSError`` on a socket error.
     """
 
-    __slots__ = ("_buf", "_fragments", "_opcode", "ws")
+    __slots__ = ("_buf", "_fragment_size", "_fragments", "_opcode", "max_size", "ws")
 
-    def __init__(self, ws: websocket.WebSocket) -> None:
+    def __init__(self, ws: websocket.WebSocket, max_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
         self.ws = ws
+        self.max_size = max_size
+        """The largest message accepted, in bytes (a fragmented one counted as a whole)."""
         self._buf = b""
         self._fragments: list[bytes] | None = None
+        self._fragment_size = 0
         self._opcode = 0
 
     def _fill(self, need: int) -> bytes:
@@ -249,18 +309,21 @@ class FrameReader:
             opcode, fin, payload = self._frame()
             if opcode == _OP_TEXT or opcode == _OP_BINARY:
                 if self._fragments is not None:
-                    raise websocket.WebSocketProtocolException("new message before the previous one ended")
+                    raise ProtocolViolation("new message before the previous one ended")
                 if fin:
                     return opcode, payload
                 self._fragments = [payload]
+                self._fragment_size = len(payload)
                 self._opcode = opcode
             elif opcode == _OP_CONT:
                 if self._fragments is None:
-                    raise websocket.WebSocketProtocolException("continuation frame without a message")
+                    raise ProtocolViolation("continuation frame without a message")
                 self._fragments.append(payload)
+                self._fragment_size += len(payload)
                 if fin:
                     data = b"".join(self._fragments)
                     self._fragments = None
+                    self._fragment_size = 0
                     return self._opcode, data
             elif opcode == _OP_CLOSE:
                 if self.ws.connected:
@@ -272,7 +335,7 @@ class FrameReader:
             elif opcode == _OP_PING:
                 self.ws.pong(payload)
             elif opcode != _OP_PONG:
-                raise websocket.WebSocketProtocolException(f"invalid opcode {opcode:#x}")
+                raise ProtocolViolation("reserved opcode")
 
     def _frame(self) -> tuple[int, int, bytes]:
         buf = self._buf
@@ -280,7 +343,10 @@ class FrameReader:
             buf = self._fill(2)
         b0, b1 = buf[0], buf[1]
         if b0 & 0x70:
-            raise websocket.WebSocketProtocolException("reserved bits set")
+            raise ProtocolViolation("reserved bits set")
+        if b1 & 0x80:
+            # RFC 6455 §5.1: "A client MUST close a connection if it detects a masked frame."
+            raise ProtocolViolation("masked frame from the server")
         opcode = b0 & 0x0F
         length = b1 & 0x7F
         pos = 2
@@ -289,15 +355,21 @@ class FrameReader:
             if len(buf) < pos:
                 buf = self._fill(pos)
             length = _from_bytes(buf[2:pos], "big")
-        if opcode >= 0x8 and (length > 125 or not b0 & 0x80):
-            raise websocket.WebSocketProtocolException("invalid control frame")
-        masked = b1 & 0x80
-        end = pos + (4 if masked else 0) + length
+            if length >> 63:
+                # RFC 6455 §5.2: "the most significant bit MUST be 0".
+                raise ProtocolViolation("payload length with the most significant bit set")
+        if opcode >= 0x8:
+            if length > 125 or not b0 & 0x80:
+                raise ProtocolViolation("control frame longer than 125 bytes or fragmented")
+        else:
+            # The header announces the size: refuse it before buffering any of it.
+            size = length + (self._fragment_size if opcode == _OP_CONT else 0)
+            if size > self.max_size:
+                raise MessageTooBig(size, self.max_size)
+        end = pos + length
         if len(buf) < end:
             buf = self._fill(end)
-        if masked:
-            payload = _mask(buf[pos + 4 : end], buf[pos : pos + 4])
-        elif pos == 2 and end == len(buf):
+        if pos == 2 and end == len(buf):
             payload = buf[2:]
         else:
             payload = buf[pos:end]

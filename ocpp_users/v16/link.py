@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 import gevent.event
+import gevent.lock
 
 from ocpp_users.ocppj.errors import ConnectionLost, TransportError
 from ocpp_users.ocppj.rpc import CheckAnswer, Dispatcher, OcppConnection, Payload, WireLog
@@ -49,6 +50,7 @@ class Link:
         self.last_error: str | None = None
         self._late_answers = 0
         self._connected = gevent.event.Event()
+        self._connecting = gevent.lock.Semaphore()
 
     @property
     def url(self) -> str:
@@ -61,7 +63,17 @@ class Link:
 
     def connect(self, name: str = "connect") -> None:
         """Open the WebSocket (security profile from the settings), reported as ``name``
-        (``connect`` or ``reconnect``); raise :class:`TransportError` on failure."""
+        (``connect`` or ``reconnect``); raise :class:`TransportError` on failure.
+
+        One connection per charge point: connects are serialised, and a connection still open is
+        closed (cleanly, by us) before the new one is opened."""
+        with self._connecting:
+            old = self.connection
+            if old is not None and not old.closed:
+                old.close()
+            self._connect(name)
+
+    def _connect(self, name: str) -> None:
         settings = self.settings
         started = time.perf_counter()
         try:
@@ -87,6 +99,7 @@ class Link:
             wire_log=self.wire_log,
             on_close=self._closed,
             on_stopped=self.on_stopped,
+            max_message_size=settings.max_frame_size,
         ).start()
         self._connected.set()
         if self.on_open is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ocpp_users import __version__
-from ocpp_users.ocppj.transport import SecurityConfig
+from ocpp_users.ocppj.transport import DEFAULT_MAX_MESSAGE_SIZE, SecurityConfig
 
 
 @dataclass
@@ -48,6 +48,9 @@ class ChargePointSettings:
     serial_number: str | None = None
     call_timeout: float = 30.0
     connect_timeout: float = 10.0
+    max_frame_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    """The largest inbound WebSocket message (a frame, or fragments joined), in bytes: a CSMS that
+    announces more is failed with close code 1009 and the charge point reconnects (1 MiB)."""
     serialize_calls: bool = True
     """At most one outstanding CALL per connection, as OCPP-J asks of a charge point."""
     validate: bool = True

@@ -27,8 +27,10 @@ from ocpp_users.ocppj.errors import (
     TransportError,
     VolatileOcppError,
 )
+from ocpp_users.ocppj.logs import RateLimitedLog
 from ocpp_users.ocppj.rpc import CheckAnswer, OcppConnection, Payload, WireLog
 from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET, RequestSink, null_sink, report
+from ocpp_users.ocppj.text import sanitize
 from ocpp_users.v16.answers import Answers, InboundCall
 from ocpp_users.v16.link import Link
 from ocpp_users.v16.sessions import id_tag_status, run_session
@@ -40,6 +42,7 @@ from ocpp_users.v16.state.meter import utc_now
 from ocpp_users.v16.state.status import ChargePointStatus, IllegalTransition, check_transition
 
 log = logging.getLogger(__name__)
+limited = RateLimitedLog(log)
 
 S = ChargePointStatus
 
@@ -80,10 +83,17 @@ class Phase:
     stopped = "stopped"
 
 
+_ID_TAG_STATUSES = frozenset({"Blocked", "Expired", "Invalid", "ConcurrentTx"})
+"""AuthorizationStatus values other than Accepted (OCPP 1.6 §7.2): a rejection names one of these,
+or says "with another status" (a CSMS's made-up value, possible with validation off, is no row name)."""
+
+
 def _not_accepted(what: str) -> CheckAnswer:
     def check(result: Payload) -> str | None:
         status = id_tag_status(result)
-        return None if status == "Accepted" else f"{what} {status}"
+        if status == "Accepted":
+            return None
+        return f"{what} {status}" if status in _ID_TAG_STATUSES or status is None else f"{what} with another status"
 
     return check
 
@@ -139,6 +149,7 @@ class Station:
         self._stop_requested = gevent.event.Event()
         self._interval_changed = gevent.event.Event()
         self._reconnector: gevent.Greenlet | None = None
+        self._rebooting: gevent.Greenlet | None = None
         self._greenlets: list[gevent.Greenlet] = []
 
     # ------------------------------------------------------------ what a watcher follows
@@ -237,8 +248,13 @@ class Station:
             return
         self.drops += 1
         self.last_error = reason
-        report(self.sink, WEBSOCKET, "disconnect", exception=ConnectionLost(f"connection dropped: {reason}"))
-        if self.settings.reconnect and (self._reconnector is None or self._reconnector.dead):
+        dropped = ConnectionLost(f"connection dropped: {reason}")
+        connection = self.link.connection
+        if connection is not None and connection.close_detail:
+            dropped.with_detail(connection.close_detail)
+        report(self.sink, WEBSOCKET, "disconnect", exception=dropped)
+        # A reboot under way reconnects itself (one connection per charge point).
+        if self.settings.reconnect and not self.reconnecting:
             self._reconnector = gevent.spawn(self._reconnect_loop)
 
     def backoff_delays(self) -> Callable[[], float]:
@@ -246,12 +262,18 @@ class Station:
         return self.link.backoff_delays(self.rng)
 
     @property
+    def rebooting(self) -> bool:
+        """True while a reboot (Reset, a firmware update) is under way: it closes, reconnects, boots."""
+        return self._rebooting is not None and not self._rebooting.dead
+
+    @property
     def reconnecting(self) -> bool:
-        """True while the background reconnect (and the boot that follows it) is under way."""
-        return self._reconnector is not None and not self._reconnector.dead
+        """True while the background reconnect (and the boot that follows it), or a reboot, is under way."""
+        return (self._reconnector is not None and not self._reconnector.dead) or self.rebooting
 
     def reconnect_in_background(self) -> None:
-        """Start the reconnect loop unless it runs already (or the charge point is stopping)."""
+        """Start the reconnect loop unless it (or a reboot, which reconnects itself) runs already, or
+        the charge point is stopping: one reconnect at a time, so one connection."""
         if not self._stopping and not self.reconnecting:
             self._reconnector = gevent.spawn(self._reconnect_loop)
 
@@ -263,10 +285,10 @@ class Station:
         retried after ``boot_retry_default`` while the connection lasts.
         """
         next_delay = self.backoff_delays()
-        while not self._stopping:
+        while not self._stopping and not self.rebooting:
             self.phase = Phase.reconnecting
-            if self.wait_stopping(next_delay()):
-                return
+            if self.wait_stopping(next_delay()) or self.rebooting:
+                return  # stopping, or a reboot that began meanwhile reconnects itself
             try:
                 self.connect(name="reconnect")
             except TransportError:
@@ -566,7 +588,28 @@ class Station:
                 self.set_status(connector_id, S.available)
 
     def reboot(self, reason: str) -> None:
-        """Stop transactions (reason HardReset/SoftReset), drop the connection, boot again."""
+        """Stop transactions (reason HardReset/SoftReset), drop the connection, boot again.
+
+        One reboot at a time: a second Reset (or a firmware update's reboot) while one is under
+        way joins it instead of opening a connection of its own, and the reconnect loop stands
+        aside meanwhile; so the charge point never holds two connections. When the reboot ends
+        without a connection (the CSMS unreachable, or it dropped the new one), the reconnect loop
+        takes over.
+        """
+        current = gevent.getcurrent()
+        running = self._rebooting
+        if running is not None and running is not current and not running.dead:
+            running.join()
+            return
+        self._rebooting = current
+        try:
+            self._reboot(reason)
+        finally:
+            self._rebooting = None
+            if not self._stopping and not self.connected and self.settings.reconnect:
+                self.reconnect_in_background()
+
+    def _reboot(self, reason: str) -> None:
         sessions = [c.session for c in self.connectors.values() if c.session is not None and not c.session.dead]
         for cid, connector in self.connectors.items():
             if connector.charging:
@@ -581,14 +624,13 @@ class Station:
         try:
             self.connect(name="reconnect")
         except TransportError:
-            self.reconnect_in_background()  # the CSMS is unreachable now: back off and retry
-            return
+            return  # the CSMS is unreachable now: the reconnect loop backs off and retries
         while True:
             try:
                 self.boot_until_accepted()
                 break
             except ConnectionLost:
-                return  # the drop started the reconnect loop, which boots again
+                return  # dropped: the reconnect loop reconnects and boots again
             except VolatileOcppError:
                 if self.stopping or not self.connected:
                     return
@@ -616,7 +658,8 @@ class Station:
         except VolatileOcppError:
             pass  # already counted as a failed request
         except Exception as exc:  # a bug in a follow-up must not print a traceback or end silently
-            log.error("follow-up %s failed: %s: %s", getattr(func, "__name__", "?"), type(exc).__name__, exc)
+            name, kind = getattr(func, "__name__", "?"), type(exc).__name__
+            limited.error(("follow-up", name, kind), "follow-up %s failed: %s: %s", name, kind, sanitize(exc))
 
     def notify(self, call: InboundCall) -> None:
         for observer in list(self.observers):

@@ -67,7 +67,9 @@ def _case(result: CaseResult) -> str:
     return (
         f'<h3 id="{escape(result.case_id)}">{escape(result.case_id)} {_verdict(result.verdict)}</h3>'
         f"<div>{escape(result.title)} &middot; section {escape(result.section)} &middot; "
-        f"{escape(result.profile)} &middot; {result.duration:.2f} s</div>"
+        f"{escape(result.profile)} &middot; {result.duration:.2f} s"
+        + (f" (clean-up {result.cleanup_duration:.2f} s)" if result.cleanup_duration >= 0.1 else "")
+        + "</div>"
         + (f"<p>{escape(result.reason)}</p>" if result.reason else "")
         + (f"<ul>{notes}</ul>" if notes else "")
         + f"<details{opened}><summary>checks and wire log</summary>{checks}{error}"
@@ -82,6 +84,7 @@ def _probe(run: RunResult) -> str:
         for action, found in sorted(run.support.items())
     )
     took = f"{run.probe_duration:.2f} s" if run.probe_duration is not None else "not run"
+    took += f"; set-up before it {run.setup_duration:.2f} s"
     source = {"--profiles": "declared with --profiles", "probe": "claimed (from the probe)"}.get(
         run.profiles_source, "taken as claimed (no probe ran)"
     )

@@ -19,6 +19,7 @@ def run_json(run: RunResult) -> dict[str, Any]:
         "cp_id": run.cp_id,
         "started": datetime.fromtimestamp(run.started, UTC).isoformat(timespec="seconds"),
         "duration_s": round(run.duration, 3),
+        "setup_duration_s": round(run.setup_duration, 3),
         "probe_duration_s": round(run.probe_duration, 3) if run.probe_duration is not None else None,
         "support": {a: {"state": s.state, "detail": s.detail} for a, s in sorted(run.support.items())},
         "profiles": {"declared": list(run.profiles), "source": run.profiles_source},
@@ -27,6 +28,7 @@ def run_json(run: RunResult) -> dict[str, Any]:
         "require_all": run.require_all,
         "exit_code": run.exit_code,
         "notes": list(run.notes),
+        "invalid_frames": [f.to_json() for f in run.invalid_frames],
         "cases": [c.to_json() for c in run.cases],
         "setup_wire": [w.to_json() for w in run.setup_wire],
     }

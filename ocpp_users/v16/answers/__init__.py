@@ -74,7 +74,7 @@ class Answers(HandlerTable):
         def answer(payload: Payload) -> Payload | Reply:
             try:
                 if action in behaviour.fail:
-                    raise InternalError(f"{action} failed (configured to fail)")
+                    raise InternalError(f"{action} failed (configured to fail)", reason="configured to fail")
                 if action in behaviour.answers:
                     result: Payload | Reply = {"status": behaviour.answers[action]}
                 else:

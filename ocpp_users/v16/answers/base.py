@@ -12,16 +12,22 @@ if TYPE_CHECKING:
     from ocpp_users.v16.station import Station
 
 
-def seconds_until(timestamp: object) -> float:
-    """Seconds from now until an RFC 3339 ``timestamp`` (0 when it is past or unreadable)."""
+def parse_timestamp(timestamp: object) -> datetime | None:
+    """An RFC 3339 ``timestamp`` as an aware datetime (UTC when it names no offset), or None."""
     if not isinstance(timestamp, str):
-        return 0.0
+        return None
     try:
         when = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+def seconds_until(timestamp: object) -> float:
+    """Seconds from now until an RFC 3339 ``timestamp`` (0 when it is past or unreadable)."""
+    when = parse_timestamp(timestamp)
+    if when is None:
         return 0.0
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 

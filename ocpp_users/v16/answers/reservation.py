@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+from datetime import UTC, datetime
 
 import gevent
 
 from ocpp_users.ocppj.handlers import on
 from ocpp_users.ocppj.rpc import Payload, Reply
 from ocpp_users.v16.actions import Action
-from ocpp_users.v16.answers.base import ProfileAnswers, seconds_until
+from ocpp_users.v16.answers.base import ProfileAnswers, parse_timestamp, seconds_until
 from ocpp_users.v16.state.connectors import Reservation
 from ocpp_users.v16.state.status import ChargePointStatus
 
@@ -28,6 +29,14 @@ class ReservationAnswers(ProfileAnswers):
         if connector_id == 0 and not state.configuration.get_bool("ReserveConnectorZeroSupported"):
             return {"status": "Rejected"}
         if not state.valid_connector(connector_id):
+            return {"status": "Rejected"}
+        expiry = parse_timestamp(payload["expiryDate"])
+        if expiry is not None and expiry <= datetime.now(UTC):
+            # OCPP 1.6 §5.13: "A reservation SHALL be terminated on the Charge Point ... (2) when the
+            # time specified in expiryDate is reached". One whose expiryDate is already past would
+            # end as it is made: it is not made. Rejected is the only status that says so
+            # (§7.40: "Reservation has not been made"); Occupied, Faulted and Unavailable would
+            # name a connector state that is not the cause.
             return {"status": "Rejected"}
         connector = state.connectors[connector_id]
         if connector.status == S.faulted:
