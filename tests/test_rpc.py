@@ -845,3 +845,19 @@ def test_a_callers_own_timeout_or_kill_is_accounted_once_and_not_swallowed(
     assert_every_call_accounted(csms, booted, stopped)
     assert booted.connected
     booted.status_notification(1, "Available")  # the lock was released: the next call goes out
+
+
+def test_slow_answers_one_after_another_never_time_out_early(csms: TestbedProcess, cp_id: str) -> None:
+    """Each call has its own timer: eight 0.5 s answers in a row under a 2 s call timeout all
+    succeed (a timer restarted after a stop once fired as if it had run all along)."""
+    sink = Recorder()
+    cp = Station(ChargePointSettings(cp_id=cp_id, url=csms.ws_url, reconnect=False, call_timeout=2.0), sink=sink)
+    cp.connect()
+    try:
+        cp.boot()
+        set_fault(csms, "late_answer", seconds=0.5, action="Heartbeat")
+        for _ in range(8):
+            cp.heartbeat()
+    finally:
+        cp.stop(stop_transactions=False)
+    assert sink.failures() == []

@@ -21,6 +21,7 @@ import gevent
 import gevent.lock
 import orjson
 import websocket
+from gevent import get_hub
 from gevent.event import AsyncResult
 
 from ocpp_users.ocppj import schemas
@@ -120,6 +121,13 @@ class _CallTimerExpired(Exception):
 _EXPIRED = _CallTimerExpired()
 _dumps = orjson.dumps
 
+
+def _expire(result: AsyncResult) -> None:
+    """A call's timer ran out (in the event loop): fail its pending result, unless answered."""
+    if not result.ready():
+        result.set_exception(_EXPIRED)
+
+
 GIVEN_UP_MEMORY = 256
 """Message ids of calls we stopped waiting for, remembered per connection, so that their answers,
 should they come, are recognised (never an "unknown message id")."""
@@ -180,7 +188,6 @@ class OcppConnection:
         self._id_prefix = os.urandom(4).hex() + "-"
         self._closing_by_us = False
         self._receiver: gevent.Greenlet | None = None
-        self._call_timer: gevent.Timeout | None = None
         # websocket-client's own objects expose the socket and send lock that the fast frame path needs.
         self._fast = getattr(ws, "sock", None) is not None and hasattr(ws, "lock")
 
@@ -307,23 +314,17 @@ class OcppConnection:
         raw = _dumps([2, message_id, action, payload])  # Call(...).to_json(), without the object
         try:
             self._send(raw)
-            if self._call_lock is None:
-                with gevent.Timeout(timeout, _EXPIRED):
-                    outcome = pending.result.get()
-            else:
-                # Serialized calls: one call at a time on this connection, so one timer, reused
-                # (AsyncResult.get(timeout=...) would make and destroy one per call).
-                timer = self._call_timer
-                if timer is None or timer.seconds != timeout:
-                    timer = self._call_timer = gevent.Timeout(timeout, _EXPIRED)
-                timer.start()
-                try:
-                    outcome = pending.result.get()
-                finally:
-                    timer.cancel()
+            # A fresh event-loop timer per call that fails the pending result when it expires (no
+            # exception is thrown into the caller). Never restart a stopped one: gevent 26's libev
+            # timer, started again after a stop, fires as if it had run all along (a 2 s timer
+            # reused for 0.5 s calls expired on the fourth: a false "no answer within 2 s").
+            timer = get_hub().loop.timer(timeout)
+            timer.start(_expire, pending.result)
+            try:
+                outcome = pending.result.get()
+            finally:
+                timer.close()
         except _CallTimerExpired:
-            # A gevent Timeout that has fired cannot be restarted reliably: the next call makes a new one.
-            self._call_timer = None
             self._give_up(message_id)
             exc = CallTimeout(f"no answer within {timeout:g} s")
             self._fire(CP_TO_CSMS, action, (time.perf_counter() - start) * 1000.0, 0, exc)
