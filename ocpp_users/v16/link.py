@@ -1,27 +1,68 @@
 """A station's link to its CSMS: one OCPP-J connection at a time, opened, closed or dropped.
 
-The link knows the transport (URL, security profile) and the wire (:class:`OcppConnection`), not
-the charger: what happens when a connection ends (reconnect, boot again) is the station's business,
-told through ``on_close``.
+The link knows the transport (URL, security profile, credentials) and the wire
+(:class:`OcppConnection`), not the charger: what happens when a connection ends (reconnect, boot
+again) is the station's business, told through ``on_close``. Its credentials start as the
+settings' and change with the security extension (a new AuthorizationKey, a new client
+certificate, a higher security profile): the station swaps them with :meth:`Link.use` and opens
+a new connection.
 """
 
 from __future__ import annotations
 
 import random
+import ssl
 import time
 from collections.abc import Callable
+from typing import Any
 
 import gevent.event
+import orjson
 
 from ocpp_users.ocppj.errors import ConnectionLost, TransportError
 from ocpp_users.ocppj.rpc import CheckAnswer, Dispatcher, OcppConnection, Payload, WireLog
 from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET, RequestSink, report
-from ocpp_users.ocppj.transport import charge_point_url, connect
+from ocpp_users.ocppj.transport import SecurityConfig, charge_point_url, client_context, connect
 from ocpp_users.v16.protocol import VERSION
 from ocpp_users.v16.settings import ChargePointSettings
 
 CloseListener = Callable[[str, bool], object]
 """``on_close(reason, by_us)``: the connection ended (``by_us``: we closed or dropped it)."""
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = {k: _mask(v) for k, v in value.items()}
+        key = out.get("key")
+        if isinstance(key, str) and key.casefold() == "authorizationkey" and "value" in out:
+            out["value"] = "***"
+        return out
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
+
+
+def mask_secrets(raw: str | bytes) -> str | bytes:
+    """A frame as a wire log may keep it: the value of a ChangeConfiguration.req's AuthorizationKey
+    masked (the security whitepaper, A01.FR.12: the key is never disclosed in logging)."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    if "uthorizationkey" not in text.lower():
+        return raw
+    try:
+        return orjson.dumps(_mask(orjson.loads(text))).decode("utf-8")
+    except orjson.JSONDecodeError:
+        return "<frame mentioning AuthorizationKey, not logged>"
+
+
+def _masked(wire_log: WireLog | None) -> WireLog | None:
+    if wire_log is None:
+        return None
+    log = wire_log
+
+    def masked(direction: str, raw: str | bytes) -> None:
+        log(direction, mask_secrets(raw))
+
+    return masked
 
 
 class Link:
@@ -38,15 +79,47 @@ class Link:
         self.settings = settings
         self.dispatcher = dispatcher
         self.sink = sink
-        self.wire_log = wire_log
+        self.wire_log = _masked(wire_log)
         self.on_close = on_close
         self.connection: OcppConnection | None = None
         self.last_error: str | None = None
+        self.security: SecurityConfig = settings.security
+        """The credentials and trust of the next connection (the settings' until the CSMS changes them)."""
+        self.base_url = settings.url
+        """The CSMS URL the charge point id is appended to (the TLS one after an upgrade to profile 2/3)."""
+        self.peer_certificate: bytes | None = None
+        """DER of the CSMS's TLS certificate on the current connection (None on ws://)."""
         self._connected = gevent.event.Event()
+        self._context: tuple[SecurityConfig, ssl.SSLContext] | None = None
 
     @property
     def url(self) -> str:
-        return charge_point_url(self.settings.url, self.settings.cp_id)
+        return charge_point_url(self.base_url, self.settings.cp_id)
+
+    def use(self, security: SecurityConfig, base_url: str | None = None) -> None:
+        """Connect with ``security`` (and ``base_url``) from the next connection on."""
+        self.security = security
+        if base_url is not None:
+            self.base_url = base_url
+
+    def tls_url(self) -> str:
+        """Where to connect with security profile 2 or 3: the settings' ``tls_url``, else the URL
+        with ws:// made wss://."""
+        if self.settings.tls_url:
+            return self.settings.tls_url
+        base = self.base_url
+        return "wss://" + base[len("ws://") :] if base.startswith("ws://") else base
+
+    def _tls_context(self, security: SecurityConfig) -> ssl.SSLContext | None:
+        """A client certificate held in memory gets a context of its own, kept while it is in use."""
+        if security.identity is None:
+            return None
+        cached = self._context
+        if cached is not None and cached[0] is security:
+            return cached[1]
+        context = client_context(security)
+        self._context = (security, context)
+        return context
 
     @property
     def connected(self) -> bool:
@@ -57,19 +130,34 @@ class Link:
         """Open the WebSocket (security profile from the settings), reported as ``name``
         (``connect`` or ``reconnect``); raise :class:`TransportError` on failure."""
         settings = self.settings
+        security = self.security
+        url = self.url
         started = time.perf_counter()
         try:
+            context = self._tls_context(security) if url.startswith("wss:") else None
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            context = None
+            detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            error: TransportError | None = TransportError(f"TLS configuration error: {detail}")
+        else:
+            error = None
+        try:
+            if error is not None:
+                raise error
             ws = connect(
-                self.url,
+                url,
                 settings.cp_id,
-                settings.security,
+                security,
                 subprotocol=VERSION.subprotocol,
                 timeout=settings.connect_timeout,
+                context=context,
             )
         except TransportError as exc:
             self.last_error = exc.reason
             report(self.sink, WEBSOCKET, name, (time.perf_counter() - started) * 1000.0, 0, exc)
             raise
+        sock = ws.sock
+        self.peer_certificate = sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
         self.connection = OcppConnection(
             ws,
             self.dispatcher,

@@ -10,6 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+FollowUp = Callable[[], object]
+"""Work to do once the ChangeConfiguration.conf is on the wire (e.g. reconnect)."""
+Intercept = Callable[[str], "tuple[str, FollowUp | None]"]
+"""``intercept(value) -> (status, follow-up)``: a key whose change is more than storing a value."""
+
 MEASURANDS = frozenset(
     {
         "Current.Export",
@@ -55,6 +60,8 @@ class Key:
     kind: Kind
     value: str
     readonly: bool = False
+    writeonly: bool = False
+    """Reported without its value (the security whitepaper's AuthorizationKey)."""
 
 
 #: (name, kind, default, readonly). Defaults are those of a typical AC charger.
@@ -105,7 +112,18 @@ _DEFAULTS: tuple[tuple[str, Kind, str, bool], ...] = (
     ("ChargingScheduleAllowedChargingRateUnit", Kind.csl, "Current,Power", True),
     ("ChargingScheduleMaxPeriods", Kind.integer, "24", True),
     ("MaxChargingProfilesInstalled", Kind.integer, "10", True),
+    # The OCPP 1.6 security whitepaper (edition 2), §7
+    ("AdditionalRootCertificateCheck", Kind.boolean, "false", True),
+    ("AuthorizationKey", Kind.string, "", False),
+    ("CertificateSignedMaxChainSize", Kind.integer, "10000", True),
+    ("CertificateStoreMaxLength", Kind.integer, "20", True),
+    ("CpoName", Kind.string, "", False),
+    ("SecurityProfile", Kind.integer, "0", False),
 )
+
+WRITE_ONLY = frozenset({"AuthorizationKey"})
+"""Whitepaper §7.2: "This configuration key is write-only, so that it cannot be accidentally stored
+in plaintext by the Central System when it reads out all configuration keys"."""
 
 
 class ConfigStatus:
@@ -132,13 +150,17 @@ class Configuration:
     """The key-value store behind GetConfiguration and ChangeConfiguration."""
 
     def __init__(self, number_of_connectors: int = 1, overrides: dict[str, str] | None = None) -> None:
-        self.keys: dict[str, Key] = {name: Key(name, kind, default, ro) for name, kind, default, ro in _DEFAULTS}
+        self.keys: dict[str, Key] = {
+            name: Key(name, kind, default, ro, name in WRITE_ONLY) for name, kind, default, ro in _DEFAULTS
+        }
         self.keys["NumberOfConnectors"].value = str(number_of_connectors)
         self._listeners: list[Callable[[str, str], None]] = []
+        self._intercepts: dict[str, Intercept] = {}
         for name, value in (overrides or {}).items():
             existing = self.find(name)
             if existing is not None:
-                existing.value = value
+                if not existing.writeonly:
+                    existing.value = value
             else:
                 self.keys[name] = Key(name, Kind.string, value)
 
@@ -176,19 +198,33 @@ class Configuration:
         for listener in self._listeners:
             listener(key.name, value)
 
-    def change(self, name: str, value: str) -> str:
-        """Apply a ChangeConfiguration.req; return its status."""
+    def intercept(self, name: str, handler: Intercept) -> None:
+        """Let ``handler`` decide a ChangeConfiguration of ``name`` (it stores what it accepts itself)."""
         key = self.find(name)
         if key is None:
-            return ConfigStatus.not_supported
+            raise KeyError(name)
+        self._intercepts[key.name] = handler
+
+    def change(self, name: str, value: str) -> str:
+        """Apply a ChangeConfiguration.req; return its status."""
+        return self.apply(name, value)[0]
+
+    def apply(self, name: str, value: str) -> tuple[str, FollowUp | None]:
+        """Apply a ChangeConfiguration.req: its status and the work to do once it is answered."""
+        key = self.find(name)
+        if key is None:
+            return ConfigStatus.not_supported, None
+        handler = self._intercepts.get(key.name)
+        if handler is not None:
+            return handler(value)
         if key.readonly or not _valid(key.kind, value):
-            return ConfigStatus.rejected
+            return ConfigStatus.rejected, None
         if key.kind is Kind.boolean:
             value = value.lower()
         if key.kind is Kind.integer:
             value = str(int(value))
         self.set_internal(name, value)
-        return ConfigStatus.accepted
+        return ConfigStatus.accepted, None
 
     def report(self, names: list[str] | None) -> tuple[list[dict[str, object]], list[str]]:
         """configurationKey entries and unknownKey names for a GetConfiguration.req."""
@@ -199,6 +235,8 @@ class Configuration:
             key = self.find(name)
             if key is None:
                 unknown.append(name[:50])
+            elif key.writeonly:
+                found.append({"key": key.name, "readonly": False})
             else:
                 found.append({"key": key.name, "readonly": key.readonly, "value": key.value})
         return found, unknown
