@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from testbed.ca import BAD_CERTIFICATES
 from testbed.frames import CallErrorInfo, Reply, dumps, reply_frame, result_frame
 from testbed.validation import error, response_problem
 
@@ -85,6 +86,15 @@ SPECS: dict[str, tuple[str, dict[str, Arg]]] = {
         "{action?}: after each answer also send a CALLRESULT with an unknown id",
         {"action": _ACTION},
     ),
+    "bad_certificate": (
+        "{kind}: the CA's CertificateSigned.req carries a certificate a charger must refuse: "
+        + ", ".join(BAD_CERTIFICATES),
+        {"kind": Arg("str", required=True)},
+    ),
+    "refuse_security_profile": (
+        "{profile}: refuse the handshake (HTTP 401) of connections made with this security profile (0-3)",
+        {"profile": Arg("int", required=True)},
+    ),
 }
 
 CLOSE_CODE = 1011
@@ -104,6 +114,10 @@ def _check_arg(fault: str, name: str, arg: Arg, value: Any) -> Any:
         raise ValueError(f"fault {fault}: count must be >= 1")
     if name == "seconds" and not 0 <= value <= 3600:
         raise ValueError(f"fault {fault}: seconds must be between 0 and 3600")
+    if name == "kind" and value not in BAD_CERTIFICATES:
+        raise ValueError(f"fault {fault}: kind must be one of {', '.join(BAD_CERTIFICATES)}")
+    if name == "profile" and not 0 <= value <= 3:
+        raise ValueError(f"fault {fault}: profile must be 0, 1, 2 or 3")
     return value
 
 
@@ -229,6 +243,16 @@ class FaultSwitch:
 
     def accept_any_credentials(self) -> bool:
         return self._is("accept_any_credentials")
+
+    def bad_certificate(self) -> str | None:
+        """The kind of bad certificate the CA is to send, or None."""
+        if self.active is None or self.active["name"] != "bad_certificate":
+            return None
+        return str(self.active["kind"])
+
+    def refuse_profile(self, profile: int) -> bool:
+        fault = self.active
+        return fault is not None and fault["name"] == "refuse_security_profile" and fault["profile"] == profile
 
     def outbound_payload(self, action: str, payload: Any) -> Any:
         """The payload of a CSMS-initiated call as the fault alters it."""
