@@ -5,8 +5,8 @@ whitepaper's certificate hash data.
 With ``--ca-cert/--ca-key`` the testbed signs the CSR of a SignCertificate.req (answered Accepted,
 A02.FR.11) and sends the certificate back in a CertificateSigned.req. The ``bad_certificate``
 fault makes it send a certificate a charger must refuse (A02.FR.06): one for another key, an
-expired one, one signed by an unknown CA, one with another CN, text that is no PEM, a chain longer
-than CertificateSignedMaxChainSize.
+expired one, one signed by an unknown CA, one with another CN, text that is no PEM, a chain of
+more than 2000 characters (refused by a charger whose CertificateSignedMaxChainSize is smaller).
 
 CertificateHashData is computed here with ``cryptography``'s OCSP request builder (RFC 6960's
 CertID), independently of the engine's own code, as the OCTT "verifies ... based on its own
@@ -118,8 +118,10 @@ class CertificateAuthority:
         cert = self._builder(subject, public_key, issuer, start, end).sign(signer_key, hashes.SHA256())
         chain = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
         if bad == "too_long":
+            # A valid chain (the certificate, then the CA's, repeated) of more than 2000 characters:
+            # longer than a small CertificateSignedMaxChainSize (the schema caps the field at 10000).
             filler = self.cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
-            while len(chain) <= 10000:
+            while len(chain) <= 2000:
                 chain += filler
             note = f"a chain of {len(chain)} characters"
         return Issued(chain, note)

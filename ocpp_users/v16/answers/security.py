@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import gevent
 from cryptography import x509
 
+from ocpp_users.ocppj.errors import VolatileOcppError
 from ocpp_users.ocppj.handlers import on
 from ocpp_users.ocppj.rpc import Payload, Reply
 from ocpp_users.ocppj.transport import SecurityConfig
@@ -415,7 +416,10 @@ class SecurityAnswers(ProfileAnswers):
 
     def _log_status(self, request_id: int, status: str) -> None:
         self.state.log_status = status
-        self.station.call("LogStatusNotification", {"status": status, "requestId": request_id})  # N01.FR.07
+        try:
+            self.station.call("LogStatusNotification", {"status": status, "requestId": request_id})  # N01.FR.07
+        except VolatileOcppError:
+            pass  # counted as a failure of the CSMS; the upload goes on
 
     # ------------------------------------------------------------ L01: SignedUpdateFirmware
 
@@ -447,7 +451,10 @@ class SecurityAnswers(ProfileAnswers):
         """L01.FR.01/10: every new state is told, with the request's requestId."""
         self.state.signed_firmware_status = status
         self.state.signed_firmware_request = request_id
-        self.station.call("SignedFirmwareStatusNotification", {"status": status, "requestId": request_id})
+        try:
+            self.station.call("SignedFirmwareStatusNotification", {"status": status, "requestId": request_id})
+        except VolatileOcppError:
+            pass  # counted as a failure of the CSMS; the update goes on
 
     def _signed_update(self, request_id: int, firmware: Payload, signer: x509.Certificate) -> None:
         """The L01 state machine (whitepaper figure 14), in the order OCTT TC_080_CSMS expects of
