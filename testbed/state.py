@@ -71,7 +71,7 @@ class CpRecord:
     """The security profile of the current (or last) connection: 0 ws, 1 ws + Basic auth,
     2 wss + Basic auth, 3 wss + client certificate."""
     highest_profile: int = 0
-    """Whitepaper A05.FR.09: once connected with a profile, never again with a lower one."""
+    """Whitepaper A05.FR.09: once connected over TLS (profile 2 or 3), never again with a lower one."""
     client_certificate: dict[str, Any] | None = None
     """Serial, SHA-256 fingerprint and CN of the client certificate of the current connection."""
     security_events: list[dict[str, Any]] = field(default_factory=list)

@@ -106,6 +106,9 @@ def client_context(security: SecurityConfig) -> ssl.SSLContext:
     """The TLS context of ``security``: shared when it names files, its own when the client
     certificate is held in memory (raises OSError, ssl.SSLError or ValueError)."""
     identity = security.identity
+    if security.profile in (1, 2):
+        # Basic auth profiles present no client certificate, even one kept for an upgrade to 3.
+        return ssl_context(security.ca_file, None, None, security.verify, security.ca_data)
     if identity is None:
         return ssl_context(
             security.ca_file, security.client_cert, security.client_key, security.verify, security.ca_data
