@@ -108,10 +108,12 @@ def transport_event(exc: TransportError) -> SecurityEvent | None:
 class SecurityEvents:
     """One charger's security events: its log, the queue of notifications, their delivery."""
 
+    __slots__ = ("_after_boot", "_queue", "_sender", "dropped", "startup_pending", "station")
+
     def __init__(self, station: Station) -> None:
         self.station = station
         self._queue: deque[dict[str, str]] | None = None
-        self._after_boot: list[Callable[[], object]] = []
+        self._after_boot: list[Callable[[], object]] | None = None
         self._sender: gevent.Greenlet | None = None
         self.dropped = 0
         """Notifications dropped because the queue was full (the CSMS was away too long)."""
@@ -149,6 +151,8 @@ class SecurityEvents:
 
     def after_boot(self, func: Callable[[], object]) -> None:
         """Run ``func`` (in its own greenlet) once the charger is booted and Accepted again."""
+        if self._after_boot is None:
+            self._after_boot = []
         self._after_boot.append(func)
 
     def on_booted(self) -> None:
@@ -157,7 +161,7 @@ class SecurityEvents:
         if self.startup_pending:
             self.startup_pending = False
             self.raise_event(E.startup_of_the_device, defer=True)
-        waiting, self._after_boot = self._after_boot, []
+        waiting, self._after_boot = self._after_boot or [], None
         station = self.station
         for func in waiting:
             station.spawn(station.quietly, func)

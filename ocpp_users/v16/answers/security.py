@@ -94,9 +94,7 @@ class SecurityAnswers(ProfileAnswers):
 
     def __init__(self, station: Station) -> None:
         super().__init__(station)
-        configuration = station.state.configuration
-        configuration.intercept("AuthorizationKey", self._change_authorization_key)
-        configuration.intercept("SecurityProfile", self._change_security_profile)
+        station.state.configuration.intercept(self._change_configuration)
         self._upload: gevent.Greenlet | None = None
         self._update: gevent.Greenlet | None = None
         self._switch: gevent.Greenlet | None = None
@@ -132,6 +130,13 @@ class SecurityAnswers(ProfileAnswers):
     @staticmethod
     def _step(station: Station) -> float:
         return 1.0 / max(station.settings.time_factor, 1.0)
+
+    def _change_configuration(self, key: str, value: str) -> tuple[str, FollowUp | None] | None:
+        if key == "AuthorizationKey":
+            return self._change_authorization_key(value)
+        if key == "SecurityProfile":
+            return self._change_security_profile(value)
+        return None
 
     # ------------------------------------------------------------ A01: AuthorizationKey
 

@@ -12,8 +12,9 @@ from enum import Enum
 
 FollowUp = Callable[[], object]
 """Work to do once the ChangeConfiguration.conf is on the wire (e.g. reconnect)."""
-Intercept = Callable[[str], "tuple[str, FollowUp | None]"]
-"""``intercept(value) -> (status, follow-up)``: a key whose change is more than storing a value."""
+Intercept = Callable[[str, str], "tuple[str, FollowUp | None] | None"]
+"""``intercept(key, value) -> (status, follow-up)`` for the keys whose change is more than storing a
+value, None for the others."""
 
 MEASURANDS = frozenset(
     {
@@ -60,8 +61,6 @@ class Key:
     kind: Kind
     value: str
     readonly: bool = False
-    writeonly: bool = False
-    """Reported without its value (the security whitepaper's AuthorizationKey)."""
 
 
 #: (name, kind, default, readonly). Defaults are those of a typical AC charger.
@@ -150,16 +149,14 @@ class Configuration:
     """The key-value store behind GetConfiguration and ChangeConfiguration."""
 
     def __init__(self, number_of_connectors: int = 1, overrides: dict[str, str] | None = None) -> None:
-        self.keys: dict[str, Key] = {
-            name: Key(name, kind, default, ro, name in WRITE_ONLY) for name, kind, default, ro in _DEFAULTS
-        }
+        self.keys: dict[str, Key] = {name: Key(name, kind, default, ro) for name, kind, default, ro in _DEFAULTS}
         self.keys["NumberOfConnectors"].value = str(number_of_connectors)
         self._listeners: list[Callable[[str, str], None]] = []
-        self._intercepts: dict[str, Intercept] = {}
+        self._intercept: Intercept | None = None
         for name, value in (overrides or {}).items():
             existing = self.find(name)
             if existing is not None:
-                if not existing.writeonly:
+                if existing.name not in WRITE_ONLY:
                     existing.value = value
             else:
                 self.keys[name] = Key(name, Kind.string, value)
@@ -198,12 +195,9 @@ class Configuration:
         for listener in self._listeners:
             listener(key.name, value)
 
-    def intercept(self, name: str, handler: Intercept) -> None:
-        """Let ``handler`` decide a ChangeConfiguration of ``name`` (it stores what it accepts itself)."""
-        key = self.find(name)
-        if key is None:
-            raise KeyError(name)
-        self._intercepts[key.name] = handler
+    def intercept(self, handler: Intercept) -> None:
+        """Let ``handler`` decide the ChangeConfigurations it answers (it stores what it accepts itself)."""
+        self._intercept = handler
 
     def change(self, name: str, value: str) -> str:
         """Apply a ChangeConfiguration.req; return its status."""
@@ -214,9 +208,10 @@ class Configuration:
         key = self.find(name)
         if key is None:
             return ConfigStatus.not_supported, None
-        handler = self._intercepts.get(key.name)
-        if handler is not None:
-            return handler(value)
+        if self._intercept is not None:
+            decided = self._intercept(key.name, value)
+            if decided is not None:
+                return decided
         if key.readonly or not _valid(key.kind, value):
             return ConfigStatus.rejected, None
         if key.kind is Kind.boolean:
@@ -235,7 +230,7 @@ class Configuration:
             key = self.find(name)
             if key is None:
                 unknown.append(name[:50])
-            elif key.writeonly:
+            elif key.name in WRITE_ONLY:
                 found.append({"key": key.name, "readonly": False})
             else:
                 found.append({"key": key.name, "readonly": key.readonly, "value": key.value})

@@ -7,7 +7,6 @@ so an event says *that* the key changed, never to what.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -36,10 +35,15 @@ class SecurityLog:
     """A rolling list of security events."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
-        self.entries: deque[SecurityLogEntry] = deque(maxlen=max_entries)
+        self.max_entries = max_entries
+        self.entries: list[SecurityLogEntry] = []
+        """Oldest first (a list, not a deque: most chargers log one event, at start-up)."""
 
     def add(self, entry: SecurityLogEntry) -> None:
-        self.entries.append(entry)
+        entries = self.entries
+        entries.append(entry)
+        if len(entries) > self.max_entries + self.max_entries // 10:
+            del entries[: len(entries) - self.max_entries]
 
     def __len__(self) -> int:
         return len(self.entries)
