@@ -25,7 +25,7 @@ from ocpp_users.v16.security_events import SecurityEvent
 from ocpp_users.v16.settings import Behaviour
 from ocpp_users.v16.station import Station
 from tests.securitypki import Pki, make_security_pki, sign_firmware
-from tests.test_handlers import csms_call, iso, make_settings, payloads, received, result_of, wait_until
+from tests.test_handlers import iso, make_settings, payloads, received, result_of, wait_until
 
 CPO = "VolatileOCPP CPO"
 
@@ -635,11 +635,11 @@ def test_secure_firmware_update(tb: TestbedProcess, make_cp: Callable[..., Stati
     assert {s.get("requestId") for s in record(tb, cp.cp_id)["signed_firmware_statuses"]} == {42}  # L01.FR.10
     assert "FirmwareUpdated" in events(tb, cp.cp_id)
     sequence = [f"Status:{p['status']}" if a == "StatusNotification" else a for a, p in received(tb, cp.cp_id)]
-    first_installing = [
+    first_installing = next(
         i
         for i, (a, p) in enumerate(received(tb, cp.cp_id))
         if a == "SignedFirmwareStatusNotification" and p["status"] == "Installing"
-    ][0]
+    )
     assert "Status:Unavailable" in sequence[:first_installing], sequence
     assert sequence.index("BootNotification") < len(sequence) - sequence[::-1].index("Status:Available") - 1
     # L01.FR.28: triggered after Installed, the status is Idle
