@@ -87,14 +87,33 @@ class Link:
         """The credentials and trust of the next connection (the settings' until the CSMS changes them)."""
         self.base_url = settings.url
         """The CSMS URL the charge point id is appended to (the TLS one after an upgrade to profile 2/3)."""
-        self.peer_certificate: bytes | None = None
-        """DER of the CSMS's TLS certificate on the current connection (None on ws://)."""
+        self.in_flight = 0
+        """Calls of ours waiting for their answer on the current connection."""
         self._connected = gevent.event.Event()
         self._context: tuple[SecurityConfig, ssl.SSLContext] | None = None
 
     @property
     def url(self) -> str:
         return charge_point_url(self.base_url, self.settings.cp_id)
+
+    @property
+    def peer_certificate(self) -> bytes | None:
+        """DER of the CSMS's TLS certificate on the current connection (None on ws:// or offline)."""
+        connection = self.connection
+        sock = connection.ws.sock if connection is not None and not connection.closed else None
+        if not isinstance(sock, ssl.SSLSocket):
+            return None
+        try:
+            return sock.getpeercert(binary_form=True)
+        except (OSError, ValueError):
+            return None
+
+    def quiet(self, timeout: float) -> None:
+        """Wait (at most ``timeout``) until no call of ours waits for its answer, so that closing
+        the connection on purpose cuts no call short."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight and self.connected and time.monotonic() < deadline:
+            gevent.sleep(0.02)
 
     def use(self, security: SecurityConfig, base_url: str | None = None) -> None:
         """Connect with ``security`` (and ``base_url``) from the next connection on."""
@@ -156,8 +175,6 @@ class Link:
             self.last_error = exc.reason
             report(self.sink, WEBSOCKET, name, (time.perf_counter() - started) * 1000.0, 0, exc)
             raise
-        sock = ws.sock
-        self.peer_certificate = sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
         self.connection = OcppConnection(
             ws,
             self.dispatcher,
@@ -192,7 +209,11 @@ class Link:
             exc = ConnectionLost("connection lost: not connected")
             report(self.sink, CP_TO_CSMS, action, exception=exc)
             raise exc
-        return connection.call(action, payload, timeout=timeout, check=check)
+        self.in_flight += 1
+        try:
+            return connection.call(action, payload, timeout=timeout, check=check)
+        finally:
+            self.in_flight -= 1
 
     def close(self) -> None:
         """Close cleanly (close handshake); the station does not reconnect after this."""

@@ -189,6 +189,7 @@ class Station:
         if self.reconnecting:
             return False  # the reconnect loop connects with the new credentials
         log.debug("%s: reconnecting (%s)", self.cp_id, reason)
+        self.link.quiet(self.settings.call_timeout)  # "Storing any queued messages" (A01 step 3)
         self.link.close()
         renewed = False
         for attempt in range(2):
