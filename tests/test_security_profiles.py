@@ -6,6 +6,8 @@ certificates; TLS verifies the testbed's certificate throughout."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from cryptography import x509
 from ocpp_users.embedded import TestbedProcess
 from ocpp_users.ocppj import errors
 from ocpp_users.ocppj.sink import WEBSOCKET, Recorder
-from ocpp_users.ocppj.transport import SecurityConfig
+from ocpp_users.ocppj.transport import SecurityConfig, _system_ca_directory, ssl_context
 from ocpp_users.v16.settings import ChargePointSettings
 from ocpp_users.v16.station import Station
 from tests.securitypki import Pki, make_security_pki
@@ -347,3 +349,46 @@ def test_the_root_in_use_cannot_be_deleted(
     assert result_of(proc, cp_id, "DeleteCertificate", {"certificateHashData": in_use}) == {"status": "Failed"}
     status, other = proc.api("POST", "/certificates/hash-data", {"certificate": pki.other_root})
     assert result_of(proc, cp_id, "DeleteCertificate", {"certificateHashData": other}) == {"status": "Accepted"}
+
+
+# ---------------------------------------------------------------- a TLS context per charge point
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to hash a CA directory")
+@pytest.mark.parametrize("trusted", [True, False])
+def test_own_context_looks_system_cas_up_one_by_one(
+    pki: Pki, cp_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trusted: bool
+) -> None:
+    """A charge point with a client certificate of its own has a TLS context of its own; without
+    --ca-file it trusts the system's CAs by looking them up in the system's hashed CA directory (no
+    copy of the whole bundle per context). Here that directory is SSL_CERT_DIR, holding the
+    testbed's CA (the connection verifies) or another CA only (it does not)."""
+    folder = tmp_path / "system-cas"
+    folder.mkdir()
+    ca = pki.ca if trusted else pki.rogue_ca
+    digest = subprocess.run(
+        ["openssl", "x509", "-hash", "-noout", "-in", ca], capture_output=True, text=True, check=True
+    )
+    shutil.copy(ca, folder / f"{digest.stdout.strip()}.0")
+    monkeypatch.setenv("SSL_CERT_DIR", str(folder))
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    _system_ca_directory.cache_clear()
+    ssl_context.cache_clear()
+    proc = start("--tls-cert", pki.server_cert, "--tls-key", pki.server_key, "--tls-client-ca", pki.ca)
+    try:
+        assert _system_ca_directory() == str(folder)
+        own = ssl_context(None, pki.client_cert, pki.client_key, True)
+        assert own.get_ca_certs() == [], "no copy of the system bundle in a charge point's own context"
+        security = SecurityConfig(profile=3, client_cert=pki.client_cert, client_key=pki.client_key)
+        cp = Station(ChargePointSettings(cp_id=cp_id, url=proc.ws_url, security=security, connect_timeout=5))
+        if trusted:
+            cp.connect()
+            assert cp.boot()["status"] == "Accepted"
+            cp.stop(stop_transactions=False)
+        else:
+            with pytest.raises(errors.TransportError, match="certificate verification failed"):
+                cp.connect()
+    finally:
+        proc.stop()
+        _system_ca_directory.cache_clear()
+        ssl_context.cache_clear()
