@@ -519,7 +519,10 @@ class SecurityAnswers(ProfileAnswers):
         def hold(cid: int) -> None:
             connector = state.connectors[cid]
             if connector.status not in (S.unavailable, S.preparing) and station.connected:
-                station.status_notification(cid, S.unavailable)
+                try:
+                    station.status_notification(cid, S.unavailable)
+                except VolatileOcppError:
+                    pass  # counted; the connector is Unavailable all the same
                 held.append(cid)
 
         busy = []
@@ -544,7 +547,10 @@ class SecurityAnswers(ProfileAnswers):
         for cid in held:
             connector = station.state.connectors[cid]
             if connector.status == S.unavailable and connector.operative:
-                station.status_notification(cid, S.available)
+                try:
+                    station.status_notification(cid, S.available)
+                except VolatileOcppError:
+                    pass  # counted
 
 
 __all__ = ["SecurityAnswers", "authorization_key_password"]
