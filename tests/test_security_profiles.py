@@ -20,7 +20,8 @@ from ocpp_users.embedded import TestbedProcess
 from ocpp_users.ocppj import errors
 from ocpp_users.ocppj.sink import WEBSOCKET, Recorder
 from ocpp_users.ocppj.transport import SecurityConfig, _system_ca_directory, ssl_context
-from ocpp_users.v16.settings import ChargePointSettings
+from ocpp_users.v16.answers.security import SecurityAnswers
+from ocpp_users.v16.settings import Behaviour, ChargePointSettings
 from ocpp_users.v16.station import Station
 from tests.securitypki import Pki, make_security_pki
 from tests.test_handlers import result_of, wait_until
@@ -392,3 +393,26 @@ def test_own_context_looks_system_cas_up_one_by_one(
         proc.stop()
         _system_ca_directory.cache_clear()
         ssl_context.cache_clear()
+
+
+def test_with_follow_ups_off_the_caller_reconnects(
+    split: TestbedProcess, stations: Callable[..., Station], cp_id: str, pki: Pki
+) -> None:
+    """The compliance runner turns follow-ups off and scripts the steps: the charger answers and
+    switches its credentials, and reconnects when told (SecurityAnswers.reconnect)."""
+    proc = reset(split)
+    cp = stations(
+        proc,
+        cp_id,
+        SecurityConfig(profile=1, password=PASSWORD),
+        tls_url=tls_url(proc),
+        behaviour=Behaviour(auto_follow_up=False),
+    )
+    install_root(proc, cp, Path(pki.ca).read_text())
+    assert change(proc, cp, "SecurityProfile", "2") == "Accepted"
+    gevent.sleep(0.3)
+    assert record(proc, cp_id)["connections"] == 1
+    security = cp.answers.profiles["Security"]
+    assert isinstance(security, SecurityAnswers)
+    assert security.reconnect("scripted") is True
+    assert record(proc, cp_id)["security_profile"] == 2

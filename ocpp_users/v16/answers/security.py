@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import gevent
 from cryptography import x509
 
-from ocpp_users.ocppj.errors import VolatileOcppError
+from ocpp_users.ocppj.errors import OcppCallError, RejectedError, VolatileOcppError
 from ocpp_users.ocppj.handlers import on
 from ocpp_users.ocppj.rpc import Payload, Reply
 from ocpp_users.ocppj.transport import SecurityConfig
@@ -98,6 +98,8 @@ class SecurityAnswers(ProfileAnswers):
         self._upload: gevent.Greenlet | None = None
         self._update: gevent.Greenlet | None = None
         self._switch: gevent.Greenlet | None = None
+        self._fallback: tuple[SecurityConfig, str, Callable[[], object]] | None = None
+        """What to go back to when the new credentials do not connect (security, URL, undo)."""
 
     # ------------------------------------------------------------ helpers
 
@@ -131,6 +133,17 @@ class SecurityAnswers(ProfileAnswers):
     def _step(station: Station) -> float:
         return 1.0 / max(station.settings.time_factor, 1.0)
 
+    def reconnect(self, reason: str) -> bool:
+        """Reconnect with the credentials the CSMS just changed, falling back to the previous ones
+        when a new profile or certificate does not connect (A05.FR.08, A02.FR.10). The follow-up
+        of AuthorizationKey, SecurityProfile and CertificateSigned; with follow-ups off (the
+        compliance runner) the caller runs it. True when connected with the new credentials."""
+        fallback, self._fallback = self._fallback, None
+        if fallback is None:
+            return self.station.renew_connection(reason)
+        old, old_url, undo = fallback
+        return self.station.renew_connection(reason, fallback=old, fallback_url=old_url, on_fallback=undo)
+
     def _change_configuration(self, key: str, value: str) -> tuple[str, FollowUp | None] | None:
         if key == "AuthorizationKey":
             return self._change_authorization_key(value)
@@ -152,11 +165,10 @@ class SecurityAnswers(ProfileAnswers):
         if link.security.profile not in (1, 2):
             return ACCEPTED, None  # kept for an upgrade to profile 1 or 2 (A05)
 
-        def reconnect() -> None:
-            # A01 steps 3-4 and OCTT TC_073_CS step 3: disconnect, connect with the new password.
-            station.renew_connection("new AuthorizationKey")
-
-        return ACCEPTED, reconnect
+        # A01 steps 3-4 and OCTT TC_073_CS step 3: disconnect, connect with the new password (the
+        # CSMS no longer accepts the old one, A01.FR.03: nothing to fall back to).
+        self._fallback = None
+        return ACCEPTED, lambda: self.reconnect("new AuthorizationKey")
 
     # ------------------------------------------------------------ A05: SecurityProfile
 
@@ -187,19 +199,11 @@ class SecurityAnswers(ProfileAnswers):
         new_url = link.tls_url() if new >= 2 and old.profile < 2 else None
         state.configuration.set_internal("SecurityProfile", str(new))
         self._events.raise_event(E.reconfiguration_of_security_parameters, f"SecurityProfile {old.profile} -> {new}")
-
-        def upgrade() -> None:
-            # A05.FR.06/07: disconnect, reconnect with the new profile; A05.FR.08: fall back to the
-            # previous settings when the new profile does not connect.
-            link.use(security, new_url)
-            station.renew_connection(
-                f"security profile {new}",
-                fallback=old,
-                fallback_url=old_url,
-                on_fallback=lambda: self._fell_back(old),
-            )
-
-        return ACCEPTED, upgrade
+        # A05.FR.06/07: disconnect, reconnect with the new profile; A05.FR.08: fall back to the
+        # previous settings when the new profile does not connect.
+        link.use(security, new_url)
+        self._fallback = (old, old_url, lambda: self._fell_back(old))
+        return ACCEPTED, lambda: self.reconnect(f"security profile {new}")
 
     def _fell_back(self, old: SecurityConfig) -> None:
         self.state.configuration.set_internal("SecurityProfile", str(old.profile))
@@ -219,10 +223,12 @@ class SecurityAnswers(ProfileAnswers):
         common_name = station.settings.serial_number or station.cp_id
         csr = own.new_csr(common_name, organization)
         try:
-            station.call("SignCertificate", {"csr": csr}, check=_sign_check)
-        except Exception:
+            answer = station.call("SignCertificate", {"csr": csr}, check=_sign_check)
+        except (RejectedError, OcppCallError):
             own.pending_key = own.pending_subject = None  # no certificate will come for this key
             raise
+        if answer.get("status") != ACCEPTED:
+            own.pending_key = own.pending_subject = None
 
     @on(Action.certificate_signed)
     def certificate_signed(self, payload: Payload) -> Payload | Reply:
@@ -269,10 +275,11 @@ class SecurityAnswers(ProfileAnswers):
         link.use(replace(old, identity=received.identity()))
         own = self.state.own_certificate
 
-        def reconnect() -> None:
-            station.renew_connection("new ChargePointCertificate", fallback=old, on_fallback=own.fall_back)
+        def undo() -> None:
+            own.fall_back()
 
-        return self.later(reconnect)
+        self._fallback = (old, link.base_url, undo)
+        return self.later(lambda: self.reconnect("new ChargePointCertificate"))
 
     # ------------------------------------------------------------ M03-M05: installed certificates
 
