@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ocpp_users.embedded import TestbedProcess
+from ocpp_users.ocppj.errors import OcppCallError
 from ocpp_users.ocppj.sink import CP_TO_CSMS, Recorder
 from ocpp_users.ocppj.transport import SecurityConfig
 from ocpp_users.v16.link import mask_secrets
@@ -720,3 +721,24 @@ def test_a_new_signed_update_cancels_the_running_one(
     assert result_of(tb, cp.cp_id, "SignedUpdateFirmware", second) == {"status": "AcceptedCanceled"}
     wait_until(lambda: "Installed" in firmware_statuses(tb, cp.cp_id), 10, "Installed")
     assert {s.get("requestId") for s in record(tb, cp.cp_id)["signed_firmware_statuses"][1:]} == {2}
+
+
+@pytest.mark.parametrize(
+    ("action", "payload", "code"),
+    [
+        ("SecurityEventNotification", {"type": "StartupOfTheDevice"}, "OccurenceConstraintViolation"),
+        ("SignedFirmwareStatusNotification", {"status": "Flashing", "requestId": 1}, "PropertyConstraintViolation"),
+        ("LogStatusNotification", {"status": "Uploaded", "requestId": "7"}, "TypeConstraintViolation"),
+        ("SignCertificate", {"csr": 5}, "TypeConstraintViolation"),
+    ],
+)
+def test_the_testbed_checks_what_comes_back(
+    tb: TestbedProcess, make_cp: Callable[..., Station], action: str, payload: dict, code: str
+) -> None:
+    """The testbed validates the security notifications against the official schemas (a charger
+    sending a bad one gets a CALLERROR), and keeps the good ones (GET /cps/{id})."""
+    cp = make_cp(validate=False)
+    with pytest.raises(OcppCallError) as info:
+        cp.call(action, payload)
+    assert info.value.code == code, info.value
+    assert record(tb, cp.cp_id)["security_events"] == [] and record(tb, cp.cp_id)["log_statuses"] == []
