@@ -151,6 +151,10 @@ def test_client_cert_dir_per_charge_point(tmp_path: Path) -> None:
 
 
 def test_security_extension_options(tmp_path: Path) -> None:
+    roots = tmp_path / "manufacturer.pem"
+    roots.write_text("-----BEGIN CERTIFICATE-----\n")
+    config = fleet_config(parse_args(["--manufacturer-root", str(roots)]), HOST)
+    assert config.settings_for("CP-1", HOST).manufacturer_roots == str(roots)
     argv = [
         "--security-events",
         "--cpo-name",
@@ -168,7 +172,14 @@ def test_security_extension_options(tmp_path: Path) -> None:
     with pytest.raises(OptionError, match="--tls-url: expected a wss:// URL"):
         fleet_config(parse_args(["--tls-url", "ws://h/"]), HOST)
     text = help_text()
-    for flag in ("--client-cert-dir", "--tls-url", "--security-events", "--cpo-name", "--firmware-signature"):
+    for flag in (
+        "--client-cert-dir",
+        "--tls-url",
+        "--security-events",
+        "--cpo-name",
+        "--firmware-signature",
+        "--manufacturer-root",
+    ):
         assert flag in text
     assert "LOCUST_CLIENT_CERT_DIR" in text and "LOCUST_SECURITY_EVENTS" in text
 

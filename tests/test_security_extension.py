@@ -742,3 +742,21 @@ def test_the_testbed_checks_what_comes_back(
         cp.call(action, payload)
     assert info.value.code == code, info.value
     assert record(tb, cp.cp_id)["security_events"] == [] and record(tb, cp.cp_id)["log_statuses"] == []
+
+
+def test_factory_manufacturer_roots(
+    tb: TestbedProcess, make_cp: Callable[..., Station], pki: Pki, tmp_path: Path
+) -> None:
+    """``manufacturer_roots`` (``--manufacturer-root``): installed from the start, so a signed
+    update needs no InstallCertificate first."""
+    roots = tmp_path / "manufacturer.pem"
+    roots.write_text(pki.manufacturer_root)
+    cp = make_cp(time_factor=10.0, manufacturer_roots=str(roots))
+    expected = hash_data(tb, pki.manufacturer_root)
+    assert installed(tb, cp.cp_id, "ManufacturerRootCertificate") == {
+        "status": "Accepted",
+        "certificateHashData": [expected],
+    }
+    body = signed_update(pki, "https://fw.example/factory.bin")
+    assert result_of(tb, cp.cp_id, "SignedUpdateFirmware", body) == {"status": "Accepted"}
+    wait_until(lambda: "SignatureVerified" in firmware_statuses(tb, cp.cp_id), 10, "SignatureVerified")

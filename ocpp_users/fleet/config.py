@@ -187,6 +187,7 @@ class FleetConfig:
     security_events: bool = False
     cpo_name: str | None = None
     signed_firmware_check: str = "location"
+    manufacturer_roots: str | None = None
 
     def security_for(self, cp_id: str) -> SecurityConfig:
         """The charge point's own credentials: its password from the ids file, its certificate from
@@ -228,6 +229,7 @@ class FleetConfig:
             security_events=self.security_events,
             tls_url=self.tls_url,
             behaviour=Behaviour(signed_firmware_check=self.signed_firmware_check),
+            manufacturer_roots=self.manufacturer_roots,
         )
         if self.firmware_version:
             settings.firmware_version = self.firmware_version
@@ -370,4 +372,5 @@ def fleet_config(
         security_events=bool(_get(options, "security_events", False)),
         cpo_name=cpo_name,
         signed_firmware_check=firmware_check,
+        manufacturer_roots=existing_file(_get(options, "manufacturer_root"), "--manufacturer-root"),
     )

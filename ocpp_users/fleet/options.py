@@ -282,6 +282,14 @@ SECURITY = OptionGroup(
             metavar="NAME",
         ),
         Option(
+            "--manufacturer-root",
+            "PEM file of ManufacturerRootCertificates the charge points have from the factory (a "
+            "SignedUpdateFirmware's signing certificate must be issued by one; default none until the CSMS "
+            "installs one)",
+            metavar="FILE",
+            type=_checked(existing_file, "--manufacturer-root"),
+        ),
+        Option(
             "--firmware-signature",
             "how a SignedUpdateFirmware's signature is checked: location = over the bytes of firmware.location "
             "(the simulated image; default), certificate = only the signing certificate",

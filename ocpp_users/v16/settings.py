@@ -82,6 +82,9 @@ class ChargePointSettings:
     ResetOrReboot, FirmwareUpdated after UpdateFirmware) as SecurityEventNotification; off by default,
     since a CSMS without the security extension answers them with a CALLERROR. Events raised while
     answering a security-extension request are sent either way (see :mod:`..security_events`)."""
+    manufacturer_roots: str | None = None
+    """A PEM file of ManufacturerRootCertificates installed at the factory (what the signing
+    certificate of a SignedUpdateFirmware must be issued by); None: none until the CSMS installs one."""
     tls_url: str | None = None
     """The wss:// URL after an upgrade to security profile 2 or 3 (A00.FR.006 lets a CSMS serve
     each profile on its own port); None: ``url`` with ws:// replaced by wss://."""

@@ -97,6 +97,7 @@ class Station:
             settings.connectors, settings.configuration, settings.power_range_w, settings.time_factor, self.rng
         )
         self.state.ca_file = settings.security.ca_file
+        self.state.manufacturer_file = settings.manufacturer_roots
         self.state.configuration.set_internal("SecurityProfile", str(settings.security.profile))
         self.state.configuration.listen(self._on_configuration_change)
         self.security_events = SecurityEvents(self)

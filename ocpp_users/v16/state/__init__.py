@@ -49,6 +49,8 @@ class StationState:
         self.diagnostics_status = "Idle"
         self.ca_file: str | None = None
         """The CA bundle the charger starts with: its factory CentralSystemRootCertificates."""
+        self.manufacturer_file: str | None = None
+        """The PEM bundle of its factory ManufacturerRootCertificates."""
         self.signed_firmware_status: str | None = None
         """The last SignedFirmwareStatusNotification status sent (None: none yet)."""
         self.signed_firmware_request: int | None = None
@@ -70,6 +72,7 @@ class StationState:
                 lambda: config.get_int("CertificateStoreMaxLength", 20),
                 lambda: config.get_bool("AdditionalRootCertificateCheck"),
                 self.ca_file,
+                self.manufacturer_file,
             )
         return self._certificates
 

@@ -7,7 +7,8 @@ Two things are kept here, with no I/O:
   ``CentralSystemRootCertificate`` (what the charger trusts when it connects over TLS) and
   ``ManufacturerRootCertificate`` (what a signed firmware's certificate must chain to, L01). The
   roots of the ``--ca-file`` the charger starts with count as its factory-installed
-  CentralSystemRootCertificates (parsed once per process, on first use).
+  CentralSystemRootCertificates, those of ``--manufacturer-root`` as its factory
+  ManufacturerRootCertificates (each file parsed once per process, on first use).
 * :class:`ChargePointCertificate`: the charger's own client certificate (security profile 3): a
   key pair made when a CSR is asked for (A02.FR.02; EC P-256, cheap, and of the strength
   A00.FR.503 asks), the CSR (RFC 2986, PEM; CN the charger's serial number, O the CpoName:
@@ -225,7 +226,11 @@ class CertificateStore:
     """The installed CentralSystemRootCertificates and ManufacturerRootCertificates (M03-M05)."""
 
     def __init__(
-        self, max_length: Callable[[], int], additional_root_check: Callable[[], bool], ca_file: str | None
+        self,
+        max_length: Callable[[], int],
+        additional_root_check: Callable[[], bool],
+        ca_file: str | None,
+        manufacturer_file: str | None = None,
     ) -> None:
         self.max_length = max_length
         """CertificateStoreMaxLength (read when installing)."""
@@ -237,6 +242,8 @@ class CertificateStore:
         started = now_utc()
         for root in _roots_of_file(ca_file) if ca_file else ():
             self.certificates.append(InstalledCertificate(CertificateUse.central_system_root, root, root, started))
+        for root in _roots_of_file(manufacturer_file) if manufacturer_file else ():
+            self.certificates.append(InstalledCertificate(CertificateUse.manufacturer_root, root, root, started))
 
     def installed(self, use: CertificateUse | str) -> list[InstalledCertificate]:
         return [c for c in self.certificates if c.use == use]
