@@ -7,6 +7,7 @@ import json
 import math
 from typing import Any
 
+from testbed.ca import BAD_CERTIFICATES, certificate_hash_data
 from testbed.faults import FaultSwitch, parse_fault
 from testbed.frames import error_payload
 from testbed.httpserver import HttpRequest, HttpResponse
@@ -118,6 +119,15 @@ class ControlApi:
             case ["cps", cp_id, "disconnect"]:
                 self._allow(method, "POST")
                 return await self._disconnect(cp_id, request)
+            case ["cps", cp_id, "password"]:
+                self._allow(method, "PUT", "DELETE")
+                return self._password(cp_id, request)
+            case ["cps", cp_id, "ca", "sign"]:
+                self._allow(method, "POST")
+                return await self._sign(cp_id, request)
+            case ["certificates", "hash-data"]:
+                self._allow(method, "POST")
+                return self._hash_data(request)
             case ["cps", cp_id, action]:
                 self._allow(method, "POST")
                 return await self._call(cp_id, action, request)
@@ -184,6 +194,57 @@ class ControlApi:
         except TimeoutError:
             pass
         return HttpResponse(200, {"closed": True})
+
+    def _password(self, cp_id: str, request: HttpRequest) -> HttpResponse:
+        """PUT {"password": text} or {"password_hex": hex}: the Basic auth password this charge point
+        must present from its next connection on; DELETE: back to --basic-auth-password. Never echoed."""
+        passwords = self.store.passwords
+        if request.method == "DELETE":
+            return HttpResponse(200, {"password_set": False, "forgotten": passwords.forget(cp_id)})
+        body = _object_body(request)
+        text, hex_text = body.get("password"), body.get("password_hex")
+        try:
+            if isinstance(text, str) and text:
+                password = text.encode("utf-8")
+            elif isinstance(hex_text, str) and hex_text:
+                password = bytes.fromhex(hex_text)
+            else:
+                raise ValueError
+        except ValueError:
+            raise ApiError(400, "body must contain a non-empty 'password' or a hexadecimal 'password_hex'") from None
+        passwords.set(cp_id, password)
+        return HttpResponse(200, {"password_set": True})
+
+    async def _sign(self, cp_id: str, request: HttpRequest) -> HttpResponse:
+        """Sign the charge point's last CSR with the testbed's CA and send it in a
+        CertificateSigned.req (body {"kind": ...} sends a bad certificate of that kind)."""
+        if self.store.ca is None:
+            raise ApiError(409, "the testbed has no CA (start it with --ca-cert and --ca-key)")
+        record = self._record(cp_id)
+        if record.csr is None:
+            raise ApiError(409, "no CSR received from this charge point")
+        kind = _object_body(request).get("kind")
+        if kind is not None and kind not in BAD_CERTIFICATES:
+            raise ApiError(400, f"kind must be one of {', '.join(BAD_CERTIFICATES)}")
+        timeout = _float_param(request, "timeout", DEFAULT_CALL_TIMEOUT)
+        session = self.registry.get(cp_id)
+        if session is None or session.closing:
+            raise ApiError(404, "not connected")
+        return _outcome_response(await session.send_certificate(kind, timeout))
+
+    @staticmethod
+    def _hash_data(request: HttpRequest) -> HttpResponse:
+        """{"certificate": PEM, "issuer": PEM?, "hashAlgorithm": "SHA256"?}: its CertificateHashData,
+        as this CSMS computes it (independently of any charge point)."""
+        body = _object_body(request)
+        certificate, issuer = body.get("certificate"), body.get("issuer")
+        algorithm = body.get("hashAlgorithm", "SHA256")
+        if not isinstance(certificate, str) or (issuer is not None and not isinstance(issuer, str)):
+            raise ApiError(400, "body must contain a PEM 'certificate' (and optionally a PEM 'issuer')")
+        try:
+            return HttpResponse(200, certificate_hash_data(certificate, issuer, str(algorithm)))
+        except ValueError as exc:
+            raise ApiError(400, str(exc).splitlines()[0][:200]) from None
 
     def _tag(self, tag: str, request: HttpRequest) -> HttpResponse:
         if request.method == "DELETE":

@@ -11,7 +11,9 @@ from typing import NoReturn
 
 from testbed import logsetup
 from testbed.app import Settings, run
+from testbed.ca import CertificateAuthority
 from testbed.faults import SPECS, parse_fault
+from testbed.passwords import read_passwords_file
 from testbed.state import BOOT_STATUSES, Config, canonical_boot_status, check_interval
 from testbed.tags import DEFAULT_TAGS, load_file, parse_assignment
 from testbed.tls import server_context
@@ -21,8 +23,9 @@ Reference OCPP 1.6J Central System (CSMS) for testing charge point clients.
 Charge points connect to ws[s]://HOST:PORT/<anything>/<chargePointId> with subprotocol
 ocpp1.6. A JSON control API (always on 127.0.0.1) inspects and steers the CSMS:
 GET /health, /cps, /cps/{id}/messages, /connections, /tags, /config, /transactions, /faults;
-POST /cps/{id}/{Action}, /cps/{id}/disconnect, /reset; PUT /tags/{idTag}, /faults;
-PATCH /config; DELETE /cps/{id}/messages, /faults.
+POST /cps/{id}/{Action}, /cps/{id}/disconnect, /cps/{id}/ca/sign, /certificates/hash-data, /reset;
+PUT /tags/{idTag}, /faults, /cps/{id}/password; PATCH /config; DELETE /cps/{id}/messages, /faults,
+/cps/{id}/password.
 """
 
 
@@ -123,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
         "variable TESTBED_BASIC_AUTH_PASSWORD sets it without showing it in the process list",
     )
     sec.add_argument(
+        "--passwords-file",
+        metavar="FILE",
+        help="per charge point Basic auth passwords, CSV lines 'id,password' (a charge point's own password "
+        "wins over --basic-auth-password); a ChangeConfiguration(AuthorizationKey) the charge point Accepts "
+        "replaces it (security whitepaper A01.FR.03)",
+    )
+    sec.add_argument(
         "--tls-cert",
         action="append",
         default=[],
@@ -140,6 +150,26 @@ def build_parser() -> argparse.ArgumentParser:
     sec.add_argument(
         "--tls-client-ca", metavar="FILE", help="require a client certificate signed by this CA (security profile 3)"
     )
+    sec.add_argument(
+        "--tls-client-cert-optional",
+        action="store_true",
+        help="with --tls-client-ca: ask for a client certificate but let Basic auth connections in too "
+        "(profiles 2 and 3 on one port)",
+    )
+    sec.add_argument(
+        "--tls-port",
+        type=_port,
+        metavar="PORT",
+        help="with --tls-cert: serve wss on PORT (0 = any free port) and keep ws on --port, as a CSMS serving "
+        "each security profile on its own port (whitepaper A00.FR.006)",
+    )
+    sec.add_argument(
+        "--ca-cert",
+        metavar="FILE",
+        help="act as Certificate Authority with this CA certificate (PEM): sign the CSR of SignCertificate.req "
+        "and send it back in CertificateSigned.req",
+    )
+    sec.add_argument("--ca-key", metavar="FILE", help="the private key (PEM) of --ca-cert")
     sec.add_argument(
         "--tls-security-level",
         type=int,
@@ -191,14 +221,32 @@ def settings_from_args(argv: list[str] | None = None) -> Settings:
         parser.error("--tls-cert and --tls-key go together (one --tls-key per --tls-cert)")
     if args.tls_client_ca and not args.tls_cert:
         parser.error("--tls-client-ca needs --tls-cert/--tls-key")
+    if args.tls_port is not None and not args.tls_cert:
+        parser.error("--tls-port needs --tls-cert/--tls-key")
+    if args.tls_client_cert_optional and not args.tls_client_ca:
+        parser.error("--tls-client-cert-optional needs --tls-client-ca")
+    if bool(args.ca_cert) != bool(args.ca_key):
+        parser.error("--ca-cert and --ca-key go together")
     context = None
     if args.tls_cert:
         try:
             context = server_context(
-                list(zip(args.tls_cert, args.tls_key, strict=True)), args.tls_client_ca, args.tls_security_level
+                list(zip(args.tls_cert, args.tls_key, strict=True)),
+                args.tls_client_ca,
+                args.tls_security_level,
+                args.tls_client_cert_optional,
             )
         except ValueError as exc:
             parser.error(str(exc))
+    passwords: dict[str, bytes] = {}
+    ca = None
+    try:
+        if args.passwords_file:
+            passwords = read_passwords_file(args.passwords_file)
+        if args.ca_cert:
+            ca = CertificateAuthority(args.ca_cert, args.ca_key)
+    except ValueError as exc:
+        parser.error(str(exc))
     config = Config(args.heartbeat_interval, canonical_boot_status(args.boot_status), args.boot_retry_interval)
     return Settings(
         host=args.host,
@@ -208,7 +256,10 @@ def settings_from_args(argv: list[str] | None = None) -> Settings:
         tags=entries,
         accept_prefix=args.accept_prefix,
         basic_auth_password=args.basic_auth_password,
+        passwords=passwords,
         ssl_context=context,
+        tls_port=args.tls_port,
+        ca=ca,
         fault=fault,
         log_frames=args.log_frames,
         max_messages=args.max_messages,

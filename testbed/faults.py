@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from testbed import rawframes
+from testbed.ca import BAD_CERTIFICATES
 from testbed.frames import CallErrorInfo, Reply, dumps, reply_frame, result_frame
 from testbed.validation import error, response_problem
 
@@ -122,6 +123,15 @@ SPECS: dict[str, tuple[str, dict[str, Arg]]] = {
         "answer is returned",
         {"action": _ACTION, "times": Arg("int", default=2)},
     ),
+    "bad_certificate": (
+        "{kind}: the CA's CertificateSigned.req carries a certificate a charger must refuse: "
+        + ", ".join(BAD_CERTIFICATES),
+        {"kind": Arg("str", required=True)},
+    ),
+    "refuse_security_profile": (
+        "{profile}: refuse the handshake (HTTP 401) of connections made with this security profile (0-3)",
+        {"profile": Arg("int", required=True)},
+    ),
 }
 
 EXTRA_FRAME_KINDS = ("not_json", "not_array", "binary", "duplicate", "unknown_id")
@@ -141,7 +151,7 @@ def _check_arg(fault: str, name: str, arg: Arg, value: Any) -> Any:
         raise ValueError(f"fault {fault}: {name} must be of type {arg.kind}")
     if name == "count" and value < 1:
         raise ValueError(f"fault {fault}: count must be >= 1")
-    if name == "kind" and value not in EXTRA_FRAME_KINDS:
+    if name == "kind" and fault == "extra_frame" and value not in EXTRA_FRAME_KINDS:
         raise ValueError(f"fault {fault}: kind must be one of {', '.join(EXTRA_FRAME_KINDS)}")
     if name == "size" and not 1 <= value < 1 << 63:
         raise ValueError(f"fault {fault}: size must be between 1 and 2**63-1")
@@ -153,6 +163,10 @@ def _check_arg(fault: str, name: str, arg: Arg, value: Any) -> Any:
         raise ValueError(f"fault {fault}: length must be between 1 and 100000")
     if name == "seconds" and not 0 <= value <= 3600:
         raise ValueError(f"fault {fault}: seconds must be between 0 and 3600")
+    if name == "kind" and fault == "bad_certificate" and value not in BAD_CERTIFICATES:
+        raise ValueError(f"fault {fault}: kind must be one of {', '.join(BAD_CERTIFICATES)}")
+    if name == "profile" and not 0 <= value <= 3:
+        raise ValueError(f"fault {fault}: profile must be 0, 1, 2 or 3")
     return value
 
 
@@ -311,6 +325,16 @@ class FaultSwitch:
 
     def accept_any_credentials(self) -> bool:
         return self._is("accept_any_credentials")
+
+    def bad_certificate(self) -> str | None:
+        """The kind of bad certificate the CA is to send, or None."""
+        if self.active is None or self.active["name"] != "bad_certificate":
+            return None
+        return str(self.active["kind"])
+
+    def refuse_profile(self, profile: int) -> bool:
+        fault = self.active
+        return fault is not None and fault["name"] == "refuse_security_profile" and fault["profile"] == profile
 
     def outbound_payload(self, action: str, payload: Any) -> Any:
         """The payload of a CSMS-initiated call as the fault alters it."""

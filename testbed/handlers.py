@@ -15,6 +15,7 @@ from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result, datatypes
 from ocpp.v16.enums import Action
 
+from testbed.ca import CaError
 from testbed.state import Store
 
 OUR_VENDOR_ID = "VolatileOCPP"
@@ -99,20 +100,52 @@ class CsmsHandlers(ChargePoint):  # type: ignore[misc]
         info = self.id_tag_info(id_tag) if id_tag is not None else None
         return call_result.StopTransaction(id_tag_info=info)
 
-    # Security extension (OCPP 1.6 security whitepaper) notifications.
+    # Security extension (OCPP 1.6 security whitepaper): the notifications are answered (A04.FR.03)
+    # and kept for the control API (GET /cps/{id}); the requests were validated against their schemas.
 
     @on(Action.security_event_notification)
-    def on_security_event_notification(self, **_: Any) -> call_result.SecurityEventNotification:
+    def on_security_event_notification(
+        self, type: str, timestamp: str, tech_info: str | None = None, **_: Any
+    ) -> call_result.SecurityEventNotification:
+        event = {"type": type, "timestamp": timestamp}
+        if tech_info is not None:
+            event["techInfo"] = tech_info
+        self.store.cp(self.id).security_events.append(event)
+        _OCPP_LOG.info("%s: security event %s", self.id, type)
         return call_result.SecurityEventNotification()
 
     @on(Action.log_status_notification)
-    def on_log_status_notification(self, **_: Any) -> call_result.LogStatusNotification:
+    def on_log_status_notification(
+        self, status: str, request_id: int | None = None, **_: Any
+    ) -> call_result.LogStatusNotification:
+        self.store.cp(self.id).log_statuses.append(_status(status, request_id))
         return call_result.LogStatusNotification()
 
     @on(Action.signed_firmware_status_notification)
-    def on_signed_firmware_status_notification(self, **_: Any) -> call_result.SignedFirmwareStatusNotification:
+    def on_signed_firmware_status_notification(
+        self, status: str, request_id: int | None = None, **_: Any
+    ) -> call_result.SignedFirmwareStatusNotification:
+        self.store.cp(self.id).signed_firmware_statuses.append(_status(status, request_id))
         return call_result.SignedFirmwareStatusNotification()
 
     @on(Action.sign_certificate)
-    def on_sign_certificate(self, **_: Any) -> call_result.SignCertificate:
-        return call_result.SignCertificate(status="Rejected")  # this CSMS has no CA
+    def on_sign_certificate(self, csr: str, **_: Any) -> call_result.SignCertificate:
+        """A02.FR.11/12: Accepted when this CSMS can process the request (it has a CA and the CSR
+        is a valid PEM CSR), else Rejected. The certificate follows in a CertificateSigned.req."""
+        ca = self.store.ca
+        if ca is None:
+            return call_result.SignCertificate(status="Rejected")  # no CA (start with --ca-cert/--ca-key)
+        try:
+            ca.parse_csr(csr)
+        except CaError as exc:
+            _OCPP_LOG.info("%s: SignCertificate rejected: %s", self.id, exc)
+            return call_result.SignCertificate(status="Rejected")
+        self.store.cp(self.id).csr = csr
+        return call_result.SignCertificate(status="Accepted")
+
+
+def _status(status: str, request_id: int | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"status": status}
+    if request_id is not None:
+        entry["requestId"] = request_id
+    return entry

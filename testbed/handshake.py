@@ -33,6 +33,22 @@ def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
+def basic_credentials_raw(authorization: str | None) -> tuple[str, bytes] | None:
+    """(user, password bytes) from an ``Authorization: Basic ...`` header value, or None: the
+    whitepaper's AuthorizationKey may hold any bytes."""
+    if not authorization:
+        return None
+    scheme, _, encoded = authorization.strip().partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    user, sep, password = decoded.partition(b":")
+    return (user.decode("utf-8", "replace"), password) if sep else None
+
+
 def credentials_ok(credentials: tuple[str, str] | None, cp_id: str, password: str) -> bool:
     if credentials is None:
         return False

@@ -13,14 +13,25 @@ from websockets.exceptions import NegotiationError
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from testbed.ca import peer_certificate_info
 from testbed.faults import FaultSwitch
-from testbed.handshake import basic_credentials, charge_point_id, credentials_ok
+from testbed.handshake import basic_credentials, basic_credentials_raw, charge_point_id
 from testbed.registry import Registry
 from testbed.session import Session
 from testbed.state import Store
 
 LOG = logging.getLogger("testbed.server")
 OCPP16 = Subprotocol("ocpp1.6")
+
+
+def security_profile(connection: ServerConnection, request: Request) -> tuple[int, bytes | None]:
+    """The security profile a connection was made with (whitepaper table 2), and the client
+    certificate (DER) of a profile 3 connection."""
+    ssl_object = connection.transport.get_extra_info("ssl_object") if connection.transport else None
+    if ssl_object is None:
+        return (1 if request.headers.get("Authorization") else 0), None
+    peer = ssl_object.getpeercert(binary_form=True)
+    return (3, peer) if peer else (2, None)
 
 
 class OcppServer:
@@ -30,7 +41,6 @@ class OcppServer:
         faults: FaultSwitch,
         registry: Registry,
         *,
-        basic_auth_password: str | None,
         ssl_context: ssl.SSLContext | None,
         log_frames: bool,
         ping_interval: float | None,
@@ -38,18 +48,18 @@ class OcppServer:
         self.store = store
         self.faults = faults
         self.registry = registry
-        self.password = basic_auth_password
         self.ssl_context = ssl_context
         self.log_frames = log_frames
         self.ping_interval = ping_interval
-        self.server: Server | None = None
+        self.servers: list[Server] = []
 
-    async def start(self, host: str, port: int) -> int:
-        self.server = await serve(
+    async def start(self, host: str, port: int, tls: bool = True) -> int:
+        """Listen on ``port`` (wss when there is a TLS context and ``tls``); return the port."""
+        server = await serve(
             self._handler,
             host,
             port,
-            ssl=self.ssl_context,
+            ssl=self.ssl_context if tls else None,
             subprotocols=[OCPP16],
             select_subprotocol=self._select_subprotocol,
             process_request=self._process_request,
@@ -57,12 +67,13 @@ class OcppServer:
             ping_timeout=self.ping_interval,
             logger=logging.getLogger("websockets.server"),
         )
-        return int(self.server.sockets[0].getsockname()[1])
+        self.servers.append(server)
+        return int(server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
+        for server in self.servers:
+            server.close()
+            await server.wait_closed()
 
     # --- handshake --------------------------------------------------------------
 
@@ -71,15 +82,32 @@ class OcppServer:
         if cp_id is None:
             LOG.info("handshake refused: no charge point id in path %r", request.path)
             return connection.respond(HTTPStatus.BAD_REQUEST, "Missing charge point id in the URL path.\n")
-        if self.password is not None and not self.faults.accept_any_credentials():
-            credentials = basic_credentials(request.headers.get("Authorization"))
-            if not credentials_ok(credentials, cp_id, self.password):
+        profile, _ = security_profile(connection, request)
+        if self.faults.refuse_profile(profile):
+            LOG.info("%s: handshake refused: fault refuse_security_profile %d", cp_id, profile)
+            return self._unauthorized(connection)
+        record = self.store.cps.get(cp_id)
+        if record is not None and record.highest_profile >= 2 and profile < record.highest_profile:
+            # Whitepaper A05.FR.09: after a charge point connected with a higher security profile,
+            # "The Central System SHALL NOT allow the Charge Point to connect with a lower security
+            # profile anymore". Held once it used TLS: plain ws ports keep their own rule (Basic
+            # auth or not), as compliance cases try wrong and missing credentials there.
+            LOG.info("%s: handshake refused: security profile %d after %d", cp_id, profile, record.highest_profile)
+            return self._unauthorized(connection)
+        passwords = self.store.passwords
+        if profile != 3 and passwords.expected(cp_id) is not None and not self.faults.accept_any_credentials():
+            credentials = basic_credentials_raw(request.headers.get("Authorization"))
+            if credentials is None or not passwords.check(cp_id, credentials[0], credentials[1]):
                 user = credentials[0] if credentials else None
                 LOG.info("%s: handshake refused: HTTP Basic auth failed (user %r)", cp_id, user)
-                response = connection.respond(HTTPStatus.UNAUTHORIZED, "Unauthorized.\n")
-                response.headers["WWW-Authenticate"] = 'Basic realm="testbed", charset="UTF-8"'
-                return response
+                return self._unauthorized(connection)
         return None
+
+    @staticmethod
+    def _unauthorized(connection: ServerConnection) -> Response:
+        response = connection.respond(HTTPStatus.UNAUTHORIZED, "Unauthorized.\n")
+        response.headers["WWW-Authenticate"] = 'Basic realm="testbed", charset="UTF-8"'
+        return response
 
     def _select_subprotocol(self, connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
         if self.faults.refuse_subprotocol():
@@ -113,6 +141,10 @@ class OcppServer:
         record.booted = False
         record.basic_auth_user = credentials[0] if credentials else None
         record.subprotocol = ws.subprotocol
+        profile, peer = security_profile(ws, ws.request)
+        record.security_profile = profile
+        record.highest_profile = max(record.highest_profile, profile)
+        record.client_certificate = peer_certificate_info(peer)
         peer = ws.remote_address
         where = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
         LOG.info(

@@ -18,6 +18,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from testbed import rawframes
+from testbed.ca import CaError
 from testbed.dispatch import dispatch
 from testbed.faults import CLOSE_CODE, Bomb, FaultSwitch, Out, Raw
 from testbed.frames import CALL, CALLERROR, CALLRESULT, CallErrorInfo, Frame, Reply, call_frame, parse
@@ -155,6 +156,38 @@ class Session(CsmsHandlers):
             if self.closing:
                 return
             await self._send_out(out)
+            sent = parse(out) if isinstance(out, str) else None
+            if (
+                sent is not None
+                and frame.action == "SignCertificate"
+                and sent.type == CALLRESULT
+                and sent.unique_id == frame.unique_id
+                and isinstance(sent.payload, dict)
+                and sent.payload.get("status") == "Accepted"
+                and self.store.ca is not None
+                and self.store.config.auto_sign
+            ):
+                # The CA signs at once and the certificate follows (A02 steps 6-9).
+                self._spawn(self.send_certificate(self.faults.bad_certificate()))
+
+    async def send_certificate(self, bad: str | None = None, timeout: float = 30.0) -> CallOutcome:
+        """Sign the last CSR with the testbed's CA and send it in a CertificateSigned.req."""
+        ca, record = self.store.ca, self.record
+        if ca is None or record.csr is None:
+            return CallOutcome("closed")
+        try:
+            issued = ca.issue(record.csr, bad)
+        except CaError as exc:
+            LOG.warning("%s: cannot sign the CSR: %s", self.id, exc)
+            return CallOutcome("closed")
+        entry: dict[str, Any] = {"note": issued.note, "certificateChain": issued.chain}
+        record.certificates_signed.append(entry)
+        outcome = await self.send_call("CertificateSigned", {"certificateChain": issued.chain}, timeout, True)
+        entry["outcome"] = outcome.kind
+        if outcome.kind == "result" and isinstance(outcome.payload, dict):
+            entry["status"] = outcome.payload.get("status")
+        LOG.info("%s: CertificateSigned (%s): %s", self.id, issued.note, entry.get("status", outcome.kind))
+        return outcome
 
     # --- outbound ---------------------------------------------------------------
 
@@ -225,10 +258,10 @@ class Session(CsmsHandlers):
                 _remember(self._out_calls, again, action)
                 await self._send_raw(call_frame(again, action, payload))
             if not wait:
-                self._spawn(self._await_response(unique_id, future, deadline, release=True))
+                self._spawn(self._await_response(unique_id, future, deadline, release=True, sent=(action, payload)))
                 handed_off = True
                 return CallOutcome("sent", unique_id=unique_id)
-            return await self._await_response(unique_id, future, deadline, release=False)
+            return await self._await_response(unique_id, future, deadline, release=False, sent=(action, payload))
         except ConnectionClosed:
             return CallOutcome("closed")
         finally:
@@ -236,7 +269,12 @@ class Session(CsmsHandlers):
                 self._out_lock.release()
 
     async def _await_response(
-        self, unique_id: str, future: asyncio.Future[Frame | None], deadline: float, release: bool
+        self,
+        unique_id: str,
+        future: asyncio.Future[Frame | None],
+        deadline: float,
+        release: bool,
+        sent: tuple[str, Any] | None = None,
     ) -> CallOutcome:
         try:
             remaining = max(0.0, deadline - asyncio.get_running_loop().time())
@@ -252,7 +290,22 @@ class Session(CsmsHandlers):
             return CallOutcome("closed", unique_id=unique_id)
         if frame.type == CALLERROR:
             return CallOutcome("error", error=frame.error, unique_id=unique_id)
+        if sent is not None:
+            self._answered(sent[0], sent[1], frame.payload)
         return CallOutcome("result", payload=frame.payload, unique_id=unique_id)
+
+    def _answered(self, action: str, payload: Any, result: Any) -> None:
+        """What the CSMS learns from a charge point's answer: a new AuthorizationKey it Accepted is
+        that charge point's password from now on (the security whitepaper, A01.FR.03)."""
+        if (
+            action == "ChangeConfiguration"
+            and isinstance(payload, dict)
+            and str(payload.get("key", "")).casefold() == "authorizationkey"
+            and isinstance(result, dict)
+            and result.get("status") == "Accepted"
+            and self.store.passwords.authorization_key_accepted(self.id, payload.get("value"))
+        ):
+            LOG.info("%s: new AuthorizationKey accepted; the old password is refused from now on", self.id)
 
     # --- recording --------------------------------------------------------------
 

@@ -7,6 +7,8 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from testbed.ca import CertificateAuthority
+from testbed.passwords import Passwords
 from testbed.tags import TagStore
 
 BOOT_STATUSES = ("Accepted", "Pending", "Rejected")
@@ -21,6 +23,9 @@ class Config:
     close_replaced: bool = True
     """Close a charge point's older connection when it opens a new one (many CSMSs leave it open:
     false, so a charge point that leaks connections shows it in GET /connections)."""
+    auto_sign: bool = True
+    """With a CA (``--ca-cert``): answer a valid SignCertificate.req Accepted and send the signed
+    certificate in a CertificateSigned.req at once."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,6 +75,21 @@ class CpRecord:
     without a close frame), its reason, and whether the CSMS had started the close."""
     bomb_bytes: int = 0
     """Bytes of length-bomb filler the charge point took before closing (fault length_bomb)."""
+    security_profile: int | None = None
+    """The security profile of the current (or last) connection: 0 ws, 1 ws + Basic auth,
+    2 wss + Basic auth, 3 wss + client certificate."""
+    highest_profile: int = 0
+    """Whitepaper A05.FR.09: once connected over TLS (profile 2 or 3), never again with a lower one."""
+    client_certificate: dict[str, Any] | None = None
+    """Serial, SHA-256 fingerprint and CN of the client certificate of the current connection."""
+    security_events: list[dict[str, Any]] = field(default_factory=list)
+    """SecurityEventNotification.req payloads received, in order."""
+    signed_firmware_statuses: list[dict[str, Any]] = field(default_factory=list)
+    log_statuses: list[dict[str, Any]] = field(default_factory=list)
+    csr: str | None = None
+    """The last CSR of a SignCertificate.req."""
+    certificates_signed: list[dict[str, Any]] = field(default_factory=list)
+    """What the CA sent back (the chain, how it was made) and the CertificateSigned.conf status."""
     messages: deque[Message] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -87,7 +107,23 @@ class CpRecord:
             "subprotocol": self.subprotocol,
             "closes": list(self.closes),
             "bomb_bytes": self.bomb_bytes,
+            "security_profile": self.security_profile,
+            "highest_profile": self.highest_profile,
+            "client_certificate": copy.deepcopy(self.client_certificate),
+            "security_events": copy.deepcopy(self.security_events),
+            "signed_firmware_statuses": copy.deepcopy(self.signed_firmware_statuses),
+            "log_statuses": copy.deepcopy(self.log_statuses),
+            "csr": self.csr,
+            "certificates_signed": copy.deepcopy(self.certificates_signed),
         }
+
+    def forget_security(self) -> None:
+        self.highest_profile = 0
+        self.security_events.clear()
+        self.signed_firmware_statuses.clear()
+        self.log_statuses.clear()
+        self.csr = None
+        self.certificates_signed.clear()
 
 
 @dataclass
@@ -110,7 +146,16 @@ class Transaction:
 class Store:
     """Everything the control API can see.  Only touched from the event loop thread."""
 
-    def __init__(self, config: Config, tags: TagStore, max_messages: int) -> None:
+    def __init__(
+        self,
+        config: Config,
+        tags: TagStore,
+        max_messages: int,
+        passwords: Passwords | None = None,
+        ca: CertificateAuthority | None = None,
+    ) -> None:
+        self.passwords = passwords or Passwords()
+        self.ca = ca
         self._initial_config = copy.copy(config)
         self.config = config
         self.tags = tags
@@ -138,6 +183,10 @@ class Store:
                 if not isinstance(value, bool):
                     raise ValueError("close_replaced must be true or false")
                 new.close_replaced = value
+            elif key == "auto_sign":
+                if not isinstance(value, bool):
+                    raise ValueError("auto_sign must be true or false")
+                new.auto_sign = value
             elif key == "accept_prefix":
                 if not isinstance(value, str):
                     raise ValueError("accept_prefix must be a string")
@@ -173,6 +222,8 @@ class Store:
         """
         for record in self.cps.values():
             record.messages.clear()
+            record.forget_security()
+        self.passwords.reset()
         self.transactions.clear()
         self.config = copy.copy(self._initial_config)
         self.tags.reset()

@@ -29,7 +29,10 @@ TLS12_CIPHERS: tuple[str, ...] = (
 
 
 def server_context(
-    chains: Sequence[tuple[str, str]], client_ca: str | None, security_level: int | None = None
+    chains: Sequence[tuple[str, str]],
+    client_ca: str | None,
+    security_level: int | None = None,
+    client_cert_optional: bool = False,
 ) -> ssl.SSLContext:
     """TLS >= 1.2 server context; with ``client_ca`` a valid client certificate is required.
 
@@ -55,5 +58,7 @@ def server_context(
             context.load_verify_locations(cafile=client_ca)
         except (OSError, ssl.SSLError) as exc:
             raise ValueError(f"cannot load TLS client CA {client_ca}: {exc}") from None
-        context.verify_mode = ssl.CERT_REQUIRED
+        # Optional: profile 2 (Basic auth) and profile 3 (client certificate) on one port, as a
+        # charge point upgrading from 2 to 3 needs (whitepaper A05).
+        context.verify_mode = ssl.CERT_OPTIONAL if client_cert_optional else ssl.CERT_REQUIRED
     return context

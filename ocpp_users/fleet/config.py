@@ -11,16 +11,16 @@ from __future__ import annotations
 import argparse
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ocpp_users.fleet.ids import DEFAULT_TEMPLATE, check_template, read_ids_file
+from ocpp_users.fleet.ids import DEFAULT_TEMPLATE, check_template, read_credentials
 from ocpp_users.ocppj.redact import redact_url
 from ocpp_users.ocppj.text import frame_size
 from ocpp_users.ocppj.transport import DEFAULT_MAX_MESSAGE_SIZE, SecurityConfig
-from ocpp_users.v16.settings import ChargePointSettings
+from ocpp_users.v16.settings import Behaviour, ChargePointSettings
 
 STOP_REASONS = ("Local", "EVDisconnected", "mixed")
 DEFAULT_ID_TAG = "VOCPP-VALID"
@@ -35,6 +35,7 @@ EMBEDDED_HEARTBEAT_INTERVAL = 10
 MAX_ID_TAG = 20  # CiString20Type
 DEFAULT_SIZE_TEXT = "1MiB"
 """--max-frame-size by default: :data:`~ocpp_users.ocppj.transport.DEFAULT_MAX_MESSAGE_SIZE`."""
+FIRMWARE_SIGNATURE_CHECKS = ("location", "certificate")
 
 
 class OptionError(ValueError):
@@ -132,6 +133,23 @@ def existing_file(value: Any, option: str) -> str | None:
     return text
 
 
+def certificate_files(directory: str, cp_id: str) -> tuple[str | None, str | None]:
+    """(``<dir>/<id>.pem``, ``<dir>/<id>.key``), each None when it is not there (the key may be
+    in the .pem)."""
+    cert = os.path.join(directory, f"{cp_id}.pem")
+    key = os.path.join(directory, f"{cp_id}.key")
+    return (cert if os.path.isfile(cert) else None), (key if os.path.isfile(key) else None)
+
+
+def existing_dir(value: Any, option: str) -> str | None:
+    text = _text(value)
+    if not text:
+        return None
+    if not os.path.isdir(text):
+        raise OptionError(f"{option}: no such directory: {text!r}")
+    return text
+
+
 def check_host(host: str) -> str:
     """A ws:// or wss:// CSMS URL."""
     parts = urlsplit(host)
@@ -173,12 +191,42 @@ class FleetConfig:
     model: str = "VirtualCP"
     firmware_version: str | None = None
     embedded: bool = False
+    passwords: dict[str, str] = field(default_factory=dict, repr=False)
+    """Per charge point Basic auth passwords (``--cp-ids-file`` lines ``id,password``); on a worker
+    filled as the master lends ids (:class:`~ocpp_users.fleet.ids.LeasedIdPool`)."""
+    client_cert_dir: str | None = None
+    """A client certificate and key per charge point: ``<dir>/<id>.pem`` and ``<dir>/<id>.key``."""
+    tls_url: str | None = None
+    security_events: bool = False
+    cpo_name: str | None = None
+    signed_firmware_check: str = "location"
+    manufacturer_roots: str | None = None
+
+    def security_for(self, cp_id: str) -> SecurityConfig:
+        """The charge point's own credentials: its password from the ids file, its certificate from
+        ``--client-cert-dir`` (else the fleet's); raise :class:`OptionError` (no secret in it)."""
+        security = self.security
+        password = self.passwords.get(cp_id)
+        if password is not None:
+            security = replace(security, password=password)
+        if self.client_cert_dir:
+            cert, key = certificate_files(self.client_cert_dir, cp_id)
+            if cert is not None:
+                security = replace(security, client_cert=cert, client_key=key)
+            elif not security.client_cert:
+                raise OptionError(f"--client-cert-dir: no {cp_id}.pem in {self.client_cert_dir}")
+        if security.profile in (1, 2) and not security.password:
+            raise OptionError(f"--cp-ids-file: no password for charge point {cp_id} (and no --basic-auth-password)")
+        return security
 
     def settings_for(self, cp_id: str, url: str) -> ChargePointSettings:
+        configuration = dict(self.configuration)
+        if self.cpo_name:
+            configuration["CpoName"] = self.cpo_name
         settings = ChargePointSettings(
             cp_id=cp_id,
             url=url,
-            security=self.security,
+            security=self.security_for(cp_id),
             connectors=self.connectors,
             vendor=self.vendor,
             model=self.model,
@@ -187,11 +235,15 @@ class FleetConfig:
             validate=self.validate,
             heartbeat_override=self.heartbeat_interval,
             meter_interval_override=self.meter_interval,
-            configuration=dict(self.configuration),
+            configuration=configuration,
             time_factor=self.time_factor,
             backoff_max=self.backoff_max,
             backoff_initial=min(1.0, self.backoff_max),
             max_frame_size=self.max_frame_size,
+            security_events=self.security_events,
+            tls_url=self.tls_url,
+            behaviour=Behaviour(signed_firmware_check=self.signed_firmware_check),
+            manufacturer_roots=self.manufacturer_roots,
         )
         if self.firmware_version:
             settings.firmware_version = self.firmware_version
@@ -203,6 +255,10 @@ class FleetConfig:
         sample = self.configuration.get("MeterValueSampleInterval", "60")
         meter = f"{self.meter_interval:g} s" if self.meter_interval else f"MeterValueSampleInterval ({sample} s)"
         ids = f"{len(self.cp_ids)} ids from file" if self.cp_ids else self.cp_id_template
+        if self.passwords:
+            ids += f" ({len(self.passwords)} with a password of their own)"
+        if self.client_cert_dir:
+            ids += f", client certificates from {self.client_cert_dir}"
         return (
             f"{self.connectors} connector(s) per charge point, ids {ids}, security profile {self.security.profile}, "
             f"heartbeat {hb}, meter values {meter}, idle {self.idle_duration[0]:g}-{self.idle_duration[1]:g} s, "
@@ -230,9 +286,12 @@ def fleet_config(
         raise OptionError(f"--cp-id-template: {exc}") from None
     ids_file = _text(_get(options, "cp_ids_file", ""))
     try:
-        cp_ids = read_ids_file(ids_file) if ids_file and read_ids else None
+        credentials = read_credentials(ids_file) if ids_file and read_ids else None
     except ValueError as exc:
         raise OptionError(f"--cp-ids-file: {exc}") from None
+    cp_ids = credentials.ids if credentials is not None else None
+    passwords = dict(credentials.passwords) if credentials is not None else {}
+    cert_dir = existing_dir(_get(options, "client_cert_dir"), "--client-cert-dir")
 
     profile = parse_int(_get(options, "security_profile", 0), "--security-profile", 0, 3)
     password = _text(_get(options, "basic_auth_password", "")) or None
@@ -246,14 +305,43 @@ def fleet_config(
     )
     if host:
         check_host(host)
+        # Per-station credentials stand in for the fleet's: passwords of the ids file (lent by the
+        # master to a worker), certificates of --client-cert-dir.
+        probe = replace(
+            security,
+            password=security.password or ("(per station)" if passwords or (ids_file and not read_ids) else None),
+            client_cert=security.client_cert or ("(per station)" if cert_dir else None),
+        )
         try:
-            security.check(host)
+            probe.check(host)
         except ValueError as exc:
-            hint = " (--basic-auth-password)" if "password" in str(exc) else ""
-            hint = " (--client-cert)" if "certificate" in str(exc) else hint
+            hint = " (--basic-auth-password or passwords in --cp-ids-file)" if "password" in str(exc) else ""
+            hint = " (--client-cert or --client-cert-dir)" if "certificate" in str(exc) else hint
             raise OptionError(f"--security-profile: {exc}{hint}") from None
+        if security.profile in (1, 2) and not security.password and cp_ids is not None:
+            missing = [cp_id for cp_id in cp_ids if cp_id not in passwords]
+            if missing:
+                raise OptionError(
+                    f"--cp-ids-file: {len(missing)} charge point(s) without a password (first: {missing[0]}) "
+                    "and no --basic-auth-password"
+                )
     if security.client_key and not security.client_cert:
         raise OptionError("--client-key: needs --client-cert")
+    if cert_dir and cp_ids is not None and not security.client_cert:
+        missing = [cp_id for cp_id in cp_ids if certificate_files(cert_dir, cp_id)[0] is None]
+        if missing:
+            raise OptionError(
+                f"--client-cert-dir: {len(missing)} charge point(s) without a certificate (first: {missing[0]}.pem)"
+            )
+    tls_url = _text(_get(options, "tls_url", "")) or None
+    if tls_url is not None and urlsplit(tls_url).scheme != "wss":
+        raise OptionError(f"--tls-url: expected a wss:// URL, not {redact_url(tls_url)!r}")
+    firmware_check = _text(_get(options, "firmware_signature", "location")) or "location"
+    if firmware_check not in FIRMWARE_SIGNATURE_CHECKS:
+        raise OptionError(f"--firmware-signature: must be one of {', '.join(FIRMWARE_SIGNATURE_CHECKS)}")
+    cpo_name = _text(_get(options, "cpo_name", "")) or None
+    if cpo_name is not None and len(cpo_name) > 64:
+        raise OptionError("--cpo-name: at most 64 characters (the certificate's organizationName)")
 
     heartbeat = parse_optional_interval(_get(options, "heartbeat_interval"), "--heartbeat-interval")
     meter = parse_optional_interval(_get(options, "meter_interval"), "--meter-interval")
@@ -293,4 +381,11 @@ def fleet_config(
         model=model,
         firmware_version=firmware,
         embedded=embedded,
+        passwords=passwords,
+        client_cert_dir=cert_dir,
+        tls_url=tls_url,
+        security_events=bool(_get(options, "security_events", False)),
+        cpo_name=cpo_name,
+        signed_firmware_check=firmware_check,
+        manufacturer_roots=existing_file(_get(options, "manufacturer_root"), "--manufacturer-root"),
     )

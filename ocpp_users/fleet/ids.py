@@ -10,15 +10,21 @@ assumed, so workers joining or leaving mid-run never get overlapping ids.
 
 Ids are recycled: a stopped user gives its id back, so ramping down and up again reconnects the
 same stations instead of inventing new ones.
+
+An ids file may give each charge point its own Basic auth password (CSV lines ``id,password``): the
+password travels with the id when the master lends it out (in the grant, never logged) and stays
+out of every log line, error message and report.
 """
 
 from __future__ import annotations
 
+import csv
 import heapq
 import os
 import string
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,27 +62,64 @@ def check_template(template: str) -> str:
     return template
 
 
-def read_ids_file(path: str) -> tuple[str, ...]:
-    """Ids from a file, one per line; blank lines and ``#`` comments are skipped."""
+@dataclass(frozen=True)
+class IdsFile:
+    """The charge point ids of an ids file, and the passwords some (or all) of them carry."""
+
+    ids: tuple[str, ...]
+    passwords: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+def _check_id(path: str, number: int, item: str, seen: set[str]) -> None:
+    if any(ch in item for ch in "/?# \t"):
+        raise ValueError(f"{path}:{number}: charge point id {item!r} contains '/', '?' or blanks")
+    if item in seen:
+        raise ValueError(f"{path}:{number}: duplicate charge point id {item!r}")
+
+
+def read_credentials(path: str) -> IdsFile:
+    """Ids from a file, one per line, each optionally followed by its password (CSV: ``id,password``,
+    quotes allowed; an ``id,password`` header line is skipped); blank lines and ``#`` comments are
+    skipped (a ``#`` after an id without a password starts a comment; in a password it is kept).
+    Errors name the file, the line and the id, never a password."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ValueError(f"cannot read charge point ids file {path!r}: {exc.strerror or exc}") from None
     ids: list[str] = []
+    passwords: dict[str, str] = {}
     seen: set[str] = set()
     for number, line in enumerate(text.splitlines(), start=1):
-        item = line.split("#", 1)[0].strip()
-        if not item:
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
             continue
-        if any(ch in item for ch in "/?# \t"):
-            raise ValueError(f"{path}:{number}: charge point id {item!r} contains '/', '?' or blanks")
-        if item in seen:
-            raise ValueError(f"{path}:{number}: duplicate charge point id {item!r}")
+        head = stripped.split("#", 1)[0]
+        if "," not in head:
+            item = head.strip()
+            if not item:
+                continue
+            _check_id(path, number, item, seen)
+        else:
+            row = next(csv.reader([stripped]))
+            item, password = row[0].strip(), ",".join(row[1:])
+            if not ids and item.casefold() == "id" and password.strip().casefold() == "password":
+                continue  # a header line
+            _check_id(path, number, item, seen)
+            if not password:
+                raise ValueError(f"{path}:{number}: charge point {item!r} has an empty password")
+            if any(ord(ch) < 32 or ord(ch) == 127 for ch in password):
+                raise ValueError(f"{path}:{number}: the password of charge point {item!r} holds control characters")
+            passwords[item] = password
         seen.add(item)
         ids.append(item)
     if not ids:
         raise ValueError(f"charge point ids file {path!r} lists no ids")
-    return tuple(ids)
+    return IdsFile(tuple(ids), passwords)
+
+
+def read_ids_file(path: str) -> tuple[str, ...]:
+    """Ids from a file, one per line (with or without a password, see :func:`read_credentials`)."""
+    return read_credentials(path).ids
 
 
 class IdPool:
@@ -136,7 +179,8 @@ class IdPool:
 MSG_IDS_REQUEST = "vocpp_ids_request"
 """worker -> master: ``{"seq": s, "n": k}``: k more ids, please."""
 MSG_IDS_GRANT = "vocpp_ids_grant"
-"""master -> worker: ``{"seq": s, "ids": [...], "short": reason or ""}`` (fewer ids than asked: why)."""
+"""master -> worker: ``{"seq": s, "ids": [...], "short": reason or "", "passwords": {id: password}}``
+(fewer ids than asked: why; the passwords of the granted ids that have one)."""
 MSG_IDS_RETURN = "vocpp_ids_return"
 """worker -> master: ``{"ids": [...]}``: these ids are free again."""
 GRANT_TIMEOUT = 15.0
@@ -147,8 +191,10 @@ RETRY_INTERVAL = 0.5
 class IdLedger:
     """The master's record of which worker holds which ids of the file; lowest free position first."""
 
-    def __init__(self, ids: tuple[str, ...]) -> None:
+    def __init__(self, ids: tuple[str, ...], passwords: dict[str, str] | None = None) -> None:
         self.ids = ids
+        self.passwords = passwords or {}
+        """The passwords of the ids file; each travels with its id in the grant."""
         self._position = {cp_id: number for number, cp_id in enumerate(ids)}
         self._free: list[int] = list(range(len(ids)))
         self.leases: dict[str, set[int]] = {}
@@ -192,6 +238,13 @@ class IdLedger:
     def lent(self) -> int:
         return sum(len(held) for held in self.leases.values())
 
+    def grant(self, worker: str, seq: Any, asked: int) -> dict[str, Any]:
+        """The MSG_IDS_GRANT answer to ``worker``'s request ``seq`` for ``asked`` ids."""
+        ids = self.lease(worker, asked)
+        short = self.shortfall(asked, len(ids)) if len(ids) < asked else ""
+        passwords = {cp_id: self.passwords[cp_id] for cp_id in ids if cp_id in self.passwords}
+        return {"seq": seq, "ids": ids, "short": short, "passwords": passwords}
+
     def shortfall(self, asked: int, granted: int) -> str:
         return (
             f"the charge point ids file has {len(self.ids)} ids, all in use ({self.lent} lent to workers); "
@@ -209,10 +262,17 @@ class LeasedIdPool(IdPool):
     is repeated every :data:`RETRY_INTERVAL` until ``timeout``.
     """
 
-    def __init__(self, send: Callable[[str, dict[str, Any]], None], timeout: float = GRANT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        send: Callable[[str, dict[str, Any]], None],
+        timeout: float = GRANT_TIMEOUT,
+        passwords: MutableMapping[str, str] | None = None,
+    ) -> None:
         super().__init__(ids=())
         self._send = send
         self.timeout = timeout
+        self.passwords: MutableMapping[str, str] = passwords if passwords is not None else {}
+        """Where the passwords that come with granted ids go (the worker's FleetConfig.passwords)."""
         self._lent: list[str] = []
         self._used: set[str] = set()
         self._waiters = 0
@@ -257,6 +317,9 @@ class LeasedIdPool(IdPool):
                 self._send(MSG_IDS_RETURN, {"ids": ids})
             return
         self._lent.extend(ids)
+        passwords = data.get("passwords")
+        if isinstance(passwords, dict):
+            self.passwords.update({str(k): str(v) for k, v in passwords.items() if str(k) in ids})
         self._answer = None
         answer.set(str(data.get("short") or ""))
 

@@ -18,8 +18,10 @@ from ocpp_users.fleet.config import (
     DEFAULT_SESSION,
     DEFAULT_SIZE_TEXT,
     EMBEDDED_METER_INTERVAL,
+    FIRMWARE_SIGNATURE_CHECKS,
     STOP_REASONS,
     OptionError,
+    existing_dir,
     existing_file,
     parse_id_tags,
     parse_int,
@@ -127,6 +129,19 @@ CONNECTION = OptionGroup(
             metavar="FILE",
             type=_checked(existing_file, "--client-key"),
         ),
+        Option(
+            "--client-cert-dir",
+            "a client certificate per charge point for security profile 3: DIR/<id>.pem and its key DIR/<id>.key "
+            "(or in the .pem); a charge point without one uses --client-cert",
+            metavar="DIR",
+            type=_checked(existing_dir, "--client-cert-dir"),
+        ),
+        Option(
+            "--tls-url",
+            "wss:// URL of the CSMS after the CSMS upgrades a charge point to security profile 2 or 3 "
+            "(default: --host with wss:// for ws://)",
+            metavar="URL",
+        ),
         Option("--insecure", "do not verify the CSMS's TLS certificate (off by default)", default=False, switch=True),
         Option(
             "--connect-timeout",
@@ -177,7 +192,8 @@ CHARGE_POINT = OptionGroup(
         Option(
             "--cp-ids-file",
             "use the charge point ids in FILE (one per line; for a CSMS that needs registered stations) "
-            "instead of --cp-id-template; the master lends them out to its workers, each id to one worker",
+            "instead of --cp-id-template; a line 'id,password' (CSV) gives that charge point its own Basic auth "
+            "password (never logged); the master lends the ids out to its workers, each id to one worker",
             metavar="FILE",
             type=_checked(_ids_file_check, "--cp-ids-file"),
         ),
@@ -257,7 +273,44 @@ SESSIONS = OptionGroup(
     ),
 )
 
-GROUPS: tuple[OptionGroup, ...] = (CONNECTION, CHARGE_POINT, SESSIONS)
+SECURITY = OptionGroup(
+    "Security extension",
+    "The OCPP 1.6 security whitepaper (edition 2): the charge points always answer its messages; "
+    "these options set what they do on their own.",
+    (
+        Option(
+            "--security-events",
+            "send the critical security events of the charge points' own life (StartupOfTheDevice, ResetOrReboot, "
+            "FirmwareUpdated) as SecurityEventNotification (off: a CSMS without the extension answers them with "
+            "a CALLERROR); events caused by a security message are sent either way",
+            default=False,
+            switch=True,
+        ),
+        Option(
+            "--cpo-name",
+            "the CpoName configuration key: the organizationName of the CSR a charge point sends in SignCertificate "
+            "(required before the CSMS can trigger SignChargePointCertificate)",
+            metavar="NAME",
+        ),
+        Option(
+            "--manufacturer-root",
+            "PEM file of ManufacturerRootCertificates the charge points have from the factory (a "
+            "SignedUpdateFirmware's signing certificate must be issued by one; default none until the CSMS "
+            "installs one)",
+            metavar="FILE",
+            type=_checked(existing_file, "--manufacturer-root"),
+        ),
+        Option(
+            "--firmware-signature",
+            "how a SignedUpdateFirmware's signature is checked: location = over the bytes of firmware.location "
+            "(the simulated image; default), certificate = only the signing certificate",
+            default="location",
+            choices=FIRMWARE_SIGNATURE_CHECKS,
+        ),
+    ),
+)
+
+GROUPS: tuple[OptionGroup, ...] = (CONNECTION, CHARGE_POINT, SESSIONS, SECURITY)
 """The fleet's own options, in the order a user thinks of them."""
 
 

@@ -107,12 +107,12 @@ class Fleet:
         ids_file = str(getattr(options, "cp_ids_file", "") or "")
         if worker and ids_file:
             # the master lends the file's ids out, each to one worker, whatever the number of workers
-            self.ids = LeasedIdPool(self._send_to_master)
+            self.ids = LeasedIdPool(self._send_to_master, passwords=config.passwords)  # a password comes with its id
         else:
             worker_index = max(0, int(getattr(runner, "worker_index", 0) or 0)) if worker else 0
             self.ids = IdPool(template=config.cp_id_template, ids=config.cp_ids, worker_index=worker_index)
         if is_master(runner):
-            self.ledger = IdLedger(config.cp_ids) if config.cp_ids else None
+            self.ledger = IdLedger(config.cp_ids, config.passwords) if config.cp_ids else None
         self.config, self.url, self.error = config, host, None
         self.monitor.target = redact_url(host)
         return config
@@ -161,13 +161,11 @@ class Fleet:
     def on_ids_request(self, worker: str, data: Any) -> None:
         data = data if isinstance(data, dict) else {}
         asked = max(1, int(data.get("n") or 1))
-        ids: list[str] = []
         short = "the master has no --cp-ids-file (start master and workers with the same options)"
+        grant: dict[str, Any] = {"seq": data.get("seq"), "ids": [], "short": short}
         if self.ledger is not None:
             self.prune_leases()
-            ids = self.ledger.lease(worker, asked)
-            short = self.ledger.shortfall(asked, len(ids)) if len(ids) < asked else ""
-        grant = {"seq": data.get("seq"), "ids": ids, "short": short}
+            grant = self.ledger.grant(worker, data.get("seq"), asked)  # with the passwords of the ids
         runner_of(self.environment).send_message(MSG_IDS_GRANT, grant, client_id=worker)
 
     def on_ids_return(self, worker: str, data: Any) -> None:

@@ -13,6 +13,7 @@ import os
 import socket
 import ssl
 import struct
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -37,19 +38,36 @@ KNOWN_SUBPROTOCOLS = frozenset({"ocpp1.2", "ocpp1.5", "ocpp1.6", "ocpp2.0", "ocp
 
 
 @dataclass(frozen=True)
+class ClientIdentity:
+    """A client certificate chain and its private key held in memory (a key the charge point made
+    itself), never in a repr. ``key_pem`` is encrypted with ``passphrase``: :func:`client_context`
+    hands OpenSSL a private temporary file, deleted at once, that never holds the key in clear."""
+
+    cert_chain_pem: bytes = field(repr=False)
+    key_pem: bytes = field(repr=False)
+    passphrase: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class SecurityConfig:
     """How a charge point authenticates and what it trusts."""
 
     profile: int = 0
     """0 plain ws; 1 ws + Basic; 2 wss + Basic; 3 wss + client certificate."""
-    password: str | None = field(default=None, repr=False)
-    """The Basic auth password (AuthorizationKey); never logged, never in a repr."""
+    password: str | bytes | None = field(default=None, repr=False)
+    """The Basic auth password; never logged, never in a repr. Bytes for a binary AuthorizationKey
+    (the security whitepaper's key is up to 20 bytes, set over OCPP as hexadecimal)."""
     ca_file: str | None = None
     """A private CA bundle to trust in addition to nothing else (system CAs when unset)."""
     client_cert: str | None = None
     client_key: str | None = None
     verify: bool = True
     """TLS certificate and host name verification; on unless explicitly turned off."""
+    ca_data: str | None = None
+    """PEM root certificates to trust instead of ``ca_file`` (the charger's installed
+    CentralSystemRootCertificates once the CSMS changed them)."""
+    identity: ClientIdentity | None = field(default=None, repr=False)
+    """A client certificate and key in memory, used instead of ``client_cert``/``client_key``."""
 
     def check(self, url: str) -> None:
         """Raise ValueError when the profile does not fit the URL or lacks what it needs."""
@@ -64,24 +82,91 @@ class SecurityConfig:
             raise ValueError("security profile 1 is plain ws:// with Basic auth; use profile 2 for wss://")
         if self.profile in (1, 2) and not self.password:
             raise ValueError(f"security profile {self.profile} needs a Basic auth password")
-        if self.profile == 3 and not self.client_cert:
+        if self.profile == 3 and not (self.client_cert or self.identity):
             raise ValueError("security profile 3 needs a client certificate")
 
 
-@functools.lru_cache(maxsize=8)
-def ssl_context(ca_file: str | None, client_cert: str | None, client_key: str | None, verify: bool) -> ssl.SSLContext:
-    """One context per distinct configuration, shared by every connection of the process."""
-    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file)
+@functools.lru_cache(maxsize=1)
+def _system_ca_directory() -> str | None:
+    """The system's hashed CA directory, when OpenSSL can look CAs up there one by one (no
+    SSL_CERT_FILE override): a context then holds no copy of the whole system bundle (measured:
+    ~20 KiB instead of ~840 KiB per context), which matters once every charge point has a TLS
+    context of its own (a client certificate per charge point)."""
+    paths = ssl.get_default_verify_paths()
+    env_file = os.environ.get(paths.openssl_cafile_env)
+    if env_file and os.path.realpath(env_file) != os.path.realpath(paths.openssl_cafile):
+        return None  # SSL_CERT_FILE names another bundle than the system's: keep to it
+    directory = os.environ.get(paths.openssl_capath_env) or paths.openssl_capath
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return None
+    hashed = any(len(n) >= 10 and n[8] == "." and n[9:].isdigit() for n in names)
+    return directory if hashed else None
+
+
+def _base_context(ca_file: str | None, ca_data: str | None, verify: bool, own: bool = False) -> ssl.SSLContext:
+    """What the charge point trusts: ``ca_data`` (its installed root certificates, plus the
+    system's CAs when no ``ca_file`` was given), else ``ca_file``, else the system's CAs (looked up
+    in the system's CA directory for a context of one charge point's own, ``own``)."""
+    system_dir = _system_ca_directory() if own and ca_file is None else None
+    if ca_data is not None:
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=ca_data, capath=system_dir)
+        if ca_file is None and system_dir is None:
+            ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    elif ca_file is None and system_dir is not None:
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, capath=system_dir)
+    else:
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file)
     if not verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+@functools.lru_cache(maxsize=8)
+def ssl_context(
+    ca_file: str | None,
+    client_cert: str | None,
+    client_key: str | None,
+    verify: bool,
+    ca_data: str | None = None,
+) -> ssl.SSLContext:
+    """One context per distinct configuration, shared by every connection of the process."""
+    ctx = _base_context(ca_file, ca_data, verify, own=client_cert is not None)
     if client_cert:
         ctx.load_cert_chain(client_cert, client_key)
     return ctx
 
 
-def basic_auth_header(user: str, password: str) -> str:
-    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+def client_context(security: SecurityConfig) -> ssl.SSLContext:
+    """The TLS context of ``security``: shared when it names files, its own when the client
+    certificate is held in memory (raises OSError, ssl.SSLError or ValueError)."""
+    identity = security.identity
+    if security.profile in (1, 2):
+        # Basic auth profiles present no client certificate, even one kept for an upgrade to 3.
+        return ssl_context(security.ca_file, None, None, security.verify, security.ca_data)
+    if identity is None:
+        return ssl_context(
+            security.ca_file, security.client_cert, security.client_key, security.verify, security.ca_data
+        )
+    ctx = _base_context(security.ca_file, security.ca_data, security.verify, own=True)
+    # OpenSSL reads a certificate and key from files only: a private file (0600, in memory where
+    # the system offers /dev/shm), holding the key encrypted, removed as soon as it is loaded.
+    folder = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="vocpp-", dir=folder) as tmp:
+        cert_path, key_path = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        for path, data in ((cert_path, identity.cert_chain_pem), (key_path, identity.key_pem)):
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+        ctx.load_cert_chain(cert_path, key_path, password=identity.passphrase)
+    return ctx
+
+
+def basic_auth_header(user: str, password: str | bytes) -> str:
+    secret = password if isinstance(password, bytes) else password.encode()
+    token = base64.b64encode(user.encode() + b":" + secret).decode("ascii")
     return f"Authorization: Basic {token}"
 
 
@@ -124,6 +209,7 @@ def connect(
     subprotocol: str,
     timeout: float = 10.0,
     extra_headers: list[str] | None = None,
+    context: ssl.SSLContext | None = None,
 ) -> websocket.WebSocket:
     """Open the WebSocket asking for ``subprotocol`` (``ocpp1.6``) and check the handshake; raise a
     :class:`TransportError` subclass.
@@ -139,7 +225,7 @@ def connect(
     options: dict[str, Any] = {"header": headers, "skip_utf8_validation": True, "enable_multithread": True}
     if url.startswith("wss:"):
         try:
-            ctx = ssl_context(security.ca_file, security.client_cert, security.client_key, security.verify)
+            ctx = context if context is not None else client_context(security)
         except (OSError, ssl.SSLError, ValueError) as exc:
             # A missing or unreadable CA file, client certificate or key: one clear reason.
             raise TransportError(f"TLS configuration error: {_describe(exc)}") from None

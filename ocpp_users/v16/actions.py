@@ -91,7 +91,8 @@ CSMS_INITIATED: frozenset[Action] = frozenset(
     }
 )
 
-#: Actions of the 1.6 security extension: known to the engine, not supported by the simulated charger.
+#: Actions of the 1.6 security extension ("Improved security for OCPP 1.6-J", edition 2), supported by
+#: the simulated charger (answers in ``answers/security.py``, events in ``security_events.py``).
 SECURITY_EXTENSION: frozenset[Action] = frozenset(
     {
         Action.certificate_signed,

@@ -31,6 +31,16 @@ class Behaviour:
     TriggerMessage sends the message). The compliance runner turns it off and scripts the steps."""
     data_transfer_vendors: frozenset[str] = frozenset({"VolatileOCPP"})
     """vendorIds whose DataTransfer.req is Accepted; others get UnknownVendorId."""
+    log_outcome: str = "Uploaded"
+    """Final LogStatusNotification of a GetLog: Uploaded, or a failure (UploadFailure, BadMessage,
+    PermissionDenied, NotSupportedOperation)."""
+    signed_firmware_check: str = "location"
+    """How a SignedUpdateFirmware's ``signature`` is checked. The simulated charger downloads
+    nothing, so the firmware image it "downloads" is, by convention, the bytes of the ``location``
+    URL: ``location`` verifies the signature over them (a CSMS or test signs what it sends;
+    a signature made for another image or with another key fails, InvalidSignature).
+    ``certificate`` checks only the signing certificate, for a CSMS that signs real images the
+    simulator cannot fetch."""
 
 
 @dataclass
@@ -70,3 +80,14 @@ class ChargePointSettings:
     behaviour: Behaviour = field(default_factory=Behaviour)
     configuration: dict[str, str] = field(default_factory=dict)
     """Configuration key overrides applied at start-up."""
+    security_events: bool = False
+    """Send the critical security events of the charger's own life (StartupOfTheDevice,
+    ResetOrReboot, FirmwareUpdated after UpdateFirmware) as SecurityEventNotification; off by default,
+    since a CSMS without the security extension answers them with a CALLERROR. Events raised while
+    answering a security-extension request are sent either way (see :mod:`..security_events`)."""
+    manufacturer_roots: str | None = None
+    """A PEM file of ManufacturerRootCertificates installed at the factory (what the signing
+    certificate of a SignedUpdateFirmware must be issued by); None: none until the CSMS installs one."""
+    tls_url: str | None = None
+    """The wss:// URL after an upgrade to security profile 2 or 3 (A00.FR.006 lets a CSMS serve
+    each profile on its own port); None: ``url`` with ws:// replaced by wss://."""

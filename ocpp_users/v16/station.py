@@ -14,11 +14,13 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import gevent
 import gevent.event
+from cryptography import x509
 
 from ocpp_users.ocppj.errors import (
     ConnectionLost,
@@ -31,8 +33,10 @@ from ocpp_users.ocppj.logs import RateLimitedLog
 from ocpp_users.ocppj.rpc import CheckAnswer, OcppConnection, Payload, WireLog
 from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET, RequestSink, null_sink, report
 from ocpp_users.ocppj.text import sanitize
+from ocpp_users.ocppj.transport import SecurityConfig
 from ocpp_users.v16.answers import Answers, InboundCall
 from ocpp_users.v16.link import Link
+from ocpp_users.v16.security_events import SecurityEvents
 from ocpp_users.v16.sessions import id_tag_status, run_session
 from ocpp_users.v16.settings import ChargePointSettings
 from ocpp_users.v16.state import StationState
@@ -126,7 +130,12 @@ class Station:
         self.state = StationState(
             settings.connectors, settings.configuration, settings.power_range_w, settings.time_factor, self.rng
         )
+        self.state.ca_file = settings.security.ca_file
+        self.state.manufacturer_file = settings.manufacturer_roots
+        self.state.configuration.set_internal("SecurityProfile", str(settings.security.profile))
         self.state.configuration.listen(self._on_configuration_change)
+        self.security_events = SecurityEvents(self)
+        """The security log's events and their notifications (the security whitepaper, A04)."""
         self.answers = Answers(self)
         """How this charger answers CSMS calls: one object per feature profile."""
         self.watcher: StationWatcher | None = None
@@ -237,7 +246,74 @@ class Station:
             self.link.connect(name)
         except TransportError as exc:
             self.last_error = exc.reason
+            self.security_events.on_connect_failed(exc)
             raise
+        self._connected_securely()
+        if self.registration == "Accepted":
+            self.security_events.flush()  # notifications queued while offline (A04.FR.02)
+
+    def _connected_securely(self) -> None:
+        """M05.FR.12: a TLS connection verified by a new CentralSystemRootCertificate ends its
+        fallback (only where the CSMS installed roots: the others have none to drop)."""
+        der = self.link.peer_certificate
+        store = self.state._certificates
+        if der is None or store is None or not store.changed:
+            return
+        try:
+            peer = x509.load_der_x509_certificate(der)
+        except ValueError:
+            return
+        if store.connected_with(peer):
+            self.link.use(replace(self.link.security, ca_data=store.trusted_pem()))
+
+    def renew_connection(
+        self,
+        reason: str,
+        fallback: SecurityConfig | None = None,
+        fallback_url: str | None = None,
+        on_fallback: Callable[[], object] | None = None,
+    ) -> bool:
+        """Close the connection and connect again with the link's (new) credentials: a new
+        AuthorizationKey (A01 step 3-4), a new client certificate (A02.FR.08), a higher security
+        profile (A05.FR.06/07). When that fails twice and ``fallback`` is given, go back to it
+        (A05.FR.08, A02.FR.10), call ``on_fallback`` and connect with it. Without a connection at
+        the end the reconnect loop takes over. True when connected with the new credentials."""
+        if self._stopping:
+            return False
+        if self.reconnecting:
+            return False  # the reconnect loop connects with the new credentials
+        log.debug("%s: reconnecting (%s)", self.cp_id, reason)
+        self.link.quiet(self.settings.call_timeout)  # "Storing any queued messages" (A01 step 3)
+        self.link.close()
+        renewed = False
+        for attempt in range(2):
+            if attempt and self.wait_stopping(self.settings.backoff_initial):
+                return False
+            if self._stopping:
+                return False
+            try:
+                self.connect(name="reconnect")
+                renewed = True
+                break
+            except TransportError:
+                continue
+        if not renewed and fallback is not None and not self._stopping:
+            self.link.use(fallback, fallback_url)
+            if on_fallback is not None:
+                on_fallback()
+            try:
+                self.connect(name="reconnect")
+            except TransportError:
+                pass
+        if not self.connected:
+            self.reconnect_in_background()
+            return False
+        self.reconnects += 1
+        if self.registration != "Accepted":
+            self.spawn(self.quietly, self.boot_until_accepted)
+        else:
+            self.phase = Phase.booted
+        return renewed
 
     def wait_connected(self, timeout: float | None = None) -> bool:
         return self.link.wait_connected(timeout)
@@ -339,6 +415,8 @@ class Station:
         }
         if self.settings.serial_number:
             payload["chargePointSerialNumber"] = self.settings.serial_number[:25]
+        if self.registration is None:
+            self.security_events.startup_pending = True  # a start or a reboot: the device boots
         self.phase = Phase.booting
         try:
             result = self.call("BootNotification", payload, check=_boot_check)
@@ -352,6 +430,7 @@ class Station:
             self.phase = Phase.booted
             if isinstance(interval, int) and interval > 0:
                 self.configuration.set_internal("HeartbeatInterval", str(interval))
+            self.security_events.on_booted()
         else:
             self.phase = Phase.pending
         return result

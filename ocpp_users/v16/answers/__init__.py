@@ -2,7 +2,8 @@
 
 :class:`Answers` is the dispatcher the connection asks for a handler: a table built from one
 object per feature profile (:mod:`.core`, :mod:`.firmware`, :mod:`.local_auth`,
-:mod:`.reservation`, :mod:`.smart_charging`, :mod:`.remote_trigger`). A handler returns its
+:mod:`.reservation`, :mod:`.smart_charging`, :mod:`.remote_trigger`, and :mod:`.security` for the
+OCPP 1.6 security whitepaper's messages). A handler returns its
 confirmation; work that must follow the confirmation on the wire (the StartTransaction after a
 RemoteStartTransaction.conf) goes in ``Reply.after``. Adding a profile is one new module and one
 entry in :data:`PROFILES`; a load generator extends the answers by adding an object of its own
@@ -25,6 +26,7 @@ from ocpp_users.v16.answers.firmware import FirmwareAnswers
 from ocpp_users.v16.answers.local_auth import LocalAuthAnswers
 from ocpp_users.v16.answers.remote_trigger import RemoteTriggerAnswers
 from ocpp_users.v16.answers.reservation import ReservationAnswers
+from ocpp_users.v16.answers.security import SecurityAnswers
 from ocpp_users.v16.answers.smart_charging import SmartChargingAnswers
 
 if TYPE_CHECKING:
@@ -37,8 +39,10 @@ PROFILES: tuple[type[ProfileAnswers], ...] = (
     ReservationAnswers,
     SmartChargingAnswers,
     RemoteTriggerAnswers,
+    SecurityAnswers,
 )
-"""The feature profiles the simulated charger implements, in the specification's order."""
+"""The feature profiles the simulated charger implements, in the specification's order, then the
+security extension (whitepaper "Improved security for OCPP 1.6-J", edition 2)."""
 
 
 @dataclass(slots=True)

@@ -10,6 +10,7 @@ from ocpp_users.ocppj.handlers import on
 from ocpp_users.ocppj.rpc import Payload, Reply
 from ocpp_users.v16.actions import Action
 from ocpp_users.v16.answers.base import ProfileAnswers
+from ocpp_users.v16.security_events import SecurityEvent
 from ocpp_users.v16.state.status import OCCUPIED, ChargePointStatus
 
 S = ChargePointStatus
@@ -53,8 +54,13 @@ class CoreAnswers(ProfileAnswers):
         return Reply({"status": "Scheduled" if scheduled else "Accepted"}, self.later(announce))
 
     @on(Action.change_configuration)
-    def change_configuration(self, payload: Payload) -> Payload:
-        return {"status": self.state.configuration.change(payload["key"], payload["value"])}
+    def change_configuration(self, payload: Payload) -> Payload | Reply:
+        # A key may need more than a stored value once answered (the security whitepaper's
+        # AuthorizationKey and SecurityProfile make the charger reconnect: answers/security.py).
+        status, follow_up = self.state.configuration.apply(payload["key"], payload["value"])
+        if follow_up is None:
+            return {"status": status}
+        return Reply({"status": status}, self.later(follow_up))
 
     @on(Action.clear_cache)
     def clear_cache(self, payload: Payload) -> Payload:
@@ -129,7 +135,14 @@ class CoreAnswers(ProfileAnswers):
     def reset(self, payload: Payload) -> Payload | Reply:
         kind = payload["type"]
         station = self.station
-        return Reply({"status": "Accepted"}, self.later(lambda: station.reboot(f"{kind}Reset")))
+
+        def reset() -> None:
+            # The security whitepaper's ResetOrReboot event, told after the reboot (critical: sent
+            # when the settings ask for the charger's life-cycle events).
+            station.security_events.raise_event(SecurityEvent.reset_or_reboot, f"{kind} reset", defer=True)
+            station.reboot(f"{kind}Reset")
+
+        return Reply({"status": "Accepted"}, self.later(reset))
 
     @on(Action.unlock_connector)
     def unlock_connector(self, payload: Payload) -> Payload:

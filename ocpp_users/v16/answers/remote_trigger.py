@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ocpp_users.ocppj.handlers import on
 from ocpp_users.ocppj.rpc import Payload, Reply
 from ocpp_users.v16.actions import Action
 from ocpp_users.v16.answers.base import ProfileAnswers
+
+if TYPE_CHECKING:
+    from ocpp_users.v16.station import Station
 
 TRIGGERABLE = frozenset(
     {
@@ -24,6 +29,30 @@ def _diagnostics_wire(status: str) -> str:
     return status if status in ("Idle", "Uploaded", "UploadFailed", "Uploading") else "Idle"
 
 
+def send_triggered(station: Station, requested: str, connector_id: int | None) -> None:
+    """Send the message a TriggerMessage.req (or the security whitepaper's ExtendedTriggerMessage.req)
+    asked for: BootNotification, Heartbeat, StatusNotification, MeterValues, and the 1.6 status
+    notifications. ``connector_id`` None means every connector."""
+    state = station.state
+    targets = [connector_id] if connector_id is not None else list(state.connectors)
+    if requested == "BootNotification":
+        station.boot_until_accepted()  # a Pending/Rejected answer is honoured like any boot
+    elif requested == "Heartbeat":
+        station.heartbeat()
+    elif requested == "StatusNotification":
+        for cid in targets:
+            connector = state.connectors[cid]
+            station.status_notification(cid, connector.status, connector.error_code)
+    elif requested == "MeterValues":
+        for cid in targets:
+            if cid > 0 or connector_id == 0:
+                station.meter_values(cid, "Trigger")
+    elif requested == "DiagnosticsStatusNotification":
+        station.call("DiagnosticsStatusNotification", {"status": _diagnostics_wire(state.diagnostics_status)})
+    elif requested == "FirmwareStatusNotification":
+        station.call("FirmwareStatusNotification", {"status": state.firmware_status})
+
+
 class RemoteTriggerAnswers(ProfileAnswers):
     """Answers of the Remote Trigger profile."""
 
@@ -36,26 +65,6 @@ class RemoteTriggerAnswers(ProfileAnswers):
         connector_id = payload.get("connectorId")
         if connector_id is not None and not state.valid_connector(connector_id):
             return {"status": "Rejected"}
-        targets = [connector_id] if connector_id is not None else list(state.connectors)
-
-        def send() -> None:
-            if requested == "BootNotification":
-                station.boot_until_accepted()  # a Pending/Rejected answer is honoured like any boot
-            elif requested == "Heartbeat":
-                station.heartbeat()
-            elif requested == "StatusNotification":
-                for cid in targets:
-                    connector = state.connectors[cid]
-                    station.status_notification(cid, connector.status, connector.error_code)
-            elif requested == "MeterValues":
-                for cid in targets:
-                    if cid > 0 or connector_id == 0:
-                        station.meter_values(cid, "Trigger")
-            elif requested == "DiagnosticsStatusNotification":
-                station.call("DiagnosticsStatusNotification", {"status": _diagnostics_wire(state.diagnostics_status)})
-            elif requested == "FirmwareStatusNotification":
-                station.call("FirmwareStatusNotification", {"status": state.firmware_status})
-
         if requested not in TRIGGERABLE:
             return {"status": "NotImplemented"}
-        return Reply({"status": "Accepted"}, self.later(send))
+        return Reply({"status": "Accepted"}, self.later(lambda: send_triggered(station, requested, connector_id)))

@@ -2,9 +2,12 @@
 
 :class:`StationState` holds the connectors (status, transaction, availability, reservation),
 the configuration keys, the authorization cache and local list, the installed charging
-profiles, the firmware and diagnostics status. The station runtime (:mod:`ocpp_users.v16.station`)
-changes it as messages go out; the answers to the CSMS (:mod:`ocpp_users.v16.answers`) read and
-change it; nothing here sends a message.
+profiles, the firmware and diagnostics status, and what the security extension adds: the
+installed certificates and the charger's own (:mod:`.certificates`), the security log
+(:mod:`.security_log`), the signed firmware and log upload status. Those are made on first use,
+so that a fleet of charge points that never see a security message pays nothing for them.
+The station runtime (:mod:`ocpp_users.v16.station`) changes it as messages go out; the answers
+to the CSMS (:mod:`ocpp_users.v16.answers`) read and change it; nothing here sends a message.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import random
 from collections.abc import Callable
 
 from ocpp_users.v16.state.auth import AuthorizationCache, LocalAuthList
+from ocpp_users.v16.state.certificates import CertificateStore, ChargePointCertificate
 from ocpp_users.v16.state.charging_profiles import ProfileStore
 from ocpp_users.v16.state.config import Configuration
 from ocpp_users.v16.state.connectors import Connector, Reservation
 from ocpp_users.v16.state.meter import Meter
+from ocpp_users.v16.state.security_log import SecurityLog
 from ocpp_users.v16.state.status import OCCUPIED, ChargePointStatus
 
 __all__ = ["OCCUPIED", "ChargePointStatus", "Connector", "Reservation", "StationState"]
@@ -43,6 +48,48 @@ class StationState:
         """Installed charging profiles (Smart Charging)."""
         self.firmware_status = "Idle"
         self.diagnostics_status = "Idle"
+        self.ca_file: str | None = None
+        """The CA bundle the charger starts with: its factory CentralSystemRootCertificates."""
+        self.manufacturer_file: str | None = None
+        """The PEM bundle of its factory ManufacturerRootCertificates."""
+        self.signed_firmware_status: str | None = None
+        """The last SignedFirmwareStatusNotification status sent (None: none yet)."""
+        self.signed_firmware_request: int | None = None
+        """requestId of the SignedUpdateFirmware in progress or last run (L01.FR.10)."""
+        self.log_status: str | None = None
+        """The last LogStatusNotification status sent for a GetLog (None: none yet)."""
+        self.log_request: int | None = None
+        """requestId of the GetLog upload in progress or last run (N01.FR.07)."""
+        self._certificates: CertificateStore | None = None
+        self._own_certificate: ChargePointCertificate | None = None
+        self._security_log: SecurityLog | None = None
+
+    @property
+    def certificates(self) -> CertificateStore:
+        """The installed root certificates (made on first use)."""
+        if self._certificates is None:
+            config = self.configuration
+            self._certificates = CertificateStore(
+                lambda: config.get_int("CertificateStoreMaxLength", 20),
+                lambda: config.get_bool("AdditionalRootCertificateCheck"),
+                self.ca_file,
+                self.manufacturer_file,
+            )
+        return self._certificates
+
+    @property
+    def own_certificate(self) -> ChargePointCertificate:
+        """The charger's key pairs and ChargePointCertificates (made on first use)."""
+        if self._own_certificate is None:
+            self._own_certificate = ChargePointCertificate()
+        return self._own_certificate
+
+    @property
+    def security_log(self) -> SecurityLog:
+        """The security log (made on first use)."""
+        if self._security_log is None:
+            self._security_log = SecurityLog()
+        return self._security_log
 
     def watch_charging(self, listener: Callable[[], object]) -> None:
         """``listener()`` runs whenever a transaction starts or ends on any connector."""

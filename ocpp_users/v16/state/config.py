@@ -10,6 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+FollowUp = Callable[[], object]
+"""Work to do once the ChangeConfiguration.conf is on the wire (e.g. reconnect)."""
+Intercept = Callable[[str, str], "tuple[str, FollowUp | None] | None"]
+"""``intercept(key, value) -> (status, follow-up)`` for the keys whose change is more than storing a
+value, None for the others."""
+
 MEASURANDS = frozenset(
     {
         "Current.Export",
@@ -105,7 +111,18 @@ _DEFAULTS: tuple[tuple[str, Kind, str, bool], ...] = (
     ("ChargingScheduleAllowedChargingRateUnit", Kind.csl, "Current,Power", True),
     ("ChargingScheduleMaxPeriods", Kind.integer, "24", True),
     ("MaxChargingProfilesInstalled", Kind.integer, "10", True),
+    # The OCPP 1.6 security whitepaper (edition 2), §7
+    ("AdditionalRootCertificateCheck", Kind.boolean, "false", True),
+    ("AuthorizationKey", Kind.string, "", False),
+    ("CertificateSignedMaxChainSize", Kind.integer, "10000", True),
+    ("CertificateStoreMaxLength", Kind.integer, "20", True),
+    ("CpoName", Kind.string, "", False),
+    ("SecurityProfile", Kind.integer, "0", False),
 )
+
+WRITE_ONLY = frozenset({"AuthorizationKey"})
+"""Whitepaper §7.2: "This configuration key is write-only, so that it cannot be accidentally stored
+in plaintext by the Central System when it reads out all configuration keys"."""
 
 
 class ConfigStatus:
@@ -140,15 +157,18 @@ class Configuration:
     own copy when it is first set (copy on write).
     """
 
-    __slots__ = ("_listeners", "_own")
+    __slots__ = ("_intercept", "_listeners", "_own")
 
     def __init__(self, number_of_connectors: int = 1, overrides: dict[str, str] | None = None) -> None:
         self._own: dict[str, Key] = {}
         self._listeners: list[Callable[[str, str], None]] = []
+        self._intercept: Intercept | None = None
         self._write("NumberOfConnectors", str(number_of_connectors))
         for name, value in (overrides or {}).items():
-            if self.find(name) is not None:
-                self._write(name, value)
+            existing = self.find(name)
+            if existing is not None:
+                if existing.name not in WRITE_ONLY:
+                    self._write(name, value)
             else:
                 self._own[name] = Key(name, Kind.string, value)
 
@@ -206,19 +226,31 @@ class Configuration:
         for listener in self._listeners:
             listener(key.name, value)
 
+    def intercept(self, handler: Intercept) -> None:
+        """Let ``handler`` decide the ChangeConfigurations it answers (it stores what it accepts itself)."""
+        self._intercept = handler
+
     def change(self, name: str, value: str) -> str:
         """Apply a ChangeConfiguration.req; return its status."""
+        return self.apply(name, value)[0]
+
+    def apply(self, name: str, value: str) -> tuple[str, FollowUp | None]:
+        """Apply a ChangeConfiguration.req: its status and the work to do once it is answered."""
         key = self.find(name)
         if key is None:
-            return ConfigStatus.not_supported
+            return ConfigStatus.not_supported, None
+        if self._intercept is not None:
+            decided = self._intercept(key.name, value)
+            if decided is not None:
+                return decided
         if key.readonly or not _valid(key.kind, value):
-            return ConfigStatus.rejected
+            return ConfigStatus.rejected, None
         if key.kind is Kind.boolean:
             value = value.lower()
         if key.kind is Kind.integer:
             value = str(int(value))
         self.set_internal(name, value)
-        return ConfigStatus.accepted
+        return ConfigStatus.accepted, None
 
     def report(self, names: list[str] | None) -> tuple[list[dict[str, object]], list[str]]:
         """configurationKey entries and unknownKey names for a GetConfiguration.req."""
@@ -229,6 +261,8 @@ class Configuration:
             key = self.find(name)
             if key is None:
                 unknown.append(name[:50])
+            elif key.name in WRITE_ONLY:
+                found.append({"key": key.name, "readonly": False})
             else:
                 found.append({"key": key.name, "readonly": key.readonly, "value": key.value})
         return found, unknown
