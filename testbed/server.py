@@ -12,6 +12,7 @@ from websockets.exceptions import NegotiationError
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from testbed import robust_faults
 from testbed.faults import FaultSwitch
 from testbed.handshake import basic_credentials, charge_point_id, credentials_ok
 from testbed.registry import Registry
@@ -104,6 +105,12 @@ class OcppServer:
         credentials = basic_credentials(ws.request.headers.get("Authorization"))
         session = Session(cp_id, ws, self.store, self.faults, self.log_frames)
         previous = self.registry.attach(session)
+        if robust_faults.armed(self.faults.active) is not None:
+            kinds = {"session"} if previous is not None else set()
+            if len(self.registry) > robust_faults.MANY_CONNECTIONS:
+                kinds.add("abuse")
+            if robust_faults.fire(self.faults.active, kinds, session) == "accept":
+                previous = None  # a robustness fault: both connections of one charge point stay open
         if previous is not None:
             previous.close(1000, "replaced by a new connection")
         record = session.record
