@@ -99,6 +99,22 @@ class OcppServer:
 
     # --- connection -------------------------------------------------------------
 
+    def _watch_protocol_failures(self, session: Session, ws: ServerConnection) -> None:
+        """Input the WebSocket layer refuses before any OCPP code sees it (it fails the connection with
+        1007, not UTF-8, or 1009, message too big) still reaches an armed robustness fault, at that
+        moment, as it would a CSMS whose framing layer crashes on it."""
+        protocol = ws.protocol
+        fail = protocol.fail
+        faults = self.faults
+
+        def failing(code: int, reason: str = "") -> None:
+            fail(code, reason)
+            kinds = {1007: {"invalid_frame"}, 1009: {"large"}}.get(int(code), set())
+            if kinds and robust_faults.armed(faults.active) is not None:
+                robust_faults.fire(faults.active, kinds, session)
+
+        protocol.fail = failing  # type: ignore[method-assign]
+
     async def _handler(self, ws: ServerConnection) -> None:
         assert ws.request is not None
         cp_id = charge_point_id(ws.request.path) or "?"
@@ -124,6 +140,7 @@ class OcppServer:
         LOG.info(
             "%s: connected from %s (subprotocol %s, connection #%d)", cp_id, where, ws.subprotocol, record.connections
         )
+        self._watch_protocol_failures(session, ws)
         try:
             await session.run()
         finally:

@@ -9,7 +9,6 @@ from typing import Any
 from ocpp_users import __version__
 from scenarios.results import RunResult
 
-
 #: Keys of the compliance run alone (the support probe and feature profiles).
 COMPLIANCE_ONLY = ("probe_duration_s", "support", "profiles", "require_all")
 

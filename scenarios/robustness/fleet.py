@@ -138,6 +138,9 @@ class ControlFleet:
                 connect_timeout=o.connect_timeout,
                 reconnect=True,
                 strict=False,
+                # One call at a time already (one loop per station); the engine's reused per-connection
+                # call timer fired early here under slow answers (reported), a fresh timer per call does not.
+                serialize_calls=False,
             )
             station = Station(settings, sink=FleetSink(cp_id, self.samples))
             try:

@@ -98,7 +98,7 @@ class Outcome:
             parts.append(f"the connection failed while we were sending ({self.send_error})")
         if self.closed is not None:
             parts.append(self.closed.describe())
-        if not parts:
+        if not parts and not (self.garbage or self.stray):
             parts.append(self.silence or f"no answer within {self.waited:.1f} s")
         if self.garbage:
             parts.append(f"{len(self.garbage)} frame(s) not OCPP-J: {self.garbage[0][:200]}")
@@ -213,6 +213,8 @@ def observe(
         now = time.monotonic()
         if len(outcome.answers) >= want and settle_at is None:
             settle_at = now + linger
+        elif (outcome.garbage or outcome.stray) and settle_at is None:
+            settle_at = now + waits.grace  # (a garbled answer is likely the answer: a grace for a real one)
         if settle_at is not None and now >= settle_at:
             break
         if silent_at is not None and now >= silent_at:

@@ -139,7 +139,7 @@ def subprotocol_outcome(ctx: RobustContext, protocols: list[str] | None) -> Outc
     ctx.target = conn
     outcome = Outcome(handshake=what)
     outcome.extra["agreed"] = conn.subprotocol
-    received = conn.receive(ctx.options.answer_timeout)
+    received = conn.receive(min(ctx.options.answer_timeout, 1.0))  # "immediately close"
     if received is not None and received.kind in ("close", "eof", "oversized"):
         outcome.closed = received
         return outcome

@@ -59,20 +59,22 @@ class SecondConnection(RobustCase):
         except TransportError as exc:
             outcome.extra["second"] = "refused"
             outcome.refused = str(exc)
-            outcome.extra["first"] = self._probe(ctx, first)
+            outcome.extra["first"] = self._probe(ctx, first, outcome)
             outcome.handshake = f"A: {outcome.extra['first']}"
             return outcome
         ctx.target = second
-        outcome.extra["second"] = self._probe(ctx, second)
-        outcome.extra["first"] = self._probe(ctx, first)
+        outcome.extra["second"] = self._probe(ctx, second, outcome)
+        outcome.extra["first"] = self._probe(ctx, first, outcome)
         outcome.handshake = f"A: {outcome.extra['first']}; B: {outcome.extra['second']}"
         return outcome
 
     @staticmethod
-    def _probe(ctx: RobustContext, conn: HostileConnection) -> str:
+    def _probe(ctx: RobustContext, conn: HostileConnection, outcome: Outcome) -> str:
         if conn.closed is not None:
             return "closed"
         result = ctx.call(conn, "Heartbeat", {})
+        outcome.garbage += result.garbage
+        outcome.stray += result.stray
         if result.answers:
             return "answered"
         return "closed" if conn.closed is not None or result.send_error else "silent"
