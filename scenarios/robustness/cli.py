@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import sys
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from ocpp_users.embedded import TestbedProcess, TestbedStartError
@@ -54,7 +54,7 @@ exit status:
 """
 
 
-def _bounded(low: float, high: float, name: str, integer: bool = False) -> object:
+def _bounded(low: float, high: float, name: str, integer: bool = False) -> Callable[[str], float | int]:
     def parse(text: str) -> float | int:
         value: float | int = int(text) if integer else float(text)
         if not low <= value <= high:
@@ -75,7 +75,7 @@ def _groups(text: str) -> tuple[str, ...]:
     return tuple(chosen)
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+def add_parser(sub: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "robustness",
         help="run the robustness suite (a hostile charge point) against a CSMS",
