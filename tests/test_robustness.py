@@ -357,3 +357,20 @@ def test_a_fault_of_ours_is_error_never_failed(testbed: TestbedProcess) -> None:
     messages = testbed.api("GET", f"/cps/{runner.options.cp_id}/messages")[1]["messages"]
     calls = [m["action"] for m in messages if m["direction"] == "in" and m["type"] == 2]
     assert calls and set(calls) == {"BootNotification"}  # the set-up's and the case's own: nothing hostile went out
+
+
+def test_the_robustness_faults_check_their_arguments(testbed: TestbedProcess) -> None:
+    """Through the control API, as every test reaches the testbed."""
+    status, body = testbed.api("PUT", "/faults", {"name": "hang_on", "on": "semantic"})
+    assert status == 200 and body["active"] == {"name": "hang_on", "on": "semantic", "scope": "connection"}
+    for fault, words in [
+        ({"name": "crash_on", "on": "everything"}, "on must be one of invalid_frame, schema_invalid"),
+        ({"name": "crash_on"}, "argument 'on' is required"),
+        ({"name": "hang_on", "on": "abuse", "scope": "some"}, "scope must be one of connection, all"),
+        ({"name": "degrade_on", "on": "abuse", "delay": 1e9}, "delay must be between 0 and 600"),
+    ]:
+        status, body = testbed.api("PUT", "/faults", fault)
+        assert status == 400 and words in body["error"], body
+    listed = testbed.api("GET", "/faults")[1]["available"]
+    assert {"crash_on", "hang_on", "accept_on", "degrade_on"} <= set(listed)
+    assert "semantic" in listed["accept_on"] and "large" in listed["crash_on"]

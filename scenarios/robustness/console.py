@@ -36,7 +36,7 @@ class RobustConsole(Console):
             self.group = result.profile
             self.write(f"[{self.group}]")
         verdict = str(result.verdict)
-        self.write(f"  {result.case_id:<40} {verdict:<14} {result.duration:6.2f} s")
+        self.write(f"  {result.case_id:<44} {verdict:<14} {result.duration:6.2f} s")
         if result.verdict == Verdict.not_applicable:
             self.write(f"      {printable(result.reason)}")
             return

@@ -60,9 +60,8 @@ class RobustOptions:
     idle_seconds: float = 2.0
     size_timeout: float = 60.0
     """Seconds to send one of the size group's large frames."""
-    basic_auth: bool = False
-    """The CSMS requires HTTP Basic auth (security profile 1 or 2 with a password)."""
 
     @property
     def has_password(self) -> bool:
+        """The CSMS is tested with HTTP Basic auth (security profile 1 or 2 with a password)."""
         return self.security.profile in (1, 2) and bool(self.security.password)
