@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -197,3 +198,10 @@ def test_the_judgement_order() -> None:
     assert judge(
         (Result("ok", lambda p: p.get("a") == 1),), (), Outcome(answers=[Answer("result", "m", {"a": 1})]), False
     )
+
+
+def test_the_suite_readme_lists_every_case() -> None:
+    text = (Path(__file__).resolve().parent.parent / "scenarios" / "robustness" / "README.md").read_text()
+    missing = [c.case_id for c in all_cases() if f"`{c.case_id}`" not in text]
+    assert missing == []
+    assert f"## The catalogue ({len(all_cases())} cases)" in text
