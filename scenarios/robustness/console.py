@@ -55,6 +55,8 @@ class RobustConsole(Console):
                 self.write(f"      {' ' * len(check.step)}  actual   {printable(check.actual)}")
         if result.verdict == Verdict.non_strict and result.reason:
             self.write(f"      why acceptable: {printable(result.reason)}")
+        elif result.verdict in (Verdict.failed, Verdict.crashed, Verdict.degraded) and result.reason:
+            self.write(f"      verdict:  {printable(result.reason)}")
         for note in result.notes:
             self.write(f"      note: {printable(note)}")
         if result.verdict not in (Verdict.passed, Verdict.non_strict) or self.verbose:
