@@ -37,7 +37,9 @@ class RobustCase:
     passed: ClassVar[tuple[Expect, ...]] = ()
     non_strict: ClassVar[tuple[Expect, ...]] = LENIENT
     bad_input: ClassVar[bool] = True
-    """The input is invalid: a CALLRESULT to it is "bad input accepted as valid"."""
+    """The input is invalid: a CALLRESULT to it is "bad input accepted as valid". Only then may the
+    wait for its answer be cut short by the sentinel Heartbeat (:mod:`.outcome`); a valid input that
+    must be answered gets the whole ``--answer-timeout``."""
     boot: ClassVar[bool] = True
     """The runner opens the case's connection (``ctx.conn``) and boots before :meth:`run`."""
     connect: ClassVar[bool] = True
@@ -57,7 +59,7 @@ class RobustCase:
         """Send the hostile input and observe what comes back; the default sends :meth:`frame`."""
         message_id = ctx.new_id()
         ctx.send(ctx.conn, self.frame(message_id), message_id)
-        return ctx.observe(ctx.conn, {message_id})
+        return ctx.observe(ctx.conn, {message_id}, sentinel=self.bad_input)
 
     def judge(self, outcome: Outcome) -> Judgement:
         return judge(self.passed, self.non_strict, outcome, self.bad_input)

@@ -2,9 +2,11 @@
 
 :func:`observe` reads one connection until the answer to the awaited message ids arrives, the
 connection closes, or silence is established: after ``quick`` seconds without an answer it sends a
-Heartbeat (the sentinel); once that is answered and ``grace`` more seconds pass without an answer
-to the input, the CSMS has passed over the input (it answers in order, as every OCPP-J connection
-does, or within the grace). Without an answered sentinel, silence is the full ``timeout``.
+Heartbeat (the sentinel); once that is answered and as long again as it took (at least ``grace``
+seconds) passes without an answer to the input, the CSMS has passed over the input (it answers in
+order, as OCPP-J connections do, or about as fast as the sentinel). Without an answered sentinel,
+silence is the full ``timeout``. Cases use the sentinel only for invalid input (whose answer may be
+a permitted drop); a valid call that must be answered gets the whole ``timeout``.
 
 Every text frame back is checked: one that is not valid JSON or not an OCPP-J frame is
 ``garbage``; a CALLRESULT or CALLERROR with a message id never sent on the connection (other than
@@ -207,6 +209,7 @@ def observe(
     deadline = started + waits.timeout
     quick_at = started + waits.quick
     sentinel_id: str | None = None
+    sentinel_sent: float | None = None
     silent_at: float | None = None
     settle_at: float | None = None
     while True:
@@ -219,8 +222,8 @@ def observe(
             break
         if silent_at is not None and now >= silent_at:
             outcome.silence = (
-                f"no answer: a Heartbeat sent {waits.quick:g} s later was answered, and {waits.grace:g} s more "
-                "passed without one"
+                f"no answer: a Heartbeat sent {waits.quick:g} s later was answered, and as long again "
+                f"(at least {waits.grace:g} s) passed without one"
             )
             break
         if now >= deadline:
@@ -228,6 +231,7 @@ def observe(
             break
         if sentinel and sentinel_id is None and now >= quick_at and conn.usable and len(outcome.answers) < want:
             sentinel_id = sentinels.next()
+            sentinel_sent = time.monotonic()
             conn.send_call_id(sentinel_id)
             try:
                 conn.send_text(f'[2,"{sentinel_id}","Heartbeat",{{}}]')
@@ -245,7 +249,10 @@ def observe(
             outcome.closed = received
             break
         if classify(conn, received, outcome, awaited, started) == "sentinel" and silent_at is None:
-            silent_at = time.monotonic() + waits.grace
+            # A CSMS that answers out of order answers the input about as fast as the sentinel: wait
+            # as long again as the sentinel took, and at least --silence-grace.
+            now = time.monotonic()
+            silent_at = now + max(waits.grace, now - (sentinel_sent or now))
     if conn.send_error is not None and outcome.send_error is None:
         outcome.send_error = conn.send_error
     outcome.waited = time.monotonic() - started

@@ -77,7 +77,7 @@ class CallCase(RobustCase):
             must_violate(self.action, payload, self.rule)
         message_id = ctx.new_id()
         ctx.send(ctx.conn, dumps([2, message_id, self.action, payload]), message_id)
-        return ctx.observe(ctx.conn, {message_id})
+        return ctx.observe(ctx.conn, {message_id}, sentinel=self.bad_input)
 
 
 class TransactionCase(CallCase):
