@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ocpp_users.embedded import TestbedProcess
+from ocpp_users.ocppj.transport import SecurityConfig
 from scenarios.results import CaseResult, RunResult, Verdict
 from scenarios.robustness.base import all_cases
 from scenarios.robustness.context import RobustContext
 from scenarios.robustness.options import DEFAULT_GROUPS, GROUPS, Bounds
 from scenarios.robustness.runner import RobustRunner
 from scenarios.robustness.shapes import OCCURRENCE, CallCase
+from tests.certs import make_pki
 from tests.robust_helpers import PASSWORD, options_for, run
 
 
@@ -374,3 +377,30 @@ def test_the_robustness_faults_check_their_arguments(testbed: TestbedProcess) ->
     listed = testbed.api("GET", "/faults")[1]["available"]
     assert {"crash_on", "hang_on", "accept_on", "degrade_on"} <= set(listed)
     assert "semantic" in listed["accept_on"] and "large" in listed["crash_on"]
+
+
+def test_over_tls_with_basic_auth(tmp_path: Path) -> None:
+    """Security profile 2 (wss + Basic auth): the raw frames, the subprotocol handshakes and a 1 MB
+    frame go through the engine's TLS context; the verdicts are those of the plain connection."""
+    pki = make_pki(tmp_path)
+    env = dict(os.environ, TESTBED_BASIC_AUTH_PASSWORD=PASSWORD)
+    args = ["--port", "0", "-q", "--tls-cert", pki.server_cert, "--tls-key", pki.server_key]
+    ids = (
+        "frame.invalid_utf8",
+        "frame.fragmented",
+        "frame.unknown_message_type",
+        "semantics.duplicate_message_id",
+        "session.wrong_subprotocol",
+        "session.wrong_password",
+        "size.frame_1mb",
+        "abuse.message_flood",
+    )
+    with TestbedProcess(args, env=env) as csms:
+        assert csms.ws_url.startswith("wss://")
+        security = SecurityConfig(profile=2, password=PASSWORD, ca_file=pki.ca)
+        result = run(csms, only=ids, security=security, fleet_size=1)
+    got = verdicts(result)
+    assert got == {**dict.fromkeys(ids, Verdict.passed), "session.wrong_subprotocol": Verdict.non_strict}, {
+        c.case_id: c.reason for c in result.cases
+    }
+    assert all(check(c, "liveness").ok and check(c, "fleet").ok for c in result.cases)
