@@ -14,9 +14,10 @@ wake a hung connection, and a degradation lasts its ``duration``), as a real def
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
-import re
 import sys
 import time
 from typing import Any, Literal, Protocol
@@ -108,11 +109,9 @@ def fire(active: dict[str, Any] | None, kinds: set[str], session: Hangable) -> E
     return "accept"
 
 
-_NUMBER = re.compile(r"-?\d{16,}|\d[eE][+-]?\d{2,}")
-
-
 def is_large(raw: str | bytes) -> bool:
-    """A frame of 16 KiB or more, nested deeper than 64 levels, or carrying a number beyond 2**53."""
+    """A frame of 16 KiB or more, nested deeper than 64 levels, or carrying a number beyond 2**53
+    (numbers as JSON reads them: digits inside strings, such as message ids, do not count)."""
     if len(raw) >= LARGE_FRAME:
         return True
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
@@ -123,7 +122,21 @@ def is_large(raw: str | bytes) -> bool:
             deepest = max(deepest, depth)
         elif char in "]}":
             depth -= 1
-    return deepest > DEEP or _NUMBER.search(text) is not None
+    if deepest > DEEP:
+        return True
+    huge: list[str] = []
+
+    def number(token: str) -> int:
+        value = float(token)
+        if not math.isfinite(value) or abs(value) > 2**53:
+            huge.append(token)
+        return 0
+
+    try:
+        json.loads(text, parse_int=number, parse_float=number, parse_constant=number)
+    except (ValueError, RecursionError):
+        return False
+    return bool(huge)
 
 
 class FloodMeter:

@@ -76,7 +76,8 @@ def _case(result: CaseResult) -> str:
     requirement = f"<blockquote>{escape(result.requirement)}</blockquote>" if result.requirement else ""
     return (
         f'<h3 id="{escape(result.case_id)}">{escape(result.case_id)} {_verdict(result.verdict)}</h3>'
-        f"<div>{escape(result.title)} &middot; section {escape(result.section)} &middot; "
+        f"<div>{escape(result.title)} &middot; {'clause' if result.requirement else 'section'} "
+        f"{escape(result.section)} &middot; "
         f"{escape(result.profile)} &middot; {result.duration:.2f} s</div>"
         + requirement
         + (f"<p>{escape(result.reason)}</p>" if result.reason else "")

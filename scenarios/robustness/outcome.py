@@ -157,8 +157,16 @@ def read_frame(raw: bytes) -> list[Any] | str:
     return frame
 
 
-def classify(conn: HostileConnection, received: Received, outcome: Outcome, awaited: set[str], started: float) -> str:
-    """File one received message into the outcome; returns ``answer``, ``sentinel``, ``call`` or ``other``."""
+def classify(
+    conn: HostileConnection,
+    received: Received,
+    outcome: Outcome,
+    awaited: set[str],
+    started: float,
+    sentinel_id: str | None = None,
+) -> str:
+    """File one received message into the outcome; returns ``answer``, ``sentinel`` (the answer to
+    ``sentinel_id``; a late answer to an earlier sentinel is ``other``), ``call`` or ``other``."""
     if received.kind == "binary":
         outcome.garbage.append(f"a binary frame of {len(received.data)} bytes")
         return "other"
@@ -182,7 +190,7 @@ def classify(conn: HostileConnection, received: Received, outcome: Outcome, awai
         else:
             outcome.answers.append(Answer("error", ident, frame[4], frame[2], frame[3], after=after))
         return "answer"
-    if ident.startswith("rb-sentinel-") and ident in conn.sent_ids:
+    if sentinel_id is not None and ident == sentinel_id:
         return "sentinel"
     if ident not in conn.sent_ids:
         outcome.stray.append(received.text)
@@ -248,7 +256,7 @@ def observe(
         if received.kind in ("close", "eof", "oversized"):
             outcome.closed = received
             break
-        if classify(conn, received, outcome, awaited, started) == "sentinel" and silent_at is None:
+        if classify(conn, received, outcome, awaited, started, sentinel_id) == "sentinel" and silent_at is None:
             # A CSMS that answers out of order answers the input about as fast as the sentinel: wait
             # as long again as the sentinel took, and at least --silence-grace.
             now = time.monotonic()
