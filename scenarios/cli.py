@@ -1,8 +1,10 @@
-"""``volatileocpp scenarios``: run the OCTT 1.6 Central System test cases against a CSMS.
+"""``volatileocpp``: ``scenarios`` runs the OCTT 1.6 Central System test cases against a CSMS,
+``robustness`` the robustness suite (:mod:`scenarios.robustness.cli`), ``fleet-options`` lists the
+fleet's options.
 
-Exit status (also in ``--help``): 0 every case that ran PASSED; 1 a case FAILED or ERRORed; 2 a
-usage error, or the CSMS cannot be reached or never answers the BootNotification; 3 with
-``--require-all``, nothing failed but a case was NOT APPLICABLE.
+Exit status of ``scenarios`` (also in ``--help``): 0 every case that ran PASSED; 1 a case FAILED or
+ERRORed; 2 a usage error, or the CSMS cannot be reached or never answers the BootNotification; 3
+with ``--require-all``, nothing failed but a case was NOT APPLICABLE.
 """
 
 from __future__ import annotations
@@ -146,8 +148,22 @@ _offset.__name__ = "number of seconds from 0 to 86400"
 _phases.__name__ = "1, 2 or 3"
 
 
+TOP_DESCRIPTION = """\
+VolatileOCPP: OCPP 1.6J load testing, compliance and robustness for Central Systems (CSMS).
+
+  volatileocpp scenarios      the OCTT 1.6 test cases for a Central System, one verdict each
+  volatileocpp robustness     a hostile charge point: broken frames, bad payloads, nonsense, floods;
+                              PASSED / NON-STRICT / FAILED / CRASHED / DEGRADED per case
+  volatileocpp fleet-options  the options of the Locust fleet (locust -f locustfiles/fleet.py)
+
+Without --url, scenarios and robustness start the bundled testbed CSMS and test it.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="VolatileOCPP: OCPP 1.6J load testing and compliance runner.")
+    from scenarios.robustness import cli as robustness_cli
+
+    parser = _Parser(prog=PROG, description=TOP_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     p = sub.add_parser(
@@ -157,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    robustness_cli.add_parser(sub)
     sub.add_parser(
         "fleet-options",
         help="list the fleet load test's options (locust -f locustfiles/fleet.py --help cannot)",
@@ -529,6 +546,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(help_text())
         return 0
     try:
+        if args.command == "robustness":
+            from scenarios.robustness import cli as robustness_cli
+
+            return robustness_cli.run(args, args.subparser)
         return run_scenarios(args, args.subparser)
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")

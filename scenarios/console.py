@@ -67,10 +67,10 @@ class Console:
             if self.verbose:
                 self._wire(result.wire)
             return
-        word = "FAILED!" if result.verdict == Verdict.failed else "ERROR!"
+        word = f"{result.verdict}!"
         self.write(f"Running scenario: {name} -- {word}  ({_took(result)})")
         failures = result.failed_checks
-        if result.verdict == Verdict.failed and failures:
+        if result.verdict != Verdict.error and failures:
             for check in failures:
                 self.write(f"    step {check.step} ({printable(check.message)}):")
                 self.write(f"    expected: {printable(check.expected_text)}   actual: {printable(check.actual)}")
@@ -90,7 +90,7 @@ class Console:
         """The counts, then every reason cases did not run with what would make them run, then
         what the exit status means, so that a run with nothing FAILED but much NOT APPLICABLE is
         never read as compliant."""
-        counts = ", ".join(f"{run.count(v)} {v}" for v in Verdict)
+        counts = ", ".join(f"{run.count(v)} {v}" for v in run.verdicts)
         total = len(run.cases)
         self.write(f"{total} case{'' if total == 1 else 's'} in {run.duration:.1f} s: {counts}")
         in_cases = sum(c.duration for c in run.cases)

@@ -10,13 +10,37 @@ from typing import Any
 
 
 class Verdict(StrEnum):
-    """The conformance-tester verdicts."""
+    """The conformance-tester verdicts (the robustness suite adds NON-STRICT, CRASHED and DEGRADED)."""
 
     passed = "PASSED"
     failed = "FAILED"
     not_applicable = "NOT APPLICABLE"
     error = "ERROR"
     """A fault of the harness (an exception in our code), never a verdict on the CSMS."""
+    non_strict = "NON-STRICT"
+    """Robustness: another acceptable outcome than the one the clause asks for (a different error code,
+    closing the connection, a permitted drop)."""
+    crashed = "CRASHED"
+    """Robustness: after the case the same connection, or a new one, no longer answers BootNotification
+    and Heartbeat."""
+    degraded = "DEGRADED"
+    """Robustness: the control fleet running beside the case saw its p95 or its failure rate break a bound."""
+
+
+#: The verdicts of a compliance run, in report order.
+COMPLIANCE_VERDICTS = (Verdict.passed, Verdict.failed, Verdict.not_applicable, Verdict.error)
+#: The verdicts of a robustness run, in report order.
+ROBUSTNESS_VERDICTS = (
+    Verdict.passed,
+    Verdict.non_strict,
+    Verdict.failed,
+    Verdict.crashed,
+    Verdict.degraded,
+    Verdict.not_applicable,
+    Verdict.error,
+)
+#: Verdicts that make a run exit 1.
+FAILING_VERDICTS = frozenset({Verdict.failed, Verdict.error, Verdict.crashed, Verdict.degraded})
 
 
 MISSING = "<missing>"
@@ -228,6 +252,8 @@ class CaseResult:
     skip_kind: str = ""
     """NOT APPLICABLE: a :class:`Skip` value, for the closing line."""
     skip_detail: str = ""
+    requirement: str = ""
+    """Robustness: the clause's words the case checks (compliance cases quote theirs in their steps)."""
 
     @property
     def failed_checks(self) -> list[Check]:
@@ -239,7 +265,9 @@ class CaseResult:
         return failures[0] if failures else None
 
     def to_json(self) -> dict[str, Any]:
+        extra = {"requirement": self.requirement} if self.requirement else {}
         return {
+            **extra,
             "id": self.case_id,
             "title": self.title,
             "section": self.section,
@@ -292,13 +320,21 @@ class RunResult:
     profiles_source: str = ""
     """Where they came from: ``--profiles`` or the probe."""
     require_all: bool = False
+    kind: str = "compliance"
+    """``compliance`` (the OCTT cases) or ``robustness`` (the hostile charge point)."""
+    suite: str = "OCTT 1.6 TC_xxx_CSMS"
+    """What the run is, for the reports' titles."""
+    verdicts: tuple[Verdict, ...] = COMPLIANCE_VERDICTS
+    """The verdicts this kind of run gives, in report order."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """Facts of this kind of run for the JSON report (robustness: groups, control fleet, bounds)."""
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for c in self.cases if c.verdict == verdict)
 
     @property
     def ok(self) -> bool:
-        return not any(c.verdict in (Verdict.failed, Verdict.error) for c in self.cases)
+        return not any(c.verdict in FAILING_VERDICTS for c in self.cases)
 
     def not_run(self) -> list[str]:
         """The NOT APPLICABLE cases, grouped by why, each line with what would make them run:

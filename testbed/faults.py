@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from testbed import rawframes
+from testbed import rawframes, robust_faults
 from testbed.ca import BAD_CERTIFICATES
 from testbed.frames import CallErrorInfo, Reply, dumps, reply_frame, result_frame
 from testbed.validation import error, response_problem
@@ -24,9 +24,13 @@ class Arg:
     kind: Literal["int", "number", "str", "bool", "object"]
     required: bool = False
     default: Any = None
+    choices: tuple[str, ...] = ()
+    """For a ``str``: the values allowed."""
 
 
 _ACTION = Arg("str")
+_ON = Arg("str", required=True, choices=tuple(robust_faults.TRIGGERS))
+_ROBUST_ON = "; on: " + ", ".join(robust_faults.TRIGGERS)
 
 SPECS: dict[str, tuple[str, dict[str, Arg]]] = {
     "accept_all_tags": ("every idTagInfo.status is Accepted (Authorize/StartTransaction/StopTransaction)", {}),
@@ -132,6 +136,19 @@ SPECS: dict[str, tuple[str, dict[str, Arg]]] = {
         "{profile}: refuse the handshake (HTTP 401) of connections made with this security profile (0-3)",
         {"profile": Arg("int", required=True)},
     ),
+    # The robustness suite's faults (testbed/robust_faults.py): what a hostile input does to the CSMS.
+    "crash_on": ("{on}: the CSMS process exits at once when that kind of input arrives" + _ROBUST_ON, {"on": _ON}),
+    "hang_on": (
+        "{on, scope=connection}: stop answering that connection (scope all: every connection) once that kind "
+        "of input arrives; the socket stays open" + _ROBUST_ON,
+        {"on": _ON, "scope": Arg("str", default="connection", choices=robust_faults.SCOPES)},
+    ),
+    "accept_on": ("{on}: skip validation and answer that kind of input as if it were valid" + _ROBUST_ON, {"on": _ON}),
+    "degrade_on": (
+        "{on, delay=1.0, duration=5.0}: for duration seconds after that kind of input, every answer to every "
+        "charge point waits delay seconds" + _ROBUST_ON,
+        {"on": _ON, "delay": Arg("number", default=1.0), "duration": Arg("number", default=5.0)},
+    ),
 }
 
 EXTRA_FRAME_KINDS = ("not_json", "not_array", "binary", "duplicate", "unknown_id")
@@ -167,6 +184,10 @@ def _check_arg(fault: str, name: str, arg: Arg, value: Any) -> Any:
         raise ValueError(f"fault {fault}: kind must be one of {', '.join(BAD_CERTIFICATES)}")
     if name == "profile" and not 0 <= value <= 3:
         raise ValueError(f"fault {fault}: profile must be 0, 1, 2 or 3")
+    if name in ("delay", "duration") and not 0 <= value <= 600:
+        raise ValueError(f"fault {fault}: {name} must be between 0 and 600")
+    if arg.choices and value not in arg.choices:
+        raise ValueError(f"fault {fault}: {name} must be one of {', '.join(arg.choices)}")
     return value
 
 

@@ -10,6 +10,9 @@ CALL = 2
 CALLRESULT = 3
 CALLERROR = 4
 
+#: OCPP-J 1.6 §4.1.4: a message id is a string of "Maximum of 36 characters, to allow for GUIDs".
+MAX_ID_LENGTH = 36
+
 
 @dataclass(frozen=True)
 class CallErrorInfo:
@@ -61,6 +64,10 @@ def parse(raw: str) -> Frame:
         return Frame(type=type_id, problem="UniqueId missing or not a string")
     if type_id == CALL:
         action = msg[2] if len(msg) > 2 and isinstance(msg[2], str) else None
+        if len(uid) > MAX_ID_LENGTH:
+            # OCPP-J 1.6 §4.2.3 names "unique identifier too long" among the CALLERROR situations.
+            too_long = f"UniqueId longer than {MAX_ID_LENGTH} characters"
+            return Frame(type=CALL, unique_id=uid, action=action, problem=too_long)
         if len(msg) != 4 or action is None or not isinstance(msg[3], dict):
             return Frame(
                 type=CALL,

@@ -13,6 +13,7 @@ from websockets.exceptions import NegotiationError
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from testbed import robust_faults
 from testbed.ca import peer_certificate_info
 from testbed.faults import FaultSwitch
 from testbed.handshake import basic_credentials, basic_credentials_raw, charge_point_id
@@ -127,12 +128,34 @@ class OcppServer:
 
     # --- connection -------------------------------------------------------------
 
+    def _watch_protocol_failures(self, session: Session, ws: ServerConnection) -> None:
+        """Input the WebSocket layer refuses before any OCPP code sees it (it fails the connection with
+        1007, not UTF-8, or 1009, message too big) still reaches an armed robustness fault, at that
+        moment, as it would a CSMS whose framing layer crashes on it."""
+        protocol = ws.protocol
+        fail = protocol.fail
+        faults = self.faults
+
+        def failing(code: int, reason: str = "") -> None:
+            fail(code, reason)
+            kinds = {1007: {"invalid_frame"}, 1009: {"large"}}.get(int(code), set())
+            if kinds and robust_faults.armed(faults.active) is not None:
+                robust_faults.fire(faults.active, kinds, session)
+
+        protocol.fail = failing  # type: ignore[method-assign]
+
     async def _handler(self, ws: ServerConnection) -> None:
         assert ws.request is not None
         cp_id = charge_point_id(ws.request.path) or "?"
         credentials = basic_credentials(ws.request.headers.get("Authorization"))
         session = Session(cp_id, ws, self.store, self.faults, self.log_frames)
         previous = self.registry.attach(session)
+        if robust_faults.armed(self.faults.active) is not None:
+            kinds = {"session"} if previous is not None else set()
+            if len(self.registry) > robust_faults.MANY_CONNECTIONS:
+                kinds.add("abuse")
+            if robust_faults.fire(self.faults.active, kinds, session) == "accept":
+                previous = None  # a robustness fault: both connections of one charge point stay open
         if previous is not None and self.store.config.close_replaced:
             previous.close(1000, "replaced by a new connection")
         record = session.record
@@ -151,6 +174,7 @@ class OcppServer:
             "%s: connected from %s (subprotocol %s, connection #%d)", cp_id, where, ws.subprotocol, record.connections
         )
         self.registry.opened(session, {"cp_id": cp_id, "peer": where, "opened": time.time()})
+        self._watch_protocol_failures(session, ws)
         try:
             await session.run()
         finally:

@@ -17,19 +17,20 @@ from typing import Any, Literal
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from testbed import rawframes
+from testbed import rawframes, robust_faults, sanity
 from testbed.ca import CaError
-from testbed.dispatch import dispatch
+from testbed.dispatch import dispatch, implemented
 from testbed.faults import CLOSE_CODE, Bomb, FaultSwitch, Out, Raw
-from testbed.frames import CALL, CALLERROR, CALLRESULT, CallErrorInfo, Frame, Reply, call_frame, parse
+from testbed.frames import CALL, CALLERROR, CALLRESULT, CallErrorInfo, Frame, Reply, call_frame, parse, result_frame
 from testbed.handlers import CsmsHandlers
 from testbed.logsetup import loggable_frame
 from testbed.state import Message, Store
-from testbed.validation import error
+from testbed.validation import error, validate_request
 
 LOG = logging.getLogger("testbed.session")
 FRAME_LOG = logging.getLogger("testbed.frames")
 _MAX_REMEMBERED_IDS = 1000
+_MAX_SEEN_CALL_IDS = 10000
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,16 @@ class Session(CsmsHandlers):
         self.log_frames = log_frames
         self.record = store.cp(cp_id)
         self.closing = False
-        self._calls: asyncio.Queue[Frame] = asyncio.Queue()
+        # (CALL, its message id was used before, a robustness fault accepts it as valid)
+        self._calls: asyncio.Queue[tuple[Frame, bool, bool]] = asyncio.Queue()
         self._pending: dict[str, asyncio.Future[Frame | None]] = {}
         self._in_calls: dict[str, str | None] = {}  # CALLs received: id -> action
         self._out_calls: dict[str, str | None] = {}  # CALLs sent: id -> action
         self._out_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._seen_call_ids: dict[str, None] = {}  # every CALL id received on this connection (bounded)
+        self.hung = False  # a robustness fault hung this connection: nothing more is answered
+        self._flood = robust_faults.FloodMeter()
 
     # --- lifecycle --------------------------------------------------------------
 
@@ -101,11 +106,24 @@ class Session(CsmsHandlers):
         if isinstance(message, bytes):
             raw = message.decode("utf-8", "replace")
             self._record("in", raw, Frame(problem="binary frame"))
+            if robust_faults.dropping(self):
+                return
+            if self._robust_frame(message, Frame(problem="binary frame")) == "accept":
+                self._spawn(self._send_raw(result_frame("-1", {})))
+                return
             LOG.warning("%s: ignoring binary frame (%d bytes); OCPP-J uses text frames", self.id, len(message))
             return
         frame = parse(message)
         self._record("in", message, frame)
-        if self.closing:
+        if self.closing or robust_faults.dropping(self):
+            return
+        effect = self._robust_frame(message, frame)
+        if effect == "hang":
+            return
+        accepted = effect == "accept"
+        if accepted and not (frame.type == CALL and frame.unique_id is not None):
+            # a robustness fault: an invalid frame answered as if it were a valid CALL
+            self._spawn(self._send_raw(result_frame(frame.unique_id or "-1", {})))
             return
         if frame.type == CALL and frame.action is not None:
             self.record.counts[frame.action] = self.record.counts.get(frame.action, 0) + 1
@@ -113,45 +131,100 @@ class Session(CsmsHandlers):
             self.close(CLOSE_CODE, "fault close_after")
             return
         if frame.type == CALL and frame.unique_id is not None:
-            self._calls.put_nowait(frame)
+            # OCPP-J 1.6 §4.1.4: a CALL's message id "MUST be different from all message IDs previously
+            # used by the same sender for CALL messages on the same WebSocket connection".
+            reused = frame.unique_id in self._seen_call_ids
+            self._seen_call_ids[frame.unique_id] = None
+            while len(self._seen_call_ids) > _MAX_SEEN_CALL_IDS:
+                del self._seen_call_ids[next(iter(self._seen_call_ids))]
+            self._calls.put_nowait((frame, reused, accepted))
         elif frame.type in (CALLRESULT, CALLERROR) and frame.unique_id is not None:
             future = self._pending.pop(frame.unique_id, None)
             if future is None or future.done():
+                effect = robust_faults.fire(self.faults.active, {"semantic"}, self)
+                if effect == "accept":
+                    self._spawn(self._send_raw(result_frame(frame.unique_id, {})))
+                    return
                 LOG.warning("%s: ignoring response with unknown message id %r", self.id, frame.unique_id)
             else:
                 future.set_result(frame)
         else:
             LOG.warning("%s: ignoring malformed frame (%s)", self.id, frame.problem)
 
+    def _robust_frame(self, message: str | bytes, frame: Frame) -> robust_faults.Effect:
+        """Offer a received frame to an armed robustness fault (see :func:`robust_faults.fire`)."""
+        on = robust_faults.armed(self.faults.active)
+        if on is None:
+            return None
+        kinds: set[str] = set()
+        if frame.problem is not None and not (frame.type == CALL and frame.unique_id is not None):
+            kinds.add("invalid_frame")  # (a malformed CALL with a readable id is answered in _answer)
+        if on == "large" and robust_faults.is_large(message):
+            kinds.add("large")
+        if on == "abuse" and self._flood.tick():
+            kinds.add("abuse")
+        if on == "session" and frame.type == CALL and frame.action != "BootNotification" and not self.record.booted:
+            kinds.add("session")
+        return robust_faults.fire(self.faults.active, kinds, self)
+
+    def _robust_call(self, frame: Frame, reused: bool) -> robust_faults.Effect:
+        """Offer a CALL about to be answered to an armed robustness fault."""
+        if robust_faults.armed(self.faults.active) is None:
+            return None
+        kinds: set[str] = set()
+        if frame.problem is not None or frame.action is None:
+            kinds.add("invalid_frame")
+        elif not implemented(self, frame.action):
+            kinds.add("unknown_action")
+        elif validate_request(frame.action, frame.payload) is not None:
+            kinds.add("schema_invalid")
+        elif sanity.oddities(self.store, self.id, frame.action, frame.payload):
+            kinds.add("semantic")
+        if reused:
+            kinds.add("semantic")
+        return robust_faults.fire(self.faults.active, kinds, self)
+
     async def _call_worker(self) -> None:
         """Answer CALLs one at a time, in arrival order."""
         while True:
-            frame = await self._calls.get()
+            frame, reused, accepted = await self._calls.get()
             try:
-                await self._answer(frame)
+                await self._answer(frame, reused, accepted)
             except ConnectionClosed:
                 return
             except Exception as exc:
                 LOG.error("%s: error answering %s: %s: %s", self.id, frame.action, type(exc).__name__, exc)
 
-    async def _answer(self, frame: Frame) -> None:
+    async def _answer(self, frame: Frame, reused: bool = False, accepted: bool = False) -> None:
         assert frame.unique_id is not None
-        if self.closing:
+        if self.closing or robust_faults.dropping(self):
             return
-        if frame.problem is not None or frame.action is None:
+        effect = self._robust_call(frame, reused)
+        if effect == "hang":
+            return
+        accept = accepted or effect == "accept"
+        if (frame.problem is not None or frame.action is None) and not accept:
             LOG.warning("%s: malformed CALL: %s", self.id, frame.problem)
             reply = Reply(error=error("FormationViolation", frame.problem))
+        elif reused and not accept:
+            LOG.warning("%s: CALL %s reuses message id %r", self.id, frame.action, frame.unique_id)
+            reply = Reply(error=error("GenericError", "message id already used on this connection (OCPP-J §4.1.4)"))
+        elif frame.action is None or frame.problem is not None:
+            reply = Reply(payload={})  # a robustness fault: a malformed CALL answered as if valid
         else:
             if self.faults.close_on_call(frame.action):
                 self.close(CLOSE_CODE, "fault drop_on_boot")
                 return
-            reply = await dispatch(self, frame.action, frame.payload)
+            reply = await dispatch(self, frame.action, frame.payload, check=not accept)
+            if accept and reply.error is not None:
+                reply = Reply(payload={})  # a robustness fault: answered as if valid whatever happened
             if reply.error is not None:
                 LOG.info("%s: %s answered with CALLERROR %s", self.id, frame.action, reply.error.code)
         _remember(self._in_calls, frame.unique_id, frame.action)
         plan = self.faults.plan_reply(frame.action, frame.unique_id, reply)
-        if plan.delay > 0:
-            await asyncio.sleep(plan.delay)
+        slow = robust_faults.delay()
+        if plan.delay > 0 or slow > 0:
+            await asyncio.sleep(plan.delay + slow)
         for out in plan.frames:
             if self.closing:
                 return

@@ -15,6 +15,15 @@ COLOURS = {
     Verdict.failed: ("#cf222e", "#ffebe9"),
     Verdict.error: ("#8250df", "#fbefff"),
     Verdict.not_applicable: ("#6e7781", "#f6f8fa"),
+    Verdict.non_strict: ("#9a6700", "#fff8c5"),
+    Verdict.crashed: ("#ffffff", "#82071e"),
+    Verdict.degraded: ("#bc4c00", "#fff1e5"),
+}
+
+#: (page title, heading) per kind of run.
+TITLES = {
+    "compliance": ("OCTT 1.6 CSMS compliance report", "OCTT 1.6 Central System compliance"),
+    "robustness": ("OCPP 1.6J CSMS robustness report", "OCPP 1.6J Central System robustness (a hostile charge point)"),
 }
 
 STYLE = """
@@ -63,13 +72,16 @@ def _case(result: CaseResult) -> str:
     notes = "".join(f"<li>{escape(n)}</li>" for n in result.notes)
     wire = "\n".join(f"{w.clock} {w.arrow} {w.raw}" for w in result.wire)
     error = f"<pre>{escape(result.error_detail)}</pre>" if result.error_detail else ""
-    opened = " open" if result.verdict in (Verdict.failed, Verdict.error) else ""
+    opened = " open" if result.verdict not in (Verdict.passed, Verdict.not_applicable) else ""
+    requirement = f"<blockquote>{escape(result.requirement)}</blockquote>" if result.requirement else ""
     return (
         f'<h3 id="{escape(result.case_id)}">{escape(result.case_id)} {_verdict(result.verdict)}</h3>'
-        f"<div>{escape(result.title)} &middot; section {escape(result.section)} &middot; "
+        f"<div>{escape(result.title)} &middot; {'clause' if result.requirement else 'section'} "
+        f"{escape(result.section)} &middot; "
         f"{escape(result.profile)} &middot; {result.duration:.2f} s"
         + (f" (clean-up {result.cleanup_duration:.2f} s)" if result.cleanup_duration >= 0.1 else "")
         + "</div>"
+        + requirement
         + (f"<p>{escape(result.reason)}</p>" if result.reason else "")
         + (f"<ul>{notes}</ul>" if notes else "")
         + f"<details{opened}><summary>checks and wire log</summary>{checks}{error}"
@@ -104,10 +116,11 @@ def _not_run(run: RunResult) -> str:
 
 
 def render(run: RunResult) -> str:
+    title, heading = TITLES.get(run.kind, TITLES["compliance"])
     started = datetime.fromtimestamp(run.started, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     summary = "".join(
         f'<span style="color:{COLOURS[v][0]};background:{COLOURS[v][1]}">{run.count(v)} {escape(str(v))}</span>'
-        for v in Verdict
+        for v in run.verdicts
     )
     index = "".join(
         f'<tr><td><a href="#{escape(c.case_id)}">{escape(c.case_id)}</a></td><td>{escape(c.section)}</td>'
@@ -117,17 +130,18 @@ def render(run: RunResult) -> str:
     )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        "<title>OCTT 1.6 CSMS compliance report</title>"
+        f"<title>{escape(title)}</title>"
         f"<style>{STYLE}</style></head><body>"
-        "<h1>OCTT 1.6 Central System compliance</h1>"
+        f"<h1>{escape(heading)}</h1>"
         f'<div class="meta">{escape(run.url)} &middot; charge point {escape(run.cp_id)} &middot; {started} '
         f"&middot; {run.duration:.1f} s</div>"
         f'<div class="summary">{summary}</div>'
         + "".join(f"<p>note: {escape(n)}</p>" for n in run.notes)
         + f'<div class="matrix">{"".join(_tile(c) for c in run.cases)}</div>'
         + _not_run(run)
-        + _probe(run)
-        + "<h2>Cases</h2><table><tr><th>case</th><th>section</th><th>title</th><th>verdict</th>"
+        + (_probe(run) if run.kind == "compliance" else "")
+        + f"<h2>Cases</h2><table><tr><th>case</th><th>{'section' if run.kind == 'compliance' else 'clause'}</th>"
+        "<th>title</th><th>verdict</th>"
         f"<th>s</th><th>reason</th></tr>{index}</table>" + "".join(_case(c) for c in run.cases) + "</body></html>\n"
     )
 

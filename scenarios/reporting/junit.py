@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 from scenarios.console import wire_line
 from scenarios.results import CaseResult, RunResult, Verdict, step_key
 
+#: Verdicts written as a JUnit ``failure`` (its ``type`` names the verdict).
+FAILURES = (Verdict.failed, Verdict.crashed, Verdict.degraded)
+
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -38,7 +41,10 @@ def step_lines(result: CaseResult) -> list[str]:
 
 
 def _details(result: CaseResult) -> str:
-    lines = step_lines(result)
+    lines = [f"requirement: {result.requirement}"] if result.requirement else []
+    if result.verdict == Verdict.non_strict:
+        lines.append(f"NON-STRICT: {result.reason}")
+    lines += step_lines(result)
     lines.extend(f"note: {note}" for note in result.notes)
     lines.append("wire log:")
     lines.extend("  " + wire_line(entry, limit=2000) for entry in result.wire)
@@ -46,13 +52,13 @@ def _details(result: CaseResult) -> str:
 
 
 def junit_tree(run: RunResult) -> ET.ElementTree:
-    suites = ET.Element("testsuites", name="volatileocpp compliance")
+    suites = ET.Element("testsuites", name=f"volatileocpp {run.kind}")
     suite = ET.SubElement(
         suites,
         "testsuite",
-        name="OCTT 1.6 CSMS",
+        name="OCTT 1.6 CSMS" if run.kind == "compliance" else run.suite,
         tests=str(len(run.cases)),
-        failures=str(run.count(Verdict.failed)),
+        failures=str(sum(run.count(v) for v in FAILURES)),
         errors=str(run.count(Verdict.error)),
         skipped=str(run.count(Verdict.not_applicable)),
         time=f"{run.duration:.3f}",
@@ -61,16 +67,17 @@ def junit_tree(run: RunResult) -> ET.ElementTree:
     props = ET.SubElement(suite, "properties")
     ET.SubElement(props, "property", name="url", value=clean(run.url))
     ET.SubElement(props, "property", name="cp_id", value=clean(run.cp_id))
+    prefix = "octt" if run.kind == "compliance" else run.kind
     for result in run.cases:
         case = ET.SubElement(
             suite,
             "testcase",
-            classname=f"octt.{result.profile.lower()}",
+            classname=f"{prefix}.{result.profile.lower()}",
             name=result.case_id,
             time=f"{result.duration:.3f}",
         )
-        if result.verdict == Verdict.failed:
-            failure = ET.SubElement(case, "failure", message=clean(result.reason), type="FAILED")
+        if result.verdict in FAILURES:
+            failure = ET.SubElement(case, "failure", message=clean(result.reason), type=str(result.verdict))
             failure.text = _details(result)
         elif result.verdict == Verdict.error:
             error = ET.SubElement(case, "error", message=clean(result.reason), type="ERROR")
