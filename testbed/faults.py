@@ -89,6 +89,7 @@ SPECS: dict[str, tuple[str, dict[str, Arg]]] = {
         {"action": _ACTION},
     ),
     "drop_on_boot": ("close the connection (1011) when a BootNotification arrives, unanswered", {}),
+    "no_pong": ("answer no WebSocket ping with a pong (RFC 6455 §5.5.2 says it MUST): a peer that is gone", {}),
     "unsolicited_result": (
         "{action?}: after each answer also send a CALLRESULT with an unknown id",
         {"action": _ACTION},
@@ -369,6 +370,9 @@ class FaultSwitch:
             return False
         seen = self._seen[cp_id] = self._seen.get(cp_id, 0) + 1
         return bool(seen == self.active["count"])
+
+    def no_pong(self) -> bool:
+        return self._is("no_pong")
 
     def close_on_call(self, action: str | None) -> bool:
         return self._is("drop_on_boot") and action == "BootNotification"

@@ -10,6 +10,7 @@ from http import HTTPStatus
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import NegotiationError
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
@@ -144,6 +145,26 @@ class OcppServer:
 
         protocol.fail = failing  # type: ignore[method-assign]
 
+    def _watch_pings(self, session: Session, ws: ServerConnection) -> None:
+        """Record each WebSocket ping the charge point sends (GET /cps/{id}: ``pings``), and hold
+        back the pong the WebSocket layer answers it with while fault no_pong is set."""
+        protocol = ws.protocol
+        receive, send = protocol.recv_frame, protocol.send_frame
+        record, faults = session.record, self.faults
+
+        def receiving(frame: Frame) -> None:
+            if frame.opcode is Opcode.PING:
+                record.pings.append(time.time())
+            receive(frame)
+
+        def sending(frame: Frame) -> None:
+            if frame.opcode is Opcode.PONG and faults.no_pong():
+                return
+            send(frame)
+
+        protocol.recv_frame = receiving  # type: ignore[method-assign]
+        protocol.send_frame = sending  # type: ignore[method-assign]
+
     async def _handler(self, ws: ServerConnection) -> None:
         assert ws.request is not None
         cp_id = charge_point_id(ws.request.path) or "?"
@@ -161,6 +182,7 @@ class OcppServer:
         record = session.record
         record.connected = True
         record.connections += 1
+        record.connected_at.append(time.time())
         record.booted = False
         record.basic_auth_user = credentials[0] if credentials else None
         record.subprotocol = ws.subprotocol
@@ -175,6 +197,7 @@ class OcppServer:
         )
         self.registry.opened(session, {"cp_id": cp_id, "peer": where, "opened": time.time()})
         self._watch_protocol_failures(session, ws)
+        self._watch_pings(session, ws)
         try:
             await session.run()
         finally:

@@ -90,6 +90,10 @@ class CpRecord:
     """The last CSR of a SignCertificate.req."""
     certificates_signed: list[dict[str, Any]] = field(default_factory=list)
     """What the CA sent back (the chain, how it was made) and the CertificateSigned.conf status."""
+    pings: deque[float] = field(default_factory=lambda: deque(maxlen=200))
+    """When each WebSocket ping from the charge point arrived (time.time()), the last 200."""
+    connected_at: deque[float] = field(default_factory=lambda: deque(maxlen=200))
+    """When each of its connections was opened (time.time()), the last 200."""
     messages: deque[Message] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -115,6 +119,8 @@ class CpRecord:
             "log_statuses": copy.deepcopy(self.log_statuses),
             "csr": self.csr,
             "certificates_signed": copy.deepcopy(self.certificates_signed),
+            "pings": list(self.pings),
+            "connected_at": list(self.connected_at),
         }
 
     def forget_security(self) -> None:
@@ -222,6 +228,7 @@ class Store:
         """
         for record in self.cps.values():
             record.messages.clear()
+            record.pings.clear()
             record.forget_security()
         self.passwords.reset()
         self.transactions.clear()

@@ -323,7 +323,8 @@ def test_remote_stop(csms: TestbedProcess, charger: Station) -> None:
     wait_status(csms, cp_id, 1, "Available")
     [stop] = payloads(csms, cp_id, "StopTransaction")
     assert (stop["transactionId"], stop["reason"]) == (tx, "Remote")
-    assert stop["transactionData"][0]["sampledValue"][0]["context"] == "Transaction.End"
+    contexts = [reading["sampledValue"][0]["context"] for reading in stop["transactionData"]]
+    assert (contexts[0], contexts[-1]) == ("Transaction.Begin", "Transaction.End"), contexts
     assert statuses(csms, cp_id, 1)[-3:] == ["Charging", "Finishing", "Available"]
     _, body = csms.api("GET", "/transactions")
     [testbed_tx] = [t for t in body["transactions"] if t["id"] == tx]

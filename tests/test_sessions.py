@@ -69,12 +69,19 @@ def test_stop_transaction_on_invalid_id_true_stops_with_deauthorized(csms: Testb
         cp.stop(stop_transactions=False)
 
 
-def test_stop_transaction_on_invalid_id_false_keeps_charging(csms: TestbedProcess, cp_id: str) -> None:
+def test_stop_transaction_on_invalid_id_false_keeps_the_transaction_without_energy(
+    csms: TestbedProcess, cp_id: str
+) -> None:
+    """Errata 3.17: "when StopTransactionOnInvalidId is set to false: only stop energy delivery to the
+    vehicle": the transaction goes on, SuspendedEVSE (OCTT TC_037_2_CS), no energy drawn."""
     cp, _ = _charger(csms, cp_id, StopTransactionOnInvalidId="false")
     try:
         session = cp.start_session(1, "VOCPP-BLOCKED", 0.8, authorize=False)
         gevent.sleep(0.5)
-        assert cp.connectors[1].status == "Charging"
+        assert cp.connectors[1].status == "SuspendedEVSE"
+        assert cp.connectors[1].meter.effective_power() == 0.0
+        statuses = [p["status"] for p in _received(csms, cp_id, "StatusNotification") if p["connectorId"] == 1]
+        assert statuses[-1] == "SuspendedEVSE" and "Charging" not in statuses
         assert _received(csms, cp_id, "StopTransaction") == []
         session.join(timeout=10)
         [stop] = _received(csms, cp_id, "StopTransaction")

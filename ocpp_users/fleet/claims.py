@@ -37,12 +37,13 @@ class ConnectorClaims:
         return at is not None and time.monotonic() - at < CLAIM_SECONDS
 
     def connector_free(self, connector_id: int) -> bool:
-        """True when a driver could start a session here now."""
+        """True when a driver could start a session here now: also while the charge point is
+        offline after it was once Accepted (OCPP 1.6 §3.5: the charger authorizes locally and
+        queues the transaction's messages), never on a Faulted connector (OCTT TC_041_CS)."""
         station = self.station
         connector = station.connectors[connector_id]
         return (
-            station.connected
-            and station.registration == "Accepted"
+            station.registration == "Accepted"
             and not station.stopping
             and connector.operative
             and station.connectors[0].operative

@@ -21,6 +21,7 @@ from ocpp_users.ocppj.redact import redact_url
 from ocpp_users.ocppj.text import frame_size
 from ocpp_users.ocppj.transport import DEFAULT_MAX_MESSAGE_SIZE, SecurityConfig
 from ocpp_users.v16.settings import Behaviour, ChargePointSettings
+from ocpp_users.v16.state.config import check_value
 
 STOP_REASONS = ("Local", "EVDisconnected", "mixed")
 DEFAULT_ID_TAG = "VOCPP-VALID"
@@ -36,6 +37,28 @@ MAX_ID_TAG = 20  # CiString20Type
 DEFAULT_SIZE_TEXT = "1MiB"
 """--max-frame-size by default: :data:`~ocpp_users.ocppj.transport.DEFAULT_MAX_MESSAGE_SIZE`."""
 FIRMWARE_SIGNATURE_CHECKS = ("location", "certificate")
+ERROR_CODES = (
+    "ConnectorLockFailure",
+    "EVCommunicationError",
+    "GroundFailure",
+    "HighTemperature",
+    "InternalError",
+    "OtherError",
+    "OverCurrentFailure",
+    "OverVoltage",
+    "PowerMeterFailure",
+    "PowerSwitchFailure",
+    "ReaderFailure",
+    "ResetFailure",
+    "UnderVoltage",
+    "WeakSignal",
+)
+"""ChargePointErrorCode values a fault may carry (OCPP 1.6 §7.6; NoError and LocalListConflict are
+no hardware fault)."""
+DEFAULT_FAULT_CODES = "GroundFailure,HighTemperature,OverCurrentFailure,PowerMeterFailure"
+DEFAULT_FAULT_DURATION = "30-120"
+DEFAULT_DRIVER_RETURN = "60"
+DEFAULT_BATTERY = "60"
 
 
 class OptionError(ValueError):
@@ -124,6 +147,49 @@ def parse_size(value: Any, option: str) -> int:
         raise OptionError(f"{option}: {exc}") from None
 
 
+def parse_configuration(value: Any, option: str = "--configuration") -> dict[str, str]:
+    """``KEY=VALUE,KEY=VALUE`` (or ``;`` between pairs): configuration keys every charge point starts
+    with, checked against the keys it reports (read-only ones included: a charger's factory
+    settings). A measurand list keeps its commas: in ``MeterValuesAlignedData=Energy.Active.Import.Register,SoC``
+    the item without ``=`` belongs to the value before it."""
+    text = _text(value)
+    if not text:
+        return {}
+    pairs: list[list[str]] = []
+    for chunk in text.split(";"):
+        for item in chunk.split(","):
+            name, sep, setting = item.partition("=")
+            if sep:
+                pairs.append([name.strip(), setting.strip()])
+            elif not item.strip():
+                continue
+            elif pairs and chunk.count("=") >= 1:
+                pairs[-1][1] += "," + item.strip()
+            else:
+                raise OptionError(f"{option}: expected KEY=VALUE, not {item.strip()!r}")
+    result: dict[str, str] = {}
+    for name, setting in pairs:
+        try:
+            key, stored = check_value(name, setting)
+        except ValueError as exc:
+            raise OptionError(f"{option}: {exc}") from None
+        result[key] = stored
+    return result
+
+
+def parse_error_codes(value: Any, option: str = "--fault-codes") -> tuple[str, ...]:
+    """Comma-separated ChargePointErrorCode values (at least one)."""
+    codes = tuple(item.strip() for item in _text(value).split(",") if item.strip())
+    if not codes:
+        raise OptionError(f"{option}: no error code given")
+    for code in codes:
+        if code not in ERROR_CODES:
+            raise OptionError(
+                f"{option}: {code!r} is not a ChargePointErrorCode fault (one of {', '.join(ERROR_CODES)})"
+            )
+    return codes
+
+
 def existing_file(value: Any, option: str) -> str | None:
     text = _text(value)
     if not text:
@@ -201,6 +267,15 @@ class FleetConfig:
     cpo_name: str | None = None
     signed_firmware_check: str = "location"
     manufacturer_roots: str | None = None
+    offline_replay_rate: float = 0.0
+    """Queued transaction messages per second and charge point after a reconnect (0: a burst)."""
+    plug_in_delay: tuple[float, float] = (0.0, 0.0)
+    driver_return: tuple[float, float] = (60.0, 60.0)
+    battery_wh: tuple[float, float] = (60000.0, 60000.0)
+    fault_rate: float = 0.0
+    """Faults per charge point per hour (simulated time)."""
+    fault_duration: tuple[float, float] = (30.0, 120.0)
+    fault_codes: tuple[str, ...] = tuple(DEFAULT_FAULT_CODES.split(","))
 
     def security_for(self, cp_id: str) -> SecurityConfig:
         """The charge point's own credentials: its password from the ids file, its certificate from
@@ -244,6 +319,13 @@ class FleetConfig:
             tls_url=self.tls_url,
             behaviour=Behaviour(signed_firmware_check=self.signed_firmware_check),
             manufacturer_roots=self.manufacturer_roots,
+            offline_replay_rate=self.offline_replay_rate,
+            plug_in_delay=self.plug_in_delay,
+            driver_return=self.driver_return,
+            battery_wh=self.battery_wh,
+            fault_rate_per_hour=self.fault_rate,
+            fault_duration=self.fault_duration,
+            fault_codes=self.fault_codes,
         )
         if self.firmware_version:
             settings.firmware_version = self.firmware_version
@@ -259,11 +341,16 @@ class FleetConfig:
             ids += f" ({len(self.passwords)} with a password of their own)"
         if self.client_cert_dir:
             ids += f", client certificates from {self.client_cert_dir}"
-        return (
+        text = (
             f"{self.connectors} connector(s) per charge point, ids {ids}, security profile {self.security.profile}, "
             f"heartbeat {hb}, meter values {meter}, idle {self.idle_duration[0]:g}-{self.idle_duration[1]:g} s, "
             f"sessions {self.session_duration[0]:g}-{self.session_duration[1]:g} s, time factor {self.time_factor:g}"
         )
+        if self.offline_replay_rate:
+            text += f", offline replay {self.offline_replay_rate:g}/s per charge point"
+        if self.fault_rate:
+            text += f", {self.fault_rate:g} fault(s) per charge point-hour"
+        return text
 
 
 def _get(options: argparse.Namespace | None, name: str, default: Any = None) -> Any:
@@ -346,6 +433,7 @@ def fleet_config(
     heartbeat = parse_optional_interval(_get(options, "heartbeat_interval"), "--heartbeat-interval")
     meter = parse_optional_interval(_get(options, "meter_interval"), "--meter-interval")
     configuration = {"MeterValueSampleInterval": str(EMBEDDED_METER_INTERVAL)} if meter is None and embedded else {}
+    configuration.update(parse_configuration(_get(options, "configuration", "")))
     stop_reason = _text(_get(options, "stop_reason", "Local")) or "Local"
     if stop_reason not in STOP_REASONS:
         raise OptionError(f"--stop-reason: must be one of {', '.join(STOP_REASONS)}, not {stop_reason!r}")
@@ -388,4 +476,19 @@ def fleet_config(
         cpo_name=cpo_name,
         signed_firmware_check=firmware_check,
         manufacturer_roots=existing_file(_get(options, "manufacturer_root"), "--manufacturer-root"),
+        offline_replay_rate=parse_number(
+            _get(options, "offline_replay_rate", 0.0), "--offline-replay-rate", strict=False
+        ),
+        plug_in_delay=parse_range(_get(options, "plug_in_delay", "0"), "--plug-in-delay"),
+        driver_return=parse_range(_get(options, "driver_return", DEFAULT_DRIVER_RETURN), "--driver-return"),
+        battery_wh=_kwh(parse_range(_get(options, "ev_battery", DEFAULT_BATTERY), "--ev-battery")),
+        fault_rate=parse_number(_get(options, "fault_rate", 0.0), "--fault-rate", strict=False),
+        fault_duration=parse_range(_get(options, "fault_duration", DEFAULT_FAULT_DURATION), "--fault-duration"),
+        fault_codes=parse_error_codes(_get(options, "fault_codes", DEFAULT_FAULT_CODES)),
     )
+
+
+def _kwh(bounds: tuple[float, float]) -> tuple[float, float]:
+    if bounds[0] <= 0:
+        raise OptionError("--ev-battery: a battery holds more than 0 kWh")
+    return bounds[0] * 1000.0, bounds[1] * 1000.0

@@ -13,6 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ocpp_users.fleet.config import (
+    DEFAULT_BATTERY,
+    DEFAULT_DRIVER_RETURN,
+    DEFAULT_FAULT_CODES,
+    DEFAULT_FAULT_DURATION,
     DEFAULT_ID_TAG,
     DEFAULT_IDLE,
     DEFAULT_SESSION,
@@ -23,6 +27,8 @@ from ocpp_users.fleet.config import (
     OptionError,
     existing_dir,
     existing_file,
+    parse_configuration,
+    parse_error_codes,
     parse_id_tags,
     parse_int,
     parse_number,
@@ -310,7 +316,92 @@ SECURITY = OptionGroup(
     ),
 )
 
-GROUPS: tuple[OptionGroup, ...] = (CONNECTION, CHARGE_POINT, SESSIONS, SECURITY)
+
+def _non_negative(option: str) -> Callable[[str], float]:
+    def convert(text: str) -> float:
+        try:
+            return parse_number(text, option, strict=False)
+        except OptionError as exc:
+            raise argparse.ArgumentTypeError(str(exc)[len(option) + 2 :]) from None
+
+    return convert
+
+
+BEHAVIOUR = OptionGroup(
+    "Charger behaviour",
+    "What the charge points do on their own, as chargers in the field do: the configuration keys they start "
+    "with, offline operation and the replay after it, the EV and its driver, faults. Durations are simulated "
+    "seconds (divided by --time-factor); configuration keys are real seconds.",
+    (
+        Option(
+            "--configuration",
+            "configuration keys every charge point starts with, KEY=VALUE,... (e.g. LocalPreAuthorize=true,"
+            "AllowOfflineTxForUnknownId=true,ClockAlignedDataInterval=900,WebSocketPingInterval=60); the CSMS may "
+            "change them with ChangeConfiguration",
+            metavar="KEYS",
+            type=_checked(parse_configuration, "--configuration"),
+        ),
+        Option(
+            "--offline-replay-rate",
+            "after a reconnect, deliver the transaction messages queued offline (StartTransaction, MeterValues, "
+            "StopTransaction, in order, with the time they happened) at most R per second per charge point: 0 = "
+            "each as soon as the previous one is answered, a burst (default 0)",
+            default=0.0,
+            metavar="R",
+            type=_non_negative("--offline-replay-rate"),
+        ),
+        Option(
+            "--plug-in-delay",
+            "seconds from the driver's identification (or a remote start) until the EV is plugged in, drawn per "
+            "session; longer than the ConnectionTimeOut key and the session is cancelled, Preparing back to "
+            "Available (default 0)",
+            default="0",
+            metavar="MIN-MAX",
+            type=_checked(parse_range, "--plug-in-delay"),
+        ),
+        Option(
+            "--driver-return",
+            "seconds until a driver who unplugged at the EV side comes back: ends a transaction kept going by "
+            "StopTransactionOnEVSideDisconnect=false, frees a connector kept locked by "
+            f"UnlockConnectorOnEVSideDisconnect=false (default {DEFAULT_DRIVER_RETURN})",
+            default=DEFAULT_DRIVER_RETURN,
+            metavar="MIN-MAX",
+            type=_checked(parse_range, "--driver-return"),
+        ),
+        Option(
+            "--ev-battery",
+            "battery size of the EVs in kWh, drawn per session (they arrive 10 to 60 percent full); a full EV takes no "
+            f"more energy and the connector reports SuspendedEV (default {DEFAULT_BATTERY})",
+            default=DEFAULT_BATTERY,
+            metavar="MIN-MAX",
+            type=_checked(parse_range, "--ev-battery"),
+        ),
+        Option(
+            "--fault-rate",
+            "faults per charge point per hour: a connector goes Faulted with an error code from --fault-codes "
+            "(a transaction there stops, reason Other), then recovers to Available (default 0: none)",
+            default=0.0,
+            metavar="F",
+            type=_non_negative("--fault-rate"),
+        ),
+        Option(
+            "--fault-duration",
+            f"seconds a fault lasts before the connector recovers (default {DEFAULT_FAULT_DURATION})",
+            default=DEFAULT_FAULT_DURATION,
+            metavar="MIN-MAX",
+            type=_checked(parse_range, "--fault-duration"),
+        ),
+        Option(
+            "--fault-codes",
+            f"ChargePointErrorCode values a fault draws from (default {DEFAULT_FAULT_CODES})",
+            default=DEFAULT_FAULT_CODES,
+            metavar="CODES",
+            type=_checked(parse_error_codes, "--fault-codes"),
+        ),
+    ),
+)
+
+GROUPS: tuple[OptionGroup, ...] = (CONNECTION, CHARGE_POINT, SESSIONS, SECURITY, BEHAVIOUR)
 """The fleet's own options, in the order a user thinks of them."""
 
 

@@ -132,6 +132,15 @@ SHAPE_OPTIONS = OptionGroup(
             type=_jitter_text,
         ),
         Option(
+            "--storm-outage",
+            "reconnect storm and rolling restart: keep the dropped charge points offline this long (a CSMS "
+            "outage) before they reconnect; meanwhile their sessions go on offline and queue their transaction "
+            "messages, replayed after the reconnect (default 0: reconnect at once)",
+            default=0.0,
+            metavar="S",
+            type=_positive(float, strict=False),
+        ),
+        Option(
             "--restart-waves",
             "rolling restart: drop the fleet in K waves, one after another (default 4)",
             default=4,
@@ -315,6 +324,19 @@ class FleetShape(LoadTestShape):
         raise NotImplementedError
 
 
+def _replay_line(outcome: RoundOutcome) -> list[str]:
+    """How many transaction messages were queued offline and replayed, and how fast (none when the
+    round queued nothing)."""
+    extra = outcome.extra
+    if not extra.get("queued") and not extra.get("replayed"):
+        return []
+    span = extra.get("replay_s")
+    rate = extra.get("replay_per_s")
+    pace = f" in {span:.2f} s ({rate:g}/s)" if span and rate else ""
+    left = f"; {extra['left']} still queued" if extra.get("left") else ""
+    return [f"queued offline: {extra['queued']} transaction messages; replayed {extra['replayed']}{pace}{left}"]
+
+
 def _storm_lines(outcome: RoundOutcome, what: str) -> list[str]:
     """'all N back after ...' plus latency and failures, for one storm round."""
     lines = []
@@ -338,6 +360,7 @@ def _storm_lines(outcome: RoundOutcome, what: str) -> list[str]:
         lines.append(f"failures during the storm: {failed} ({worst})")
     else:
         lines.append("failures during the storm: 0")
+    lines.extend(_replay_line(outcome))
     return lines
 
 
@@ -419,9 +442,12 @@ class ReconnectStorm(FleetShape):
             f"({'all' if booted else 'NOT all'} booted after {booted_s:.1f} s); every connection dropped at once"
         ]
         rounds = []
+        outage = float(self.opt("storm_outage", 0.0))
+        if outage:
+            lines[0] += f", then kept offline for {outage:g} s"
         for jitter in parse_jitters(str(self.opt("storm_jitter", "0,0.5"))):
-            round_id = master.broadcast("drop", jitter=jitter, timeout=self.timeout)
-            outcome = master.wait_round(round_id, self.timeout + 10)
+            round_id = master.broadcast("drop", jitter=jitter, outage=outage, timeout=self.timeout + outage)
+            outcome = master.wait_round(round_id, self.timeout + outage + 10)
             rounds.append({"jitter": jitter, **outcome.figures()})
             lines.append(f"  backoff jitter {jitter:g}:")
             lines.extend("    " + line for line in _storm_lines(outcome, "back"))
@@ -455,9 +481,10 @@ class RollingRestart(FleetShape):
         ]
         rounds = []
         started = time.monotonic()
+        outage = float(self.opt("storm_outage", 0.0))
         for wave in range(waves):
-            round_id = master.broadcast("drop", wave=wave, waves=waves, timeout=self.timeout)
-            outcome = master.wait_round(round_id, self.timeout + 10)
+            round_id = master.broadcast("drop", wave=wave, waves=waves, outage=outage, timeout=self.timeout + outage)
+            outcome = master.wait_round(round_id, self.timeout + outage + 10)
             rounds.append({"wave": wave + 1, **outcome.figures()})
             lines.append(f"  wave {wave + 1} of {waves}:")
             lines.extend("    " + line for line in _storm_lines(outcome, "back"))

@@ -188,6 +188,8 @@ class OcppConnection:
         self._id_prefix = os.urandom(4).hex() + "-"
         self._closing_by_us = False
         self._receiver: gevent.Greenlet | None = None
+        self._reader: FrameReader | None = None
+        self._pongs_at_ping: int | None = None
         # websocket-client's own objects expose the socket and send lock that the fast frame path needs.
         self._fast = getattr(ws, "sock", None) is not None and hasattr(ws, "lock")
 
@@ -233,6 +235,21 @@ class OcppConnection:
         if receiver is not None and not receiver.dead:
             receiver.join(timeout=1.0)
         self._finish(reason, by_us=True)
+
+    def ping(self) -> bool:
+        """Send a WebSocket ping (RFC 6455 §5.5.2); False, and nothing sent, when the previous ping
+        has had no pong since ("Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
+        response"): the peer or the path to it is gone. A send that fails is the connection's end."""
+        reader = self._reader
+        if reader is not None:
+            if self._pongs_at_ping is not None and reader.pongs <= self._pongs_at_ping:
+                return False
+            self._pongs_at_ping = reader.pongs
+        try:
+            self.ws.ping()
+        except (OSError, websocket.WebSocketException):
+            return False
+        return True
 
     def _shutdown_socket(self) -> None:
         """Close the socket at once (websocket-client's ``shutdown``: no close handshake)."""
@@ -401,7 +418,11 @@ class OcppConnection:
 
     def _receive_loop(self) -> None:
         reason = "connection closed"
-        receive = FrameReader(self.ws, self.max_message_size).next if self._fast else self.ws.recv_data
+        if self._fast:
+            self._reader = FrameReader(self.ws, self.max_message_size)
+            receive = self._reader.next
+        else:
+            receive = self.ws.recv_data
         try:
             while True:
                 try:

@@ -355,7 +355,7 @@ class FrameReader:
     bytes (checked before anything of the payload is read), ``OSError`` on a socket error.
     """
 
-    __slots__ = ("_buf", "_fragment_size", "_fragments", "_opcode", "max_size", "ws")
+    __slots__ = ("_buf", "_fragment_size", "_fragments", "_opcode", "max_size", "pongs", "ws")
 
     def __init__(self, ws: websocket.WebSocket, max_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
         self.ws = ws
@@ -365,6 +365,8 @@ class FrameReader:
         self._fragments: list[bytes] | None = None
         self._fragment_size = 0
         self._opcode = 0
+        self.pongs = 0
+        """Pong frames received (a WebSocket ping sender checks its pings are answered)."""
 
     def _fill(self, need: int) -> bytes:
         """The buffer, after reading until it holds at least ``need`` bytes."""
@@ -420,7 +422,9 @@ class FrameReader:
                 return opcode, payload
             elif opcode == _OP_PING:
                 self.ws.pong(payload)
-            elif opcode != _OP_PONG:
+            elif opcode == _OP_PONG:
+                self.pongs += 1
+            else:
                 raise ProtocolViolation("reserved opcode")
 
     def _frame(self) -> tuple[int, int, bytes]:

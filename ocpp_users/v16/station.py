@@ -23,6 +23,7 @@ import gevent.event
 from cryptography import x509
 
 from ocpp_users.ocppj.errors import (
+    CallCancelled,
     ConnectionLost,
     IllegalStatusChange,
     RejectedError,
@@ -34,6 +35,7 @@ from ocpp_users.ocppj.rpc import CheckAnswer, OcppConnection, Payload, WireLog
 from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET, RequestSink, null_sink, report
 from ocpp_users.ocppj.text import sanitize
 from ocpp_users.ocppj.transport import SecurityConfig
+from ocpp_users.v16 import periodic
 from ocpp_users.v16.answers import Answers, InboundCall
 from ocpp_users.v16.link import Link
 from ocpp_users.v16.security_events import SecurityEvents
@@ -44,6 +46,8 @@ from ocpp_users.v16.state.config import Configuration
 from ocpp_users.v16.state.connectors import Connector
 from ocpp_users.v16.state.meter import utc_now
 from ocpp_users.v16.state.status import ChargePointStatus, IllegalTransition, check_transition
+from ocpp_users.v16.state.transaction import Transaction
+from ocpp_users.v16.transactions import RETRYABLE, TransactionMessages, TxMessage
 
 log = logging.getLogger(__name__)
 limited = RateLimitedLog(log)
@@ -107,9 +111,14 @@ def _boot_check(result: Payload) -> str | None:
 
 
 def _measurands(value: str | None) -> list[str]:
-    if not value:
-        return ["Energy.Active.Import.Register"]
-    return [item.strip() for item in value.split(",") if item.strip()]
+    """A MeterValues measurand list; empty means Energy.Active.Import.Register (OCTT TC_070_CS and
+    TC_071_CS: "When the value ... is empty the measurand Energy.Active.Import.Register is assumed")."""
+    return _listed(value) or ["Energy.Active.Import.Register"]
+
+
+def _listed(value: str | None) -> list[str]:
+    """The measurands a key lists (a StopTxn list may be empty: §3.16.5, then no readings)."""
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
 class Station:
@@ -127,8 +136,16 @@ class Station:
         self.sink = sink
         self.rng = rng or SHARED_RNG
         """Backoff jitter and meter values draw from it."""
+        self.timers = periodic.Timers()
+        """The event-loop timers of the charger's own periodic work (clock-aligned readings, pings,
+        faults): none while that work is off, so an idle charge point holds no greenlet for it."""
         self.state = StationState(
-            settings.connectors, settings.configuration, settings.power_range_w, settings.time_factor, self.rng
+            settings.connectors,
+            settings.configuration,
+            settings.power_range_w,
+            settings.time_factor,
+            self.rng,
+            settings.battery_wh,
         )
         self.state.ca_file = settings.security.ca_file
         self.state.manufacturer_file = settings.manufacturer_roots
@@ -160,6 +177,11 @@ class Station:
         self._reconnector: gevent.Greenlet | None = None
         self._rebooting: gevent.Greenlet | None = None
         self._greenlets: list[gevent.Greenlet] = []
+        self.firmware_version = settings.firmware_version
+        """firmwareVersion of the next BootNotification (a successful UpdateFirmware changes it)."""
+        self._tx_messages: TransactionMessages | None = None
+        self._offline_until = 0.0
+        self._report_after_replay = False
 
     # ------------------------------------------------------------ what a watcher follows
 
@@ -207,6 +229,8 @@ class Station:
             watcher.changed(self)
 
     def _on_open(self) -> None:
+        periodic.arm_ping(self)
+        periodic.start_clocks(self)
         self._changed()
 
     def _call_stopped(self, action: str) -> None:
@@ -310,15 +334,17 @@ class Station:
             return False
         self.reconnects += 1
         if self.registration != "Accepted":
-            self.spawn(self.quietly, self.boot_until_accepted)
+            self.spawn(self.quietly, self._boot_and_resume)
         else:
             self.phase = Phase.booted
+            self.back_online()
         return renewed
 
     def wait_connected(self, timeout: float | None = None) -> bool:
         return self.link.wait_connected(timeout)
 
     def _on_close(self, reason: str, by_us: bool) -> None:
+        self.timers.cancel_ping()
         self._changed()
         if by_us or self._stopping:
             return
@@ -363,6 +389,9 @@ class Station:
         next_delay = self.backoff_delays()
         while not self._stopping and not self.rebooting:
             self.phase = Phase.reconnecting
+            outage = self._offline_until - time.monotonic()
+            if outage > 0 and self.wait_stopping(outage):
+                return  # kept offline (a network outage): no attempt before it is over
             if self.wait_stopping(next_delay()) or self.rebooting:
                 return  # stopping, or a reboot that began meanwhile reconnects itself
             try:
@@ -373,9 +402,11 @@ class Station:
             while not self._stopping and self.connected:
                 if self.registration == "Accepted":
                     self.phase = Phase.booted
+                    self.back_online()
                     return
                 try:
                     self.boot_until_accepted()
+                    self.back_online()
                     return
                 except ConnectionLost as exc:
                     self.last_error = exc.reason
@@ -389,11 +420,104 @@ class Station:
         CSMS's close frame)."""
         self.link.close(wait)
 
-    def drop(self) -> None:
-        """Drop the connection as a network fault would; reconnect follows if enabled."""
+    def drop(self, offline_for: float = 0.0, reason: str = "dropped on purpose") -> None:
+        """Drop the connection as a network fault would; reconnect follows if enabled, not before
+        ``offline_for`` seconds (an outage: meanwhile the charger works offline, OCPP 1.6 §3.5)."""
+        if offline_for > 0:
+            self._offline_until = time.monotonic() + offline_for
         if self.link.connection is not None:
-            self.link.abort("dropped on purpose")
-            self._on_close("dropped on purpose", False)
+            self.link.abort(reason)
+            self._on_close(reason, False)
+
+    @property
+    def offline_for(self) -> float:
+        """Seconds the charge point is still kept offline by :meth:`drop` (0: none)."""
+        return max(0.0, self._offline_until - time.monotonic())
+
+    # ------------------------------------------------------------ offline (OCPP 1.6 §3.5, §3.7)
+
+    @property
+    def transaction_messages(self) -> TransactionMessages:
+        """Transaction-related messages: sent in order, queued while offline (made on first use)."""
+        messages = self._tx_messages
+        if messages is None:
+            messages = self._tx_messages = TransactionMessages(self)
+        return messages
+
+    @property
+    def queued_messages(self) -> int:
+        """Transaction-related messages waiting to be delivered."""
+        messages = self._tx_messages
+        return messages.backlog if messages is not None else 0
+
+    @property
+    def replay_counts(self) -> tuple[int, int, float | None, float | None]:
+        """(transaction messages that waited in the queue, messages delivered from it, when the last
+        replay began, when it last emptied the queue), ``time.monotonic()`` times, since the start."""
+        messages = self._tx_messages
+        if messages is None:
+            return 0, 0, None, None
+        return messages.queued, messages.replayed, messages.replay_started, messages.replay_ended
+
+    @property
+    def online(self) -> bool:
+        """Connected and Accepted by the CSMS: messages other than BootNotification may go out."""
+        return self.connected and self.registration == "Accepted"
+
+    def _boot_and_resume(self) -> None:
+        self.boot_until_accepted()
+        self.back_online()
+
+    def back_online(self) -> None:
+        """Connected (and booted, where that was needed) again: deliver what was queued, then report
+        the connector statuses that changed meanwhile (OCTT TC_037_1_CS: the StartTransaction,
+        then StatusNotification Charging)."""
+        messages = self._tx_messages
+        if messages is not None and messages.backlog:
+            self._report_after_replay = True
+            messages.kick()
+        else:
+            self.report_changed_statuses()
+
+    def queue_emptied(self) -> None:
+        """The replay delivered the last queued message."""
+        if self._report_after_replay:
+            self._report_after_replay = False
+            self.quietly(self.report_changed_statuses)
+        self._changed()
+
+    def report_changed_statuses(self) -> None:
+        """StatusNotification for each connector whose status changed since the CSMS last heard of
+        it (a change made offline); a failure is counted and ends the round."""
+        for cid, connector in list(self.connectors.items()):
+            if connector.reported_status != connector.status:
+                if not self.online:
+                    return
+                try:
+                    self.status_notification(cid, connector.status, connector.error_code)
+                except VolatileOcppError:
+                    return
+
+    def report_status(
+        self,
+        connector_id: int,
+        status: ChargePointStatus | str,
+        error_code: str = "NoError",
+        info: str | None = None,
+    ) -> None:
+        """Move the connector to ``status`` and tell the CSMS when online; offline the change is
+        kept and reported after reconnecting (:meth:`back_online`). A refused transition raises
+        :class:`IllegalStatusChange`; other failures are counted and raised as the call did."""
+        status = ChargePointStatus(status)
+        if self.online:
+            try:
+                self.status_notification(connector_id, status, error_code, info)
+            except ConnectionLost:
+                pass  # the change stays unreported until the next connection
+            return
+        if not self.set_status(connector_id, status, error_code):
+            old = self.connectors[connector_id].status
+            raise IllegalStatusChange(f"not sent: {old} -> {status} is not a legal 1.6 status transition")
 
     # ------------------------------------------------------------ calls
 
@@ -411,7 +535,7 @@ class Station:
         payload: Payload = {
             "chargePointVendor": self.settings.vendor[:20],
             "chargePointModel": self.settings.model[:20],
-            "firmwareVersion": self.settings.firmware_version[:50],
+            "firmwareVersion": self.firmware_version[:50],
         }
         if self.settings.serial_number:
             payload["chargePointSerialNumber"] = self.settings.serial_number[:25]
@@ -431,6 +555,8 @@ class Station:
             if isinstance(interval, int) and interval > 0:
                 self.configuration.set_internal("HeartbeatInterval", str(interval))
             self.security_events.on_booted()
+            if self._tx_messages is not None:
+                self._tx_messages.kick()  # queued transaction messages may go now (§4.2)
         else:
             self.phase = Phase.pending
         return result
@@ -467,10 +593,15 @@ class Station:
         return self.call("Heartbeat", {})
 
     def authorize(self, id_tag: str) -> Payload:
-        result = self.call("Authorize", {"idTag": id_tag}, check=_not_accepted("Authorize"))
-        info = result.get("idTagInfo")
-        if isinstance(info, dict) and self.configuration.get_bool("AuthorizationCacheEnabled"):
-            self.state.auth_cache.update(id_tag, info)
+        """Authorize.req; its IdTagInfo updates the authorization cache (§4.1), also when the CSMS
+        refuses the idTag (strict mode raises RejectedError then, as the call did)."""
+        try:
+            result = self.call("Authorize", {"idTag": id_tag}, check=_not_accepted("Authorize"))
+        except RejectedError as exc:
+            if isinstance(exc.payload, dict):
+                self.state.authorization.remember(id_tag, exc.payload.get("idTagInfo"))
+            raise
+        self.state.authorization.remember(id_tag, result.get("idTagInfo"))
         return result
 
     def set_status(self, connector_id: int, status: ChargePointStatus, error_code: str = "NoError") -> bool:
@@ -508,13 +639,27 @@ class Station:
         }
         if info:
             payload["info"] = info[:50]
-        return self.call("StatusNotification", payload)
+        connector = self.connectors[connector_id]
+        try:
+            result = self.call("StatusNotification", payload)
+        except (ConnectionLost, CallCancelled):
+            raise
+        except VolatileOcppError:
+            connector.reported_status = status  # the CSMS heard of it (and answered badly: counted)
+            raise
+        connector.reported_status = status
+        return result
 
     def report_all_statuses(self) -> None:
         for cid, connector in self.connectors.items():
             self.status_notification(cid, connector.status, connector.error_code)
 
-    def start_transaction(self, connector_id: int, id_tag: str, reservation_id: int | None = None) -> Payload:
+    def start_transaction(self, connector_id: int, id_tag: str, reservation_id: int | None = None) -> Payload | None:
+        """A transaction begins on the connector: StartTransaction.req, sent now when online and
+        nothing is queued before it (its answer is returned), else queued (None: the transaction
+        runs on and learns its transactionId when the queue is replayed). A StartTransaction that
+        fails every attempt (§3.7.1) is dropped: None, and the transaction goes on with
+        transactionId -1 (errata 3.18). A refused idTag raises RejectedError in strict mode."""
         connector = self.connectors[connector_id]
         started = datetime.now(UTC)
         meter_start = connector.meter.start()
@@ -526,17 +671,76 @@ class Station:
         }
         if reservation_id is not None:
             payload["reservationId"] = reservation_id
-        result = self.call("StartTransaction", payload, check=_not_accepted("StartTransaction idTagInfo"))
-        transaction_id = result.get("transactionId")
-        connector.transaction_id = transaction_id if isinstance(transaction_id, int) else None
+        tx = Transaction(connector_id, id_tag)
+        connector.transaction = tx
         connector.id_tag = id_tag
         self.state.profiles.tx_start[connector_id] = started  # where Relative charging profiles count from
         connector.stop_reason = None
         connector.stop_event.clear()
-        info = result.get("idTagInfo")
-        if isinstance(info, dict) and self.configuration.get_bool("AuthorizationCacheEnabled"):
-            self.state.auth_cache.update(id_tag, info)
+        begin = _listed(self.configuration.get("StopTxnSampledData"))
+        if begin:
+            tx.begin = connector.meter.meter_value(begin, "Transaction.Begin")
+        message = TxMessage(
+            "StartTransaction",
+            payload,
+            tx,
+            check=_not_accepted("StartTransaction idTagInfo"),
+            answered=self._start_replayed,
+        )
+        try:
+            result = self.transaction_messages.send(message)
+        except RejectedError as exc:
+            if isinstance(exc.payload, dict):
+                self._started(tx, exc.payload)
+            raise
+        except RETRYABLE:
+            return None  # dropped after TransactionMessageAttempts: the transaction goes on (id -1)
+        if result is not None:
+            self._started(tx, result)
         return result
+
+    def _started(self, tx: Transaction, result: Payload) -> None:
+        """What a StartTransaction.conf teaches: the transactionId, the idTag's status (cache, §4.8)."""
+        transaction_id = result.get("transactionId")
+        tx.id = transaction_id if isinstance(transaction_id, int) else None
+        connector = self.connectors[tx.connector_id]
+        if connector.transaction is tx:
+            connector.transaction_id = tx.id
+        info = result.get("idTagInfo")
+        authorization = self.state.authorization
+        listed = self.state.local_list.lookup(tx.id_tag) if authorization.enabled("LocalAuthListEnabled") else None
+        if listed is not None and isinstance(info, dict) and info.get("status") != listed.get("status"):
+            # §3.5.2: "Conflicts between the local authorization list and the validity reported in,
+            # for instance, a StartTransaction.conf message ... the Charge Point SHALL inform the
+            # Central System by sending a StatusNotification with ConnectorId set to 0, and ErrorCode
+            # set to 'LocalListConflict'."
+            zero = self.connectors[0]
+            self.spawn(self.quietly, lambda: self.status_notification(0, zero.status, "LocalListConflict"))
+        authorization.remember(tx.id_tag, info)
+
+    def _start_replayed(self, message: TxMessage, result: Payload | None) -> None:
+        """A queued StartTransaction was answered during the replay. When the idTag is not Accepted
+        and the transaction is still going on (§3.5.4, errata 3.17): with StopTransactionOnInvalidId
+        it is stopped, reason DeAuthorized (OCTT TC_037_3_CS); without, energy delivery stops
+        (SuspendedEVSE, TC_037_2_CS)."""
+        tx = message.transaction
+        if tx is None or result is None:
+            return
+        self._started(tx, result)
+        connector = self.connectors[tx.connector_id]
+        if connector.transaction is not tx or id_tag_status(result) == "Accepted":
+            return
+        if self.configuration.get_bool("StopTransactionOnInvalidId", True):
+            self.request_stop(tx.connector_id, "DeAuthorized")
+        else:
+            self.quietly(lambda: self.suspend_energy(tx.connector_id))
+
+    def suspend_energy(self, connector_id: int) -> None:
+        """Stop offering energy on a running transaction (SuspendedEVSE): errata 3.17, "when
+        StopTransactionOnInvalidId is set to false: only stop energy delivery to the vehicle"."""
+        connector = self.connectors[connector_id]
+        connector.meter.offering = False
+        self.report_status(connector_id, ChargePointStatus.suspended_evse)
 
     def stop_transaction(
         self,
@@ -545,28 +749,97 @@ class Station:
         id_tag: str | None = None,
         with_data: bool = True,
         timeout: float | None = None,
-    ) -> Payload:
-        """StopTransaction for the connector's transaction (the model forgets it either way)."""
+    ) -> Payload | None:
+        """StopTransaction for the connector's transaction (the model forgets it either way): sent
+        now when online and nothing is queued before it, else queued (None). Its ``transactionData``
+        holds the Transaction.Begin reading, the periodic (StopTxnSampledData) and clock-aligned
+        (StopTxnAlignedData) readings of the transaction, and the Transaction.End reading; none when
+        both keys are empty (§3.16.5)."""
         connector = self.connectors[connector_id]
+        tx = connector.transaction
         meter_stop = connector.meter.stop()
         payload: Payload = {
             "meterStop": meter_stop,
             "timestamp": utc_now(),
-            "transactionId": connector.transaction_id if connector.transaction_id is not None else 0,
+            "transactionId": tx.wire_id
+            if tx is not None
+            else (connector.transaction_id if connector.transaction_id is not None else 0),
             "reason": reason,
         }
         if id_tag:
             payload["idTag"] = id_tag
         if with_data:
-            measurands = _measurands(self.configuration.get("StopTxnSampledData"))
-            payload["transactionData"] = [connector.meter.meter_value(measurands, "Transaction.End")]
+            measurands = _listed(self.configuration.get("StopTxnSampledData"))
+            end = connector.meter.meter_value(measurands, "Transaction.End") if measurands else None
+            data = tx.transaction_data(end) if tx is not None else ([end] if end is not None else [])
+            if data:
+                payload["transactionData"] = data
+        connector.transaction = None
         connector.transaction_id = None
         connector.id_tag = None
         self.state.profiles.clear_tx_profiles(connector_id)
         connector.meter.limit_w = None
-        return self.call("StopTransaction", payload, timeout=timeout)
+        message = TxMessage("StopTransaction", payload, tx, answered=self._stop_answered, timeout=timeout)
+        result = self.transaction_messages.send(message)
+        if result is not None:
+            self._stop_answered(message, result)
+        return result
+
+    def _stop_answered(self, message: TxMessage, result: Payload | None) -> None:
+        """§4.10: the IdTagInfo of a StopTransaction.conf updates the authorization cache."""
+        id_tag = message.payload.get("idTag")
+        if result is not None and isinstance(id_tag, str):
+            self.state.authorization.remember(id_tag, result.get("idTagInfo"))
+
+    def sample(self, connector_id: int) -> Payload | None:
+        """A periodic reading of the connector's transaction (MeterValueSampleInterval): its
+        MeterValues.req goes out now or is queued (a transaction-related message, §3.7; OCTT
+        TC_036_CS: queued readings are delivered in order, each with the time it was taken)."""
+        connector = self.connectors[connector_id]
+        connector.meter.limit_w = self.state.profiles.limit_w(connector_id)
+        tx = connector.transaction
+        sampled = connector.meter.meter_value(_measurands(self.configuration.get("MeterValuesSampledData")))
+        stop_data = _listed(self.configuration.get("StopTxnSampledData"))
+        if tx is not None and stop_data:
+            tx.record(connector.meter.meter_value(stop_data, "Sample.Periodic", sampled["timestamp"]))
+        payload: Payload = {"connectorId": connector_id, "meterValue": [sampled]}
+        if tx is None:
+            if connector.transaction_id is not None:
+                payload["transactionId"] = connector.transaction_id
+            return self.call("MeterValues", payload) if self.connected else None
+        payload["transactionId"] = tx.wire_id
+        return self.transaction_messages.send(TxMessage("MeterValues", payload, tx))
+
+    def aligned_readings(self, timestamp: str) -> None:
+        """The clock-aligned readings of every connector at a ClockAlignedDataInterval boundary
+        (§3.16.2; OCTT TC_071_CS: the timestamp is the boundary, context Sample.Clock). A
+        transaction's reading is a transaction-related message (queued while offline) and goes into
+        its StopTransaction's transactionData (StopTxnAlignedData); a reading outside a transaction
+        is sent only when online."""
+        measurands = _measurands(self.configuration.get("MeterValuesAlignedData"))
+        stop_data = _listed(self.configuration.get("StopTxnAlignedData"))
+        for cid, connector in list(self.connectors.items()):
+            if cid == 0:
+                continue
+            connector.meter.limit_w = self.state.profiles.limit_w(cid)
+            reading = connector.meter.meter_value(measurands, "Sample.Clock", timestamp)
+            payload: Payload = {"connectorId": cid, "meterValue": [reading]}
+            tx = connector.transaction
+            try:
+                if tx is not None:
+                    if stop_data:
+                        tx.record(connector.meter.meter_value(stop_data, "Sample.Clock", timestamp))
+                    payload["transactionId"] = tx.wire_id
+                    self.transaction_messages.send(TxMessage("MeterValues", payload, tx))
+                elif self.online:
+                    if connector.transaction_id is not None:
+                        payload["transactionId"] = connector.transaction_id
+                    self.call("MeterValues", payload)
+            except VolatileOcppError:
+                continue  # counted; the next connector's reading goes on
 
     def meter_values(self, connector_id: int, context: str = "Sample.Periodic") -> Payload:
+        """MeterValues.req now (a triggered reading: not queued)."""
         connector = self.connectors[connector_id]
         measurands = _measurands(self.configuration.get("MeterValuesSampledData"))
         connector.meter.limit_w = self.state.profiles.limit_w(connector_id)
@@ -574,8 +847,11 @@ class Station:
             "connectorId": connector_id,
             "meterValue": [connector.meter.meter_value(measurands, context)],
         }
+        tx = connector.transaction
         if connector.transaction_id is not None:
             payload["transactionId"] = connector.transaction_id
+        elif tx is not None:
+            payload["transactionId"] = tx.wire_id
         return self.call("MeterValues", payload)
 
     # ------------------------------------------------------------ intervals
@@ -584,6 +860,38 @@ class Station:
         if key == "HeartbeatInterval":
             self.heartbeat_interval = float(value) if value.isdigit() else self.heartbeat_interval
             self._interval_changed.set()
+        periodic.on_configuration(self, key)
+
+    # ------------------------------------------------------------ faults
+
+    def inject_fault(self, connector_id: int, error_code: str, duration: float) -> None:
+        """A fault on the connector (e.g. GroundFailure): a transaction running there is stopped
+        (reason Other), the connector is Faulted with that errorCode (a legal change from every
+        status, §4.9) and accepts no session (OCTT TC_041_CS) until the fault clears after
+        ``duration`` seconds, when it is Available again (or Unavailable when set inoperative)."""
+        connector = self.connectors[connector_id]
+        if connector.fault is not None:
+            return
+        connector.fault = error_code
+        periodic.arm_recovery(self, connector_id, duration)
+        session = connector.session
+        if session is not None and not session.dead and session is not gevent.getcurrent():
+            self.request_stop(connector_id, "Other")  # the session ends Faulted (sessions.py)
+            return
+        if connector.charging:
+            self.stop_transaction(connector_id, "Other")
+        self.report_status(connector_id, ChargePointStatus.faulted, error_code)
+
+    def clear_fault(self, connector_id: int) -> None:
+        """The fault on the connector is over: Available (Unavailable when inoperative) again."""
+        connector = self.connectors[connector_id]
+        if connector.fault is None:
+            return
+        connector.fault = None
+        self.timers.cancel_recovery(connector_id)
+        if connector.status == ChargePointStatus.faulted:
+            after = ChargePointStatus.available if connector.operative else ChargePointStatus.unavailable
+            self.report_status(connector_id, after)
 
     @property
     def effective_heartbeat_interval(self) -> float:
@@ -625,9 +933,14 @@ class Station:
         *,
         authorize: bool = True,
         default_stop_reason: str = "Local",
+        plug_in_delay: float | None = None,
     ) -> gevent.Greenlet:
-        """Run one charging session on the connector in its own greenlet (see :mod:`.sessions`)."""
+        """Run one charging session on the connector in its own greenlet (see :mod:`.sessions`).
+        ``plug_in_delay``: seconds from the driver's identification until the EV is plugged in
+        (default: drawn from the settings); ConnectionTimeOut may end the session before."""
         connector = self.connectors[connector_id]
+        if plug_in_delay is None:
+            plug_in_delay = self.draw(self.settings.plug_in_delay)
         reservation_id = None
         if connector.reservation is not None and connector.reservation.id_tag == id_tag:
             reservation_id = connector.reservation.reservation_id
@@ -641,9 +954,18 @@ class Station:
             authorize=authorize,
             default_stop_reason=default_stop_reason,
             reservation_id=reservation_id,
+            plug_in_delay=plug_in_delay,
         )
         connector.session = greenlet
         return greenlet
+
+    def draw(self, bounds: tuple[float, float]) -> float:
+        """Seconds of the driver's or the EV's behaviour, drawn from ``bounds`` (simulated seconds,
+        played ``time_factor`` times faster)."""
+        low, high = bounds
+        if high <= 0:
+            return 0.0
+        return (low if low == high else self.rng.uniform(low, high)) / max(self.settings.time_factor, 1e-9)
 
     def request_stop(self, connector_id: int, reason: str) -> None:
         connector = self.connectors[connector_id]
@@ -787,11 +1109,12 @@ class Station:
                     session.join(timeout=min(0.2, max(0.0, deadline - time.monotonic())))
             for cid, connector in self.connectors.items():
                 remaining = deadline - time.monotonic()
-                if connector.transaction_id is not None and self.connected and remaining > 0:
+                if connector.charging and self.connected and remaining > 0:
                     try:
                         self.stop_transaction(cid, "Local", timeout=min(remaining, self.settings.call_timeout))
                     except VolatileOcppError:
                         pass
+        self.timers.cancel_all()
         for greenlet in [g for g in self._greenlets if g is not current and not g.dead]:
             greenlet.join(timeout=max(0.0, deadline - time.monotonic()))
         # Calls still pending are stopped here, accounted once as stopped (never as failures).

@@ -183,6 +183,18 @@ class Conductor:
                 outcome.master_duration = self.arrived_at[round_id] - self.sent_at[round_id]
         outcome.first = min(firsts) if firsts else None
         outcome.peak_per_s = max(slots.values()) * 10.0 if slots else None
+        replays = [a for a in answers if "replayed" in a]
+        if replays:
+            spans = [float(a["replay_s"]) for a in replays if isinstance(a.get("replay_s"), int | float)]
+            replayed = sum(int(a.get("replayed") or 0) for a in replays)
+            span = max(spans) if spans else None
+            outcome.extra.update(
+                queued=sum(int(a.get("queued") or 0) for a in replays),
+                replayed=replayed,
+                left=sum(int(a.get("left") or 0) for a in replays),
+                replay_s=rounded(span, 3),
+                replay_per_s=round(replayed / span, 1) if span else None,
+            )
         return outcome
 
     def report(self, shape: str, lines: list[str], figures: dict[str, Any]) -> None:

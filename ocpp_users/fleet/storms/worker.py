@@ -177,6 +177,8 @@ class LocalFleet:
         timeout = float(command.get("timeout") or 60.0)
         fleet = _stations(self.state.members)
         saved: dict[str, float] = {}
+        replay = Replay()
+        outage = 0.0
         done: Callable[[Station], bool]
         if kind == "boot":
             targets = [member for member, _station in fleet]
@@ -188,12 +190,14 @@ class LocalFleet:
             waves = max(1, int(command.get("waves") or 1))
             wave = int(command.get("wave") or 0) % waves
             jitter = command.get("jitter")
+            outage = float(command.get("outage") or 0.0)
             chosen = [(member, station) for member, station in fleet[wave::waves] if station.connected]
             for _member, station in chosen:
                 if jitter is not None:
                     saved[station.cp_id] = station.settings.backoff_jitter
                     station.settings.backoff_jitter = float(jitter)
-                station.drop()
+                replay.before(station)
+                station.drop(offline_for=outage)
                 self.state.deliberate_drops += 1
             targets = [member for member, _station in chosen]
 
@@ -212,12 +216,28 @@ class LocalFleet:
         for _member, station in fleet:
             if station.cp_id in saved:
                 station.settings.backoff_jitter = saved[station.cp_id]
-        completions = sorted(at - window.started for at in awaiter.completions)
+        figures: dict[str, Any] = {}
+        if kind != "boot":
+            # Back: then the transaction messages queued offline are replayed; wait for that too
+            # (each charge point tells its watcher when its queue is empty: no polling).
+            drained = self.state.await_members(
+                targets, lambda station: station.connected and not station.queued_messages
+            )
+            emptied = gevent.event.Event()
+            drained.on_complete(emptied.set)
+            try:
+                emptied.wait(max(0.0, window.started + timeout - time.monotonic()))
+            finally:
+                self.state.forget(drained)
+            figures = replay.figures([station for _member, station in fleet if station.cp_id in replay.baseline])
+        # After an outage the way back is timed from its end (the time offline was ours).
+        origin = window.started + outage
+        completions = sorted(max(0.0, at - origin) for at in awaiter.completions)
         duration = first = None
         if completions:
             first = completions[0]
             if window.first_ok is not None:
-                first = min(first, window.first_ok - window.started)
+                first = min(first, max(0.0, window.first_ok - origin))
         if not awaiter.pending:
             duration = completions[-1] if completions else 0.0
         return {
@@ -227,6 +247,7 @@ class LocalFleet:
             "duration": duration,
             "first": first,
             "completions": _per_tenth(completions),
+            **figures,
         }
 
     def _charge(self, command: dict[str, Any], window: Window) -> dict[str, Any]:
@@ -288,6 +309,38 @@ class LocalFleet:
             "high": high,
             "sessions_started": len(sessions),
         }
+
+
+class Replay:
+    """What the charge points of a reconnect storm queued while offline and replayed once back."""
+
+    def __init__(self) -> None:
+        self.baseline: dict[str, tuple[int, int]] = {}
+        self.started = time.monotonic()
+
+    def before(self, station: Station) -> None:
+        queued, replayed, _, _ = station.replay_counts
+        self.baseline[station.cp_id] = (queued, replayed)
+
+    def figures(self, stations: list[Station]) -> dict[str, Any]:
+        """``queued`` (messages that waited), ``replayed`` (delivered from the queue), ``left``
+        (still queued), and ``replay_s``: from the first replay's start to the last queue emptied."""
+        queued = replayed = left = 0
+        first: float | None = None
+        last: float | None = None
+        for station in stations:
+            now_queued, now_replayed, began, ended = station.replay_counts
+            was_queued, was_replayed = self.baseline[station.cp_id]
+            queued += now_queued - was_queued
+            done = now_replayed - was_replayed
+            replayed += done
+            left += station.queued_messages
+            if done and began is not None and began >= self.started:
+                first = began if first is None else min(first, began)
+            if done and ended is not None and ended >= self.started:
+                last = ended if last is None else max(last, ended)
+        span = None if first is None or last is None else max(0.0, last - first)
+        return {"queued": queued, "replayed": replayed, "left": left, "replay_s": span}
 
 
 def _per_tenth(seconds: Iterable[float]) -> list[list[float]]:

@@ -6,6 +6,7 @@ RemoteStartTransaction, RemoteStopTransaction, Reset, UnlockConnector.
 
 from __future__ import annotations
 
+from ocpp_users.ocppj.errors import OccurenceConstraintViolationError
 from ocpp_users.ocppj.handlers import on
 from ocpp_users.ocppj.rpc import Payload, Reply
 from ocpp_users.v16.actions import Action
@@ -78,7 +79,19 @@ class CoreAnswers(ProfileAnswers):
 
     @on(Action.get_configuration)
     def get_configuration(self, payload: Payload) -> Payload:
-        found, unknown = self.state.configuration.report(payload.get("key"))
+        configuration = self.state.configuration
+        requested = payload.get("key") or []
+        most = configuration.get_int("GetConfigurationMaxKeys", 50)
+        if len(requested) > most:
+            # §9.1.9: GetConfigurationMaxKeys is the "Maximum number of requested configuration keys
+            # in a GetConfiguration.req PDU"; a request for more violates that bound (OCPP-J §4.2.3:
+            # OccurenceConstraintViolation, "at least one of the fields violates occurence
+            # constraints"). OCTT TC_019_CS asks for exactly that many, and gets them all.
+            raise OccurenceConstraintViolationError(
+                f"{len(requested)} keys requested; GetConfigurationMaxKeys is {most}",
+                reason="more keys than GetConfigurationMaxKeys",
+            )
+        found, unknown = configuration.report(payload.get("key"))
         answer: Payload = {"configurationKey": found}
         if unknown:
             answer["unknownKey"] = unknown
@@ -155,9 +168,11 @@ class CoreAnswers(ProfileAnswers):
             # status is NotSupported" (1.6 has no "unknown connector" status).
             return {"status": "NotSupported"}
         connector = self.state.connectors[connector_id]
-        if connector.charging:
+        locked = connector.session_running and connector.status == S.finishing
+        if connector.charging or locked:
             # From the specification: "the Charge Point SHALL first try to stop the transaction"
-            # (reason UnlockCommand) before unlocking.
+            # (reason UnlockCommand) before unlocking. A connector kept locked after the EV side was
+            # unplugged (UnlockConnectorOnEVSideDisconnect false) is released (OCTT TC_005_2_CS).
             station.request_stop(connector_id, "UnlockCommand")
             session = connector.session
             if session is not None and self.follow_up:

@@ -25,8 +25,21 @@ TRIGGERABLE = frozenset(
 """From the specification (MessageTrigger): the messages a TriggerMessage.req may ask for."""
 
 
-def _diagnostics_wire(status: str) -> str:
-    return status if status in ("Idle", "Uploaded", "UploadFailed", "Uploading") else "Idle"
+FIRMWARE_BUSY = frozenset({"Downloading", "Downloaded", "Installing"})
+"""FirmwareStatus values of an update in progress."""
+
+
+def diagnostics_now(status: str) -> str:
+    """The DiagnosticsStatusNotification a TriggerMessage gets: §4.4, "The Charge Point SHALL only
+    send the status Idle after receipt of a TriggerMessage for a Diagnostics Status Notification,
+    when it is not busy uploading diagnostics" (OCTT TC_054_CS: Idle); Uploading while it is."""
+    return "Uploading" if status == "Uploading" else "Idle"
+
+
+def firmware_now(status: str) -> str:
+    """The FirmwareStatusNotification a TriggerMessage gets: §4.5, Idle "when it is not busy
+    downloading/installing firmware", else the step in progress."""
+    return status if status in FIRMWARE_BUSY else "Idle"
 
 
 def send_triggered(station: Station, requested: str, connector_id: int | None) -> None:
@@ -48,9 +61,9 @@ def send_triggered(station: Station, requested: str, connector_id: int | None) -
             if cid > 0 or connector_id == 0:
                 station.meter_values(cid, "Trigger")
     elif requested == "DiagnosticsStatusNotification":
-        station.call("DiagnosticsStatusNotification", {"status": _diagnostics_wire(state.diagnostics_status)})
+        station.call("DiagnosticsStatusNotification", {"status": diagnostics_now(state.diagnostics_status)})
     elif requested == "FirmwareStatusNotification":
-        station.call("FirmwareStatusNotification", {"status": state.firmware_status})
+        station.call("FirmwareStatusNotification", {"status": firmware_now(state.firmware_status)})
 
 
 class RemoteTriggerAnswers(ProfileAnswers):

@@ -23,7 +23,18 @@ class SmartChargingAnswers(ProfileAnswers):
         purpose = profile["chargingProfilePurpose"]
         if not state.valid_connector(connector_id):
             return {"status": "Rejected"}
-        if profile["stackLevel"] > state.configuration.get_int("ChargeProfileMaxStackLevel", 10):
+        configuration = state.configuration
+        if profile["stackLevel"] > configuration.get_int("ChargeProfileMaxStackLevel", 10):
+            return {"status": "Rejected"}
+        periods = profile["chargingSchedule"]["chargingSchedulePeriod"]
+        if len(periods) > configuration.get_int("ChargingScheduleMaxPeriods", 24):
+            # §9.4.3: "Maximum number of periods that may be defined per ChargingSchedule".
+            return {"status": "Rejected"}
+        if state.profiles.would_exceed(
+            connector_id, profile, configuration.get_int("MaxChargingProfilesInstalled", 10)
+        ):
+            # §9.4.5: "Maximum number of Charging profiles installed at a time" (one that replaces
+            # an installed profile, same id or same purpose and stack level, adds none).
             return {"status": "Rejected"}
         if purpose == "ChargePointMaxProfile" and connector_id != 0:
             return {"status": "Rejected"}

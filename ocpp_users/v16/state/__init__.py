@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from ocpp_users.v16.state.auth import AuthorizationCache, LocalAuthList
+from ocpp_users.v16.state.auth import AuthorizationCache, LocalAuthList, LocalAuthorization
 from ocpp_users.v16.state.certificates import CertificateStore, ChargePointCertificate
 from ocpp_users.v16.state.charging_profiles import ProfileStore
 from ocpp_users.v16.state.config import Configuration
@@ -37,10 +37,12 @@ class StationState:
         power_range_w: tuple[float, float],
         time_factor: float,
         rng: random.Random,
+        battery_wh: tuple[float, float] = (60000.0, 60000.0),
     ) -> None:
         self.configuration = Configuration(connectors, configuration)
         self.connectors: dict[int, Connector] = {
-            cid: Connector(cid, Meter(power_range_w, time_factor=time_factor, rng=rng)) for cid in range(connectors + 1)
+            cid: Connector(cid, Meter(power_range_w, time_factor=time_factor, rng=rng, capacity_wh=battery_wh))
+            for cid in range(connectors + 1)
         }
         self.auth_cache = AuthorizationCache()
         self.local_list = LocalAuthList(self.configuration.get_int("LocalAuthListMaxLength", 1000))
@@ -63,6 +65,11 @@ class StationState:
         self._certificates: CertificateStore | None = None
         self._own_certificate: ChargePointCertificate | None = None
         self._security_log: SecurityLog | None = None
+
+    @property
+    def authorization(self) -> LocalAuthorization:
+        """What the charger knows of an idTag by itself: its local list, then its cache (§3.5.3)."""
+        return LocalAuthorization(self.local_list, self.auth_cache, self.configuration.get_bool)
 
     @property
     def certificates(self) -> CertificateStore:
@@ -125,7 +132,10 @@ class StationState:
     def reset_after_reboot(self) -> None:
         """A reboot forgets transient state: statuses come back from availability, reservations end."""
         for connector in self.connectors.values():
-            connector.status = ChargePointStatus.available if connector.operative else ChargePointStatus.unavailable
+            if connector.fault is not None:
+                connector.status = ChargePointStatus.faulted  # a fault outlasts a reboot
+            else:
+                connector.status = ChargePointStatus.available if connector.operative else ChargePointStatus.unavailable
             reservation, connector.reservation = connector.reservation, None
             if reservation is not None and reservation.timer is not None:
                 reservation.timer.kill(block=False)

@@ -39,6 +39,22 @@ class ProfileStore:
                 del slot[key]
         slot[(profile["chargingProfilePurpose"], int(profile["stackLevel"]))] = profile
 
+    def count(self) -> int:
+        """Charging profiles installed, on every connector."""
+        return sum(len(slot) for slot in self.by_connector.values())
+
+    def would_exceed(self, connector_id: int, profile: dict[str, Any], most: int) -> bool:
+        """Installing ``profile`` would leave more than ``most`` profiles installed (one that replaces
+        another, by chargingProfileId or by purpose and stack level, adds none)."""
+        replaced = 0
+        key = (profile.get("chargingProfilePurpose"), profile.get("stackLevel"))
+        for cid, slot in self.by_connector.items():
+            for (purpose, level), existing in slot.items():
+                same_id = existing.get("chargingProfileId") == profile.get("chargingProfileId")
+                if (cid == connector_id and (purpose, level) == key) or (cid == connector_id and same_id):
+                    replaced += 1
+        return self.count() - replaced + 1 > most
+
     def clear(self, request: dict[str, Any]) -> bool:
         """Apply a ClearChargingProfile.req; True when something matched."""
         matched = False

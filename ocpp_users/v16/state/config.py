@@ -10,38 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from ocpp_users.v16.state.meter import SUPPORTED_MEASURANDS
+
 FollowUp = Callable[[], object]
 """Work to do once the ChangeConfiguration.conf is on the wire (e.g. reconnect)."""
 Intercept = Callable[[str, str], "tuple[str, FollowUp | None] | None"]
 """``intercept(key, value) -> (status, follow-up)`` for the keys whose change is more than storing a
 value, None for the others."""
 
-MEASURANDS = frozenset(
-    {
-        "Current.Export",
-        "Current.Import",
-        "Current.Offered",
-        "Energy.Active.Export.Register",
-        "Energy.Active.Import.Register",
-        "Energy.Reactive.Export.Register",
-        "Energy.Reactive.Import.Register",
-        "Energy.Active.Export.Interval",
-        "Energy.Active.Import.Interval",
-        "Energy.Reactive.Export.Interval",
-        "Energy.Reactive.Import.Interval",
-        "Frequency",
-        "Power.Active.Export",
-        "Power.Active.Import",
-        "Power.Factor",
-        "Power.Offered",
-        "Power.Reactive.Export",
-        "Power.Reactive.Import",
-        "RPM",
-        "SoC",
-        "Temperature",
-        "Voltage",
-    }
-)
+MEASURANDS = SUPPORTED_MEASURANDS
+"""Measurands a measurand-list key may name: those the meter reports (OCPP 1.6 §3.16.4)."""
 PROFILES = frozenset(
     {"Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation", "SmartCharging", "RemoteTrigger"}
 )
@@ -123,6 +101,24 @@ _DEFAULTS: tuple[tuple[str, Kind, str, bool], ...] = (
 WRITE_ONLY = frozenset({"AuthorizationKey"})
 """Whitepaper §7.2: "This configuration key is write-only, so that it cannot be accidentally stored
 in plaintext by the Central System when it reads out all configuration keys"."""
+
+
+def check_value(name: str, value: str) -> tuple[str, str]:
+    """``name=value`` as a charge point's start-up configuration (read-only keys included, as a
+    charger's factory settings): the key's canonical name and the value as it is stored; raise
+    ValueError naming the problem (unknown key, write-only key, a value its kind does not allow)."""
+    key = _DEFAULT_KEYS.get(name) or _DEFAULT_KEYS.get(_FOLDED.get(name.casefold(), ""))
+    if key is None:
+        raise ValueError(f"unknown configuration key {name!r}")
+    if key.name in WRITE_ONLY:
+        raise ValueError(f"{key.name} is write-only (set credentials with their own options)")
+    if not _valid(key.kind, value):
+        raise ValueError(f"{key.name}: {value!r} is not a valid {key.kind.value}")
+    if key.kind is Kind.boolean:
+        value = value.lower()
+    elif key.kind is Kind.integer:
+        value = str(int(value))
+    return key.name, value
 
 
 class ConfigStatus:

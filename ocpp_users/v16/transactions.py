@@ -1,0 +1,243 @@
+"""Transaction-related messages, delivered in chronological order and queued while offline.
+
+From the specification (OCPP 1.6 §3.7): "Transaction-related messages are StartTransaction.req,
+StopTransaction.req and periodic or clock-aligned MeterValues.req messages. When offline, the
+Charge Point MUST queue any transaction-related messages that it would have sent to the Central
+System if the Charge Point had been online." and "The delivery of new transaction-related messages
+SHALL wait until the queue has been emptied."
+
+Every such message goes through :class:`TransactionMessages`. Built when it happens (its
+``timestamp`` is when it happened, not when it is sent), it is sent at once in the caller's
+greenlet when nothing waits before it and the charge point is online (connected, its last
+BootNotification Accepted); otherwise it joins the queue. The queue is delivered by one greenlet
+that exists only while there is something to deliver (an idle charge point holds none), after the
+reconnect (and the boot, when one is needed), in order, at most ``offline_replay_rate`` messages a
+second when that pace is set. A CALLERROR or a missing answer is a "failure to process the
+message" (§3.7.1): it is tried again after TransactionMessageRetryInterval x n, at most
+TransactionMessageAttempts times, then dropped. A dropped connection is no attempt: the message
+waits, first in the queue, for the next connection.
+
+A StopTransaction (or MeterValues) whose StartTransaction was queued names the transaction by the
+transactionId the CSMS assigns when that StartTransaction is replayed: the id is filled in as the
+message is sent (§3.5.4: the charge point "SHALL send a Start Transaction request for any
+transaction that was authorized offline"), and is ``-1`` when the StartTransaction could not be
+delivered at all (errata 3.18). This is what chargers in the field do: they cannot know the id
+before the CSMS gives it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import gevent
+
+from ocpp_users.ocppj.errors import (
+    CallCancelled,
+    CallNotSent,
+    CallTimeout,
+    ConnectionLost,
+    OcppCallError,
+    RejectedError,
+    VolatileOcppError,
+)
+from ocpp_users.ocppj.rpc import CheckAnswer, Payload
+from ocpp_users.v16.state.transaction import Transaction
+
+if TYPE_CHECKING:
+    from ocpp_users.v16.station import Station
+
+log = logging.getLogger(__name__)
+
+RETRYABLE: tuple[type[VolatileOcppError], ...] = (OcppCallError, CallTimeout, CallNotSent)
+"""A "failure to process the message" (§3.7.1): a CALLERROR, or no answer in time."""
+
+Answered = Callable[["TxMessage", Payload | None], object]
+"""``answered(message, result)``: the CSMS answered a queued message (``result`` None: it was
+dropped after its attempts, or its answer was unusable)."""
+
+
+class Offline(Exception):
+    """The connection went away before the message got its answer: it waits for the next one."""
+
+
+class TxMessage:
+    """One transaction-related message, as it happened."""
+
+    __slots__ = ("action", "answered", "check", "payload", "timeout", "transaction")
+
+    def __init__(
+        self,
+        action: str,
+        payload: Payload,
+        transaction: Transaction | None = None,
+        check: CheckAnswer | None = None,
+        answered: Answered | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.action = action
+        self.timeout = timeout
+        """The call timeout (None: the settings')."""
+        self.payload = payload
+        self.transaction = transaction
+        """Whose transactionId the message carries (MeterValues, StopTransaction) or learns (StartTransaction)."""
+        self.check = check
+        self.answered = answered
+        """Told of the answer when the message was delivered from the queue."""
+
+    def fill_in(self) -> None:
+        """Put in the transactionId known now (a StartTransaction answered since this was queued)."""
+        tx = self.transaction
+        if tx is not None and self.action != "StartTransaction":
+            self.payload["transactionId"] = tx.wire_id
+
+
+class TransactionMessages:
+    """One charge point's transaction-related messages (made on first use)."""
+
+    __slots__ = ("_drainer", "busy", "pending", "queued", "replay_ended", "replay_started", "replayed", "station")
+
+    def __init__(self, station: Station) -> None:
+        self.station = station
+        self.pending: deque[TxMessage] | None = None
+        """Messages waiting to be delivered, oldest first (None while there are none: a deque is
+        the size of a small charge point's configuration)."""
+        self.busy = False
+        """A message is being delivered (a new one waits behind it)."""
+        self.queued = 0
+        """Messages that had to wait in the queue (offline, or behind others)."""
+        self.replayed = 0
+        """Queued messages delivered (answered by the CSMS, or dropped after their attempts)."""
+        self.replay_started: float | None = None
+        """``time.monotonic()`` when the last replay began (None: never)."""
+        self.replay_ended: float | None = None
+        """When the queue was last emptied by a replay."""
+        self._drainer: gevent.Greenlet | None = None
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def backlog(self) -> int:
+        """Messages still waiting (the one being delivered included)."""
+        pending = self.pending
+        return len(pending) if pending is not None else 0
+
+    def online(self) -> bool:
+        """The CSMS can take transaction messages now: connected, and Accepted by its last boot
+        (§4.2: nothing but BootNotification before that)."""
+        station = self.station
+        return station.connected and station.registration == "Accepted"
+
+    # ------------------------------------------------------------ sending
+
+    def send(self, message: TxMessage, *, now: bool = True) -> Payload | None:
+        """Deliver ``message`` in this greenlet when ``now``, nothing waits before it and the CSMS
+        can take it (its answer is returned; a failure after the last attempt, or a rejection,
+        raises as the call did); otherwise queue it (None)."""
+        if now and not self.busy and not self.pending and self.online():
+            self.busy = True
+            try:
+                return self.deliver(message)
+            except Offline:
+                self._enqueue(message, first=True)
+                return None
+            finally:
+                self.busy = False
+                if self.pending:
+                    self.kick()
+        self._enqueue(message)
+        self.kick()
+        return None
+
+    def _enqueue(self, message: TxMessage, first: bool = False) -> None:
+        pending = self.pending
+        if pending is None:
+            pending = self.pending = deque()
+        if first:
+            pending.appendleft(message)
+        else:
+            pending.append(message)
+        self.queued += 1
+
+    def deliver(self, message: TxMessage) -> Payload:
+        """Send ``message`` with the retries of §3.7.1; raise :class:`Offline` when the connection
+        goes away first, the last failure when every attempt failed (counted already)."""
+        station = self.station
+        config = station.configuration
+        attempts = max(1, config.get_int("TransactionMessageAttempts", 3))
+        retry_interval = float(config.get_int("TransactionMessageRetryInterval", 60))
+        failures = 0
+        while True:
+            if not self.online():
+                raise Offline
+            message.fill_in()
+            try:
+                return station.call(message.action, message.payload, check=message.check, timeout=message.timeout)
+            except (ConnectionLost, CallCancelled):
+                raise Offline from None
+            except RETRYABLE:
+                failures += 1
+                if failures >= attempts or station.stopping:
+                    raise
+                # §3.7.1: "it SHOULD wait as many seconds as specified in its
+                # TransactionMessageRetryInterval key, multiplied by the number of preceding
+                # transmissions of this same message."
+                if station.wait_stopping(retry_interval * failures / max(station.settings.time_factor, 1.0)):
+                    raise
+
+    # ------------------------------------------------------------ the queue
+
+    def kick(self) -> None:
+        """Start delivering the queue when there is one, the CSMS can take it and nobody is at it."""
+        if not self.pending or self.busy or not self.online():
+            return
+        drainer = self._drainer
+        if drainer is not None and not drainer.dead:
+            return
+        self._drainer = self.station.spawn(self._drain)
+
+    def _drain(self) -> None:
+        station = self.station
+        rate = station.settings.offline_replay_rate
+        pause = 1.0 / rate if rate > 0 else 0.0
+        self.replay_started = time.monotonic()
+        delivered = False
+        while self.pending and not self.busy:
+            if delivered and pause and not station.stopping:
+                station.wait_stopping(pause)  # a stop ends the pause: what is left goes out at once
+                if not self.pending:
+                    break
+            message = self.pending[0]
+            self.busy = True
+            result: Payload | None = None
+            try:
+                result = self.deliver(message)
+            except Offline:
+                self.busy = False
+                if self.online():
+                    continue  # dropped and connected again meanwhile: go on with the new connection
+                return  # the next connection replays it
+            except RejectedError as exc:  # strict mode: a valid answer refusing the idTag
+                result = exc.payload if isinstance(exc.payload, dict) else None
+            except VolatileOcppError as exc:  # dropped after its attempts, or an unusable answer
+                station.last_error = exc.reason
+            finally:
+                self.busy = False
+            pending = self.pending
+            if pending and pending[0] is message:
+                pending.popleft()
+            self.replayed += 1
+            delivered = True
+            answered = message.answered
+            if answered is not None:
+                try:
+                    answered(message, result)
+                except Exception as exc:  # a bug in a follow-up must not end the replay
+                    log.error("after %s: %s: %s", message.action, type(exc).__name__, exc)
+        if not self.pending:
+            self.pending = None
+            self.replay_ended = time.monotonic()
+            station.queue_emptied()

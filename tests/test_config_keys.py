@@ -1,0 +1,386 @@
+"""Every configuration key the charge point reports has its behaviour (issue 12, deliverable 1).
+
+Each test changes a key at runtime the way a CSMS does, with a ChangeConfiguration.req the real
+testbed sends (``POST /cps/{id}/ChangeConfiguration``), and observes the change of behaviour on the
+wire as the testbed received it (``GET /cps/{id}/messages``, ``GET /cps/{id}``). The read-only
+keys (MaxChargingProfilesInstalled, ChargingScheduleMaxPeriods, GetConfigurationMaxKeys) refuse a
+ChangeConfiguration (§9: accessibility R) and are given at start-up, as a charger's factory
+settings; their test shows the limit enforced at two values.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import gevent
+import pytest
+
+from ocpp_users.embedded import TestbedProcess
+from ocpp_users.v16.station import Station
+from tests.station_helpers import (
+    MakeStation,
+    actions,
+    back,
+    change,
+    clear,
+    go_offline,
+    record,
+    session,
+    station_factory,
+)
+from tests.test_handlers import TAG, csms_call, iso, payloads, result_of, statuses, wait_status, wait_until
+
+
+@pytest.fixture
+def make_cp(csms: TestbedProcess, cp_id: str) -> Iterator[MakeStation]:
+    with station_factory(csms, cp_id) as make:
+        yield make
+
+
+def profile(profile_id: int, stack_level: int, periods: int = 1) -> dict:
+    return {
+        "chargingProfileId": profile_id,
+        "stackLevel": stack_level,
+        "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingProfileKind": "Absolute",
+        "chargingSchedule": {
+            "chargingRateUnit": "W",
+            "startSchedule": iso(datetime.now(UTC) - timedelta(minutes=1)),
+            "chargingSchedulePeriod": [{"startPeriod": 60 * n, "limit": 11000.0 - n} for n in range(periods)],
+        },
+    }
+
+
+def set_profile(csms: TestbedProcess, cp: Station, body: dict) -> str:
+    answer = result_of(csms, cp.cp_id, "SetChargingProfile", {"connectorId": 0, "csChargingProfiles": body})
+    return str(answer["status"])
+
+
+# ---------------------------------------------------------------- authorization (§3.5, §9.1)
+
+
+def test_local_pre_authorize_starts_from_the_cache_without_authorize(
+    csms: TestbedProcess, make_cp: MakeStation
+) -> None:
+    """§9.1.13 LocalPreAuthorize, OCTT TC_007_CS: a cached Accepted idTag starts at once."""
+    cp = make_cp()
+    session(cp)  # online: Authorize.req, and the answer goes into the cache
+    assert actions(csms, cp).count("Authorize") == 1
+    assert change(csms, cp, "LocalPreAuthorize", "true") == "Accepted"
+    clear(csms, cp)
+    session(cp)
+    sent = actions(csms, cp)
+    assert "Authorize" not in sent and sent.index("StartTransaction") < sent.index("StopTransaction"), sent
+    assert change(csms, cp, "LocalPreAuthorize", "false") == "Accepted"
+    clear(csms, cp)
+    session(cp)
+    assert actions(csms, cp).count("Authorize") == 1
+
+
+def test_an_expired_cache_entry_is_asked_for_again(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§3.5.1: "When the validity of a Cache entry expires, it SHALL be changed to expired": its
+    expiryDate passed, LocalPreAuthorize no longer applies and the CSMS is asked."""
+    tag = "VOCPP-SOON"
+    expiry = iso(datetime.now(UTC) + timedelta(seconds=2))
+    assert csms.api("PUT", f"/tags/{tag}", {"status": "Accepted", "expiry_date": expiry})[0] == 200
+    cp = make_cp(configuration={"LocalPreAuthorize": "true"})
+    session(cp, tag=tag)
+    assert actions(csms, cp).count("Authorize") == 1  # unknown to the cache: asked
+    clear(csms, cp)
+    session(cp, tag=tag)
+    assert "Authorize" not in actions(csms, cp)  # cached and valid: not asked
+    wait_until(lambda: datetime.now(UTC) > datetime.fromisoformat(expiry.replace("Z", "+00:00")), 4, "the expiry")
+    clear(csms, cp)
+    session(cp, tag=tag)
+    assert actions(csms, cp).count("Authorize") == 1
+    assert cp.state.auth_cache.lookup(tag) is not None
+
+
+def test_local_authorize_offline(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§9.1.12 LocalAuthorizeOffline: offline, a cached Accepted idTag starts a transaction only
+    while the key is true (OCTT TC_037_1_CS); its StartTransaction is replayed after reconnecting."""
+    cp = make_cp()
+    session(cp)  # the idTag is now cached Accepted
+    assert change(csms, cp, "LocalAuthorizeOffline", "false") == "Accepted"
+    clear(csms, cp)
+    go_offline(cp, 1.0)
+    session(cp)
+    assert cp.queued_messages == 0, "refused offline: nothing to queue"
+    back(cp)
+    assert "StartTransaction" not in actions(csms, cp)
+    assert change(csms, cp, "LocalAuthorizeOffline", "true") == "Accepted"
+    clear(csms, cp)
+    go_offline(cp, 1.0)
+    session(cp)
+    assert cp.queued_messages >= 2  # StartTransaction and StopTransaction
+    back(cp)
+    sent = actions(csms, cp)
+    assert sent.count("StartTransaction") == 1 and sent.count("StopTransaction") == 1, sent
+    assert "Authorize" not in sent
+
+
+def test_allow_offline_tx_for_unknown_id(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§3.5.4 / §9.1.1 AllowOfflineTxForUnknownId: offline, an idTag neither the local list nor the
+    cache knows starts a transaction only while the key is true; one the local list holds as
+    Blocked is rejected whatever the key says ("MUST be rejected")."""
+    cp = make_cp()
+    unknown = "VOCPP-LOAD-NEW"
+    assert result_of(
+        csms,
+        cp.cp_id,
+        "SendLocalList",
+        {
+            "listVersion": 1,
+            "updateType": "Full",
+            "localAuthorizationList": [{"idTag": "VOCPP-LISTED", "idTagInfo": {"status": "Blocked"}}],
+        },
+    ) == {"status": "Accepted"}
+    go_offline(cp, 1.0)
+    session(cp, tag=unknown)
+    assert cp.queued_messages == 0
+    back(cp)
+    assert change(csms, cp, "AllowOfflineTxForUnknownId", "true") == "Accepted"
+    clear(csms, cp)
+    go_offline(cp, 1.0)
+    session(cp, tag="vocpp-listed")  # the list is case-insensitive (CiString20)
+    assert cp.queued_messages == 0
+    session(cp, tag=unknown)
+    assert cp.queued_messages >= 2
+    back(cp)
+    [start] = payloads(csms, cp.cp_id, "StartTransaction")
+    assert start["idTag"] == unknown
+
+
+def test_authorize_remote_tx_requests(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§9.1.3 AuthorizeRemoteTxRequests: a RemoteStartTransaction is authorized like a local start
+    (Authorize.req) only while the key is true."""
+    cp = make_cp()
+
+    def remote_start() -> list[str]:
+        clear(csms, cp)
+        assert result_of(csms, cp.cp_id, "RemoteStartTransaction", {"idTag": TAG, "connectorId": 1}) == {
+            "status": "Accepted"
+        }
+        wait_status(csms, cp.cp_id, 1, "Charging")
+        tx = cp.connectors[1].transaction_id
+        assert result_of(csms, cp.cp_id, "RemoteStopTransaction", {"transactionId": tx}) == {"status": "Accepted"}
+        wait_status(csms, cp.cp_id, 1, "Available")
+        return actions(csms, cp)
+
+    sent = remote_start()
+    assert sent.index("Authorize") < sent.index("StartTransaction")
+    assert change(csms, cp, "AuthorizeRemoteTxRequests", "false") == "Accepted"
+    sent = remote_start()
+    assert "Authorize" not in sent and "StartTransaction" in sent
+
+
+# ---------------------------------------------------------------- metering (§3.16)
+
+
+def _contexts(message: dict) -> set[str]:
+    return {value.get("context") for reading in message["meterValue"] for value in reading["sampledValue"]}
+
+
+def test_clock_aligned_meter_values(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§3.16.2, §9.1.5, §9.1.15, OCTT TC_071_CS: every ClockAlignedDataInterval, MeterValues with
+    the measurands of MeterValuesAlignedData, context Sample.Clock, stamped at the boundary (with
+    the transactionId during a transaction, errata 3.16); 0 stops them."""
+    cp = make_cp(meter_interval_override=None, configuration={"MeterValueSampleInterval": "0"})
+    assert change(csms, cp, "MeterValuesAlignedData", "Voltage,Frequency") == "Accepted"
+    assert change(csms, cp, "MeterValuesAlignedData", "Voltage,RPM") == "Rejected"  # §3.16.4: unsupported
+    running = cp.start_session(1, TAG, 2.1)
+    assert change(csms, cp, "ClockAlignedDataInterval", "1") == "Accepted"
+    running.join(timeout=10)
+    [stop] = payloads(csms, cp.cp_id, "StopTransaction")
+    wait_until(lambda: "transactionId" not in payloads(csms, cp.cp_id, "MeterValues")[-1], 2, "one outside the tx")
+    clocked = payloads(csms, cp.cp_id, "MeterValues")
+    assert len(clocked) >= 3
+    for message in clocked:
+        [reading] = message["meterValue"]
+        assert reading["timestamp"].endswith(".000Z"), reading["timestamp"]  # a whole second: aligned
+        assert [v["measurand"] for v in reading["sampledValue"]] == ["Voltage", "Frequency"]
+        assert {v["context"] for v in reading["sampledValue"]} == {"Sample.Clock"}
+    assert {m.get("transactionId") for m in clocked[:-1]} == {stop["transactionId"]}
+    stamps = [datetime.fromisoformat(m["meterValue"][0]["timestamp"].replace("Z", "+00:00")) for m in clocked]
+    assert all((b - a).total_seconds() == 1.0 for a, b in itertools.pairwise(stamps)), stamps
+    assert change(csms, cp, "ClockAlignedDataInterval", "0") == "Accepted"
+    clear(csms, cp)
+    gevent.sleep(1.1)
+    assert payloads(csms, cp.cp_id, "MeterValues") == []
+
+
+def test_stop_txn_sampled_and_aligned_data(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§3.16.1-2, §9.1.25, §9.1.27: StopTransaction's transactionData holds the StopTxnSampledData
+    measurands at the start, every MeterValueSampleInterval and at the end, and the StopTxnAlignedData
+    ones at every ClockAlignedDataInterval; both empty, none at all (§3.16.5)."""
+    cp = make_cp(meter_interval_override=0.5)
+    assert change(csms, cp, "StopTxnSampledData", "Power.Active.Import,SoC") == "Accepted"
+    assert change(csms, cp, "StopTxnAlignedData", "Voltage") == "Accepted"
+    assert change(csms, cp, "ClockAlignedDataInterval", "1") == "Accepted"
+    session(cp, duration=1.3)
+    [stop] = payloads(csms, cp.cp_id, "StopTransaction")
+    data = stop["transactionData"]
+    contexts = [reading["sampledValue"][0]["context"] for reading in data]
+    assert contexts[0] == "Transaction.Begin" and contexts[-1] == "Transaction.End", contexts
+    periodic = [r for r in data if r["sampledValue"][0]["context"] == "Sample.Periodic"]
+    clocked = [r for r in data if r["sampledValue"][0]["context"] == "Sample.Clock"]
+    assert len(periodic) == 2 and len(clocked) >= 1, contexts
+    measured = [[v["measurand"] for v in r["sampledValue"]] for r in data if r not in clocked]
+    assert all(m == ["Power.Active.Import", "SoC"] for m in measured), measured
+    assert all([v["measurand"] for v in r["sampledValue"]] == ["Voltage"] for r in clocked)
+    stamps = [r["timestamp"] for r in data]
+    assert stamps == sorted(stamps)
+    assert change(csms, cp, "StopTxnSampledData", "") == "Accepted"
+    assert change(csms, cp, "StopTxnAlignedData", "") == "Accepted"
+    clear(csms, cp)
+    session(cp, duration=0.2)
+    [stop] = payloads(csms, cp.cp_id, "StopTransaction")
+    assert "transactionData" not in stop
+
+
+# ---------------------------------------------------------------- the connection (§9.1.34)
+
+
+def _pings(csms: TestbedProcess, cp: Station) -> list[float]:
+    return list(record(csms, cp)["pings"])
+
+
+def test_websocket_ping_interval(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§9.1.34 WebSocketPingInterval: a ping every that many seconds; 0 "disables client side
+    websocket Ping/Pong"."""
+    cp = make_cp()
+    assert change(csms, cp, "WebSocketPingInterval", "1") == "Accepted"
+    pings = wait_until(lambda: _pings(csms, cp)[1:] and _pings(csms, cp), 4, "two pings")
+    assert 0.8 <= pings[1] - pings[0] <= 1.6, pings
+    assert change(csms, cp, "WebSocketPingInterval", "-1") == "Rejected"  # "Negative values are not allowed"
+    assert change(csms, cp, "WebSocketPingInterval", "0") == "Accepted"
+    count = len(_pings(csms, cp))
+    gevent.sleep(1.3)
+    assert len(_pings(csms, cp)) == count
+    assert cp.drops == 0
+
+
+def test_a_ping_without_pong_drops_the_connection(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """No pong since the previous ping (the testbed's fault no_pong): the link is dead, the charge
+    point drops it and reconnects."""
+    cp = make_cp(configuration={"WebSocketPingInterval": "1"})
+    wait_until(lambda: len(_pings(csms, cp)) >= 2, 4, "two pings")
+    assert cp.drops == 0  # the first one had its pong
+    assert csms.api("PUT", "/faults", {"name": "no_pong"})[0] == 200
+    wait_until(lambda: cp.drops == 1, 4, "the drop")
+    assert "no WebSocket pong" in (cp.last_error or "")
+    csms.api("DELETE", "/faults")
+    wait_until(lambda: cp.online, 5, "the reconnect")
+    assert record(csms, cp)["connections"] == 2
+
+
+# ---------------------------------------------------------------- connectors (§9.1.6, §9.1.23, §9.1.33)
+
+
+def test_connection_time_out(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§9.1.6 ConnectionTimeOut (errata 3.76; OCTT TC_011_2_CS): an EV not plugged in within it
+    after a remote start sends the connector from Preparing back to Available, no transaction; a
+    longer ConnectionTimeOut lets the same EV start."""
+    cp = make_cp(plug_in_delay=(20.0, 20.0))  # 1 s at the time factor 20
+    assert change(csms, cp, "ConnectionTimeOut", "0") == "Accepted"
+    assert change(csms, cp, "ConnectionTimeOut", "-5") == "Rejected"
+    assert change(csms, cp, "ConnectionTimeOut", "1") == "Accepted"
+    clear(csms, cp)
+    started = time.monotonic()
+    assert result_of(csms, cp.cp_id, "RemoteStartTransaction", {"idTag": TAG, "connectorId": 1})["status"] == "Accepted"
+    wait_until(lambda: statuses(csms, cp.cp_id, 1)[-1:] == ["Available"], 4, "back to Available")
+    assert statuses(csms, cp.cp_id, 1) == ["Preparing", "Available"]
+    assert 0.8 <= time.monotonic() - started <= 2.5
+    assert "StartTransaction" not in actions(csms, cp)
+    assert change(csms, cp, "ConnectionTimeOut", "3") == "Accepted"
+    clear(csms, cp)
+    assert result_of(csms, cp.cp_id, "RemoteStartTransaction", {"idTag": TAG, "connectorId": 1})["status"] == "Accepted"
+    wait_status(csms, cp.cp_id, 1, "Charging", timeout=4)
+    assert "StartTransaction" in actions(csms, cp)
+
+
+def test_stop_transaction_on_ev_side_disconnect(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§4.10, §9.1.23, OCTT TC_005_1_CS and TC_005_3_CS: unplugged at the EV, the transaction stops
+    (EVDisconnected) while the key is true; false, it goes on SuspendedEV ("EV side disconnected")
+    until the CSMS stops it (reason Remote)."""
+    cp = make_cp(driver_return=(600.0, 600.0))
+    session(cp, default_stop_reason="EVDisconnected")
+    [stop] = payloads(csms, cp.cp_id, "StopTransaction")
+    assert stop["reason"] == "EVDisconnected"
+    assert statuses(csms, cp.cp_id, 1)[-2:] == ["Finishing", "Available"]
+    assert change(csms, cp, "StopTransactionOnEVSideDisconnect", "false") == "Accepted"
+    clear(csms, cp)
+    running = cp.start_session(1, TAG, 0.2, default_stop_reason="EVDisconnected")
+    wait_status(csms, cp.cp_id, 1, "SuspendedEV")
+    [suspended] = [p for p in payloads(csms, cp.cp_id, "StatusNotification") if p["status"] == "SuspendedEV"]
+    assert suspended["info"] == "EV side disconnected"
+    gevent.sleep(0.5)
+    assert payloads(csms, cp.cp_id, "StopTransaction") == [] and not running.dead
+    tx = cp.connectors[1].transaction_id
+    assert result_of(csms, cp.cp_id, "RemoteStopTransaction", {"transactionId": tx}) == {"status": "Accepted"}
+    running.join(timeout=5)
+    [stop] = payloads(csms, cp.cp_id, "StopTransaction")
+    assert (stop["transactionId"], stop["reason"]) == (tx, "Remote")
+    assert statuses(csms, cp.cp_id, 1)[-2:] == ["Finishing", "Available"]
+
+
+def test_unlock_connector_on_ev_side_disconnect(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§4.10, §9.1.33, OCTT TC_005_2_CS: with UnlockConnectorOnEVSideDisconnect false the connector
+    stays locked after the EVDisconnected stop (Finishing) until UnlockConnector; true, Available."""
+    cp = make_cp(driver_return=(600.0, 600.0))
+    assert change(csms, cp, "UnlockConnectorOnEVSideDisconnect", "false") == "Accepted"
+    running = cp.start_session(1, TAG, 0.2, default_stop_reason="EVDisconnected")
+    wait_status(csms, cp.cp_id, 1, "Finishing")
+    gevent.sleep(0.5)
+    assert statuses(csms, cp.cp_id, 1)[-1] == "Finishing" and not running.dead
+    assert payloads(csms, cp.cp_id, "StopTransaction")[0]["reason"] == "EVDisconnected"
+    assert result_of(csms, cp.cp_id, "UnlockConnector", {"connectorId": 1}) == {"status": "Unlocked"}
+    wait_status(csms, cp.cp_id, 1, "Available")
+    assert change(csms, cp, "UnlockConnectorOnEVSideDisconnect", "true") == "Accepted"
+    clear(csms, cp)
+    session(cp, default_stop_reason="EVDisconnected")
+    assert statuses(csms, cp.cp_id, 1)[-2:] == ["Finishing", "Available"]
+
+
+# ---------------------------------------------------------------- read-only limits (§9.1.9, §9.4.3, §9.4.5)
+
+
+def test_max_charging_profiles_installed(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§9.4.5 MaxChargingProfilesInstalled: a profile beyond it is Rejected (one replacing an
+    installed profile adds none); read-only, so a ChangeConfiguration is Rejected."""
+    cp = make_cp(configuration={"MaxChargingProfilesInstalled": "2"})
+    assert change(csms, cp, "MaxChargingProfilesInstalled", "5") == "Rejected"
+    assert set_profile(csms, cp, profile(1, 0)) == "Accepted"
+    assert set_profile(csms, cp, profile(2, 1)) == "Accepted"
+    assert set_profile(csms, cp, profile(3, 2)) == "Rejected"
+    assert set_profile(csms, cp, profile(2, 1, periods=2)) == "Accepted"  # replaces profile 2
+    assert set_profile(csms, cp, profile(4, 0)) == "Accepted"  # replaces stack level 0 (profile 1)
+    other = make_cp(configuration={"MaxChargingProfilesInstalled": "3"})
+    for n in range(3):
+        assert set_profile(csms, other, profile(n + 1, n)) == "Accepted"
+    assert set_profile(csms, other, profile(9, 5)) == "Rejected"
+
+
+def test_charging_schedule_max_periods(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§9.4.3 ChargingScheduleMaxPeriods: a schedule with more periods is Rejected."""
+    cp = make_cp(configuration={"ChargingScheduleMaxPeriods": "2"})
+    assert change(csms, cp, "ChargingScheduleMaxPeriods", "9") == "Rejected"
+    assert set_profile(csms, cp, profile(1, 0, periods=3)) == "Rejected"
+    assert set_profile(csms, cp, profile(1, 0, periods=2)) == "Accepted"
+
+
+def test_get_configuration_max_keys(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§9.1.9 GetConfigurationMaxKeys: a GetConfiguration.req asking for more keys gets CALLERROR
+    OccurenceConstraintViolation; as many as that are all answered (OCTT TC_019_CS step 7/8)."""
+    cp = make_cp(configuration={"GetConfigurationMaxKeys": "3"})
+    assert change(csms, cp, "GetConfigurationMaxKeys", "50") == "Rejected"
+    keys = ["HeartbeatInterval", "ConnectionTimeOut", "LocalPreAuthorize", "WebSocketPingInterval"]
+    three = result_of(csms, cp.cp_id, "GetConfiguration", {"key": keys[:3]})
+    assert [entry["key"] for entry in three["configurationKey"]] == keys[:3]
+    error = csms_call(csms, cp.cp_id, "GetConfiguration", {"key": keys})["error"]
+    assert error["code"] == "OccurenceConstraintViolation"
+    everything = result_of(csms, cp.cp_id, "GetConfiguration", {})  # no list: every key, however many
+    assert len(everything["configurationKey"]) > 3
