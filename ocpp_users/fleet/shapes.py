@@ -334,7 +334,15 @@ def _replay_line(outcome: RoundOutcome) -> list[str]:
     rate = extra.get("replay_per_s")
     pace = f" in {span:.2f} s ({rate:g}/s)" if span and rate else ""
     left = f"; {extra['left']} still queued" if extra.get("left") else ""
-    return [f"queued offline: {extra['queued']} transaction messages; replayed {extra['replayed']}{pace}{left}"]
+    doubt = extra.get("in_doubt", 0)
+    if doubt:
+        left += f"; {doubt} were in flight at the drop and went again"
+    behind = extra["queued"] - extra.get("offline", 0)
+    waited = f" (and {behind} that waited behind them)" if behind > 0 else ""
+    return [
+        f"queued offline: {extra.get('offline', 0)} transaction messages{waited}; "
+        f"replayed {extra['replayed']}{pace}{left}"
+    ]
 
 
 def _storm_lines(outcome: RoundOutcome, what: str) -> list[str]:

@@ -47,7 +47,7 @@ from ocpp_users.v16.state.connectors import Connector
 from ocpp_users.v16.state.meter import utc_now
 from ocpp_users.v16.state.status import ChargePointStatus, IllegalTransition, check_transition
 from ocpp_users.v16.state.transaction import Transaction
-from ocpp_users.v16.transactions import RETRYABLE, TransactionMessages, TxMessage
+from ocpp_users.v16.transactions import RETRYABLE, ReplayCounts, TransactionMessages, TxMessage
 
 log = logging.getLogger(__name__)
 limited = RateLimitedLog(log)
@@ -451,13 +451,13 @@ class Station:
         return messages.backlog if messages is not None else 0
 
     @property
-    def replay_counts(self) -> tuple[int, int, float | None, float | None]:
-        """(transaction messages that waited in the queue, messages delivered from it, when the last
-        replay began, when it last emptied the queue), ``time.monotonic()`` times, since the start."""
+    def replay_counts(self) -> ReplayCounts:
+        """The transaction messages that waited in the queue (offline or behind others), were
+        replayed from it, and when the last replay ran, since the start."""
         messages = self._tx_messages
         if messages is None:
-            return 0, 0, None, None
-        return messages.queued, messages.replayed, messages.replay_started, messages.replay_ended
+            return ReplayCounts(0, 0, 0, 0, None, None)
+        return messages.counts
 
     @property
     def online(self) -> bool:

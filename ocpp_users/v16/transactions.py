@@ -31,7 +31,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import gevent
 
@@ -61,7 +61,12 @@ dropped after its attempts, or its answer was unusable)."""
 
 
 class Offline(Exception):
-    """The connection went away before the message got its answer: it waits for the next one."""
+    """The connection went away before the message got its answer: it waits for the next one.
+    ``sent``: it may have reached the CSMS (sent, unanswered), so its replay may repeat it."""
+
+    def __init__(self, sent: bool = False) -> None:
+        super().__init__()
+        self.sent = sent
 
 
 class TxMessage:
@@ -95,10 +100,38 @@ class TxMessage:
             self.payload["transactionId"] = tx.wire_id
 
 
+class ReplayCounts(NamedTuple):
+    """A charge point's queue, counted since its start."""
+
+    queued: int
+    """Transaction messages that waited in the queue (offline, or behind others)."""
+    offline: int
+    """Of those, the ones that happened while offline."""
+    in_doubt: int
+    """Messages sent again because their connection was lost before their answer."""
+    replayed: int
+    """Messages delivered from the queue (answered, or dropped after their attempts)."""
+    started: float | None
+    """``time.monotonic()`` when the last replay began (None: never)."""
+    ended: float | None
+    """When a replay last emptied the queue."""
+
+
 class TransactionMessages:
     """One charge point's transaction-related messages (made on first use)."""
 
-    __slots__ = ("_drainer", "busy", "pending", "queued", "replay_ended", "replay_started", "replayed", "station")
+    __slots__ = (
+        "_drainer",
+        "busy",
+        "in_doubt",
+        "offline",
+        "pending",
+        "queued",
+        "replay_ended",
+        "replay_started",
+        "replayed",
+        "station",
+    )
 
     def __init__(self, station: Station) -> None:
         self.station = station
@@ -109,6 +142,11 @@ class TransactionMessages:
         """A message is being delivered (a new one waits behind it)."""
         self.queued = 0
         """Messages that had to wait in the queue (offline, or behind others)."""
+        self.offline = 0
+        """Of those, the ones that happened while the charge point was offline."""
+        self.in_doubt = 0
+        """Messages whose connection was lost after they were sent, before their answer: the CSMS may
+        have them already, and gets them again from the queue (at least once, as chargers deliver)."""
         self.replayed = 0
         """Queued messages delivered (answered by the CSMS, or dropped after their attempts)."""
         self.replay_started: float | None = None
@@ -118,6 +156,12 @@ class TransactionMessages:
         self._drainer: gevent.Greenlet | None = None
 
     # ------------------------------------------------------------ state
+
+    @property
+    def counts(self) -> ReplayCounts:
+        return ReplayCounts(
+            self.queued, self.offline, self.in_doubt, self.replayed, self.replay_started, self.replay_ended
+        )
 
     @property
     def backlog(self) -> int:
@@ -141,7 +185,8 @@ class TransactionMessages:
             self.busy = True
             try:
                 return self.deliver(message)
-            except Offline:
+            except Offline as exc:
+                self.in_doubt += exc.sent
                 self._enqueue(message, first=True)
                 return None
             finally:
@@ -161,6 +206,8 @@ class TransactionMessages:
         else:
             pending.append(message)
         self.queued += 1
+        if not self.online():
+            self.offline += 1
 
     def deliver(self, message: TxMessage) -> Payload:
         """Send ``message`` with the retries of §3.7.1; raise :class:`Offline` when the connection
@@ -177,7 +224,7 @@ class TransactionMessages:
             try:
                 return station.call(message.action, message.payload, check=message.check, timeout=message.timeout)
             except (ConnectionLost, CallCancelled):
-                raise Offline from None
+                raise Offline(sent=True) from None
             except RETRYABLE:
                 failures += 1
                 if failures >= attempts or station.stopping:
@@ -215,11 +262,14 @@ class TransactionMessages:
             result: Payload | None = None
             try:
                 result = self.deliver(message)
-            except Offline:
+            except Offline as exc:
+                self.in_doubt += exc.sent
                 self.busy = False
-                if self.online():
-                    continue  # dropped and connected again meanwhile: go on with the new connection
-                return  # the next connection replays it
+                # A send that failed before the connection is known closed, or a drop followed by a
+                # reconnect meanwhile: look again shortly (never spin), go on while online.
+                if station.wait_stopping(0.1) or not self.online():
+                    return  # the next connection replays it
+                continue
             except RejectedError as exc:  # strict mode: a valid answer refusing the idTag
                 result = exc.payload if isinstance(exc.payload, dict) else None
             except VolatileOcppError as exc:  # dropped after its attempts, or an unusable answer

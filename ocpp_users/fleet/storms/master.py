@@ -189,6 +189,8 @@ class Conductor:
             replayed = sum(int(a.get("replayed") or 0) for a in replays)
             span = max(spans) if spans else None
             outcome.extra.update(
+                offline=sum(int(a.get("offline") or 0) for a in replays),
+                in_doubt=sum(int(a.get("in_doubt") or 0) for a in replays),
                 queued=sum(int(a.get("queued") or 0) for a in replays),
                 replayed=replayed,
                 left=sum(int(a.get("left") or 0) for a in replays),

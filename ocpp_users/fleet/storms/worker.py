@@ -25,6 +25,7 @@ from ocpp_users.fleet.storms.histogram import Histogram
 from ocpp_users.fleet.storms.messages import MSG_RESULT, MSG_STATE, PRIMARY, STATE_INTERVAL, STATE_REFRESH
 from ocpp_users.ocppj.sink import WEBSOCKET
 from ocpp_users.v16.station import Station
+from ocpp_users.v16.transactions import ReplayCounts
 
 log = logging.getLogger("ocpp_users.storms")
 
@@ -315,32 +316,43 @@ class Replay:
     """What the charge points of a reconnect storm queued while offline and replayed once back."""
 
     def __init__(self) -> None:
-        self.baseline: dict[str, tuple[int, int]] = {}
+        self.baseline: dict[str, ReplayCounts] = {}
         self.started = time.monotonic()
 
     def before(self, station: Station) -> None:
-        queued, replayed, _, _ = station.replay_counts
-        self.baseline[station.cp_id] = (queued, replayed)
+        self.baseline[station.cp_id] = station.replay_counts
 
     def figures(self, stations: list[Station]) -> dict[str, Any]:
-        """``queued`` (messages that waited), ``replayed`` (delivered from the queue), ``left``
-        (still queued), and ``replay_s``: from the first replay's start to the last queue emptied."""
-        queued = replayed = left = 0
+        """``offline`` (transaction messages that happened offline and were queued), ``queued``
+        (those and the ones that waited behind them), ``in_doubt`` (sent when the drop came, so
+        sent again), ``replayed`` (delivered from the queue),
+        ``left`` (still queued), and ``replay_s``: from the first replay's start to the last queue
+        emptied."""
+        queued = offline = in_doubt = replayed = left = 0
         first: float | None = None
         last: float | None = None
         for station in stations:
-            now_queued, now_replayed, began, ended = station.replay_counts
-            was_queued, was_replayed = self.baseline[station.cp_id]
-            queued += now_queued - was_queued
-            done = now_replayed - was_replayed
+            now = station.replay_counts
+            was = self.baseline[station.cp_id]
+            queued += now.queued - was.queued
+            offline += now.offline - was.offline
+            in_doubt += now.in_doubt - was.in_doubt
+            done = now.replayed - was.replayed
             replayed += done
             left += station.queued_messages
-            if done and began is not None and began >= self.started:
-                first = began if first is None else min(first, began)
-            if done and ended is not None and ended >= self.started:
-                last = ended if last is None else max(last, ended)
+            if done and now.started is not None and now.started >= self.started:
+                first = now.started if first is None else min(first, now.started)
+            if done and now.ended is not None and now.ended >= self.started:
+                last = now.ended if last is None else max(last, now.ended)
         span = None if first is None or last is None else max(0.0, last - first)
-        return {"queued": queued, "replayed": replayed, "left": left, "replay_s": span}
+        return {
+            "queued": queued,
+            "offline": offline,
+            "in_doubt": in_doubt,
+            "replayed": replayed,
+            "left": left,
+            "replay_s": span,
+        }
 
 
 def _per_tenth(seconds: Iterable[float]) -> list[list[float]]:
