@@ -185,6 +185,7 @@ def test_reconnect_storm_replays_every_queued_message_once(csms: TestbedProcess,
     cps = {cp_id: record for cp_id, record in body["cps"].items() if cp_id.startswith(prefix)}
     assert len(cps) == 6
     late = 0
+    late_starts = 0
     sent: Counter[tuple[str, str, Any, float]] = Counter()
     stops: Counter[int] = Counter()
     for cp_id in cps:
@@ -198,11 +199,14 @@ def test_reconnect_storm_replays_every_queued_message_once(csms: TestbedProcess,
             ):
                 continue
             connection = max(at for at in opened if at <= message["ts"])
-            late += _happened(message) < connection
+            offline = _happened(message) < connection
+            late += offline
+            late_starts += offline and message["action"] == "StartTransaction"
             sent[(cp_id, message["action"], message["payload"].get("connectorId"), _happened(message))] += 1
             if message["action"] == "StopTransaction":
                 stops[message["payload"]["transactionId"]] += 1
     assert late == storm["offline"], (late, storm)
+    assert late_starts > 0, "sessions started offline (local authorization from the cache)"
     repeated = sum(count - 1 for count in sent.values())
     assert repeated <= storm["in_doubt"], (repeated, storm)
     _, body = csms.api("GET", "/transactions")

@@ -206,3 +206,26 @@ def test_offline_replay_rate_paces_the_replay(csms: TestbedProcess, make_cp: Mak
         gaps[rate] = [b - a for a, b in itertools.pairwise(arrived)]
     assert min(gaps[8.0]) >= 0.11, gaps[8.0]
     assert max(gaps[0.0]) < 0.1, gaps[0.0]
+
+
+def test_a_message_in_flight_at_the_drop_goes_first_again(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """A StopTransaction sent when the connection drops, unanswered: the CSMS may have it, so it is
+    sent again after the reconnect (at least once, as chargers deliver; counted ``in_doubt``), and
+    first: before the transaction started offline meanwhile (§3.7, chronological order)."""
+    cp = make_cp()
+    session(cp)  # the idTag is cached
+    assert csms.api("PUT", "/faults", {"name": "late_answer", "seconds": 1.0, "action": "StopTransaction"})[0] == 200
+    csms.api("DELETE", f"/cps/{cp.cp_id}/messages")
+    first = cp.start_session(1, TAG, 0.1)
+    wait_until(lambda: any(m["action"] == "StopTransaction" for m in messages(csms, cp)), 3, "the first stop sent")
+    go_offline(cp, 0.6)
+    csms.api("DELETE", "/faults")
+    first.join(timeout=3)
+    session(cp)  # offline
+    back(cp)
+    sent = [(m["action"], m["payload"].get("transactionId")) for m in tx_messages(csms, cp)]
+    stop = sent[1]
+    assert sent[0][0] == "StartTransaction" and stop[0] == "StopTransaction"
+    assert sent[2] == stop, sent  # the one in doubt, again, before the offline transaction
+    assert [action for action, _ in sent[3:]] == ["StartTransaction", "StopTransaction"], sent
+    assert cp.replay_counts.in_doubt == 1
