@@ -211,21 +211,24 @@ def test_offline_replay_rate_paces_the_replay(csms: TestbedProcess, make_cp: Mak
 def test_a_message_in_flight_at_the_drop_goes_first_again(csms: TestbedProcess, make_cp: MakeStation) -> None:
     """A StopTransaction sent when the connection drops, unanswered: the CSMS may have it, so it is
     sent again after the reconnect (at least once, as chargers deliver; counted ``in_doubt``), and
-    first: before the transaction started offline meanwhile (§3.7, chronological order)."""
-    cp = make_cp()
-    session(cp)  # the idTag is cached
+    first: before the readings the other connector took meanwhile (§3.7, chronological order)."""
+    cp = make_cp(connectors=2, meter_interval_override=0.2)
     assert csms.api("PUT", "/faults", {"name": "late_answer", "seconds": 1.0, "action": "StopTransaction"})[0] == 200
-    csms.api("DELETE", f"/cps/{cp.cp_id}/messages")
+    other = cp.start_session(2, TAG, 2.0)
+    wait_until(lambda: cp.connectors[2].transaction_id is not None, 3, "connector 2 charging")
     first = cp.start_session(1, TAG, 0.1)
     wait_until(lambda: any(m["action"] == "StopTransaction" for m in messages(csms, cp)), 3, "the first stop sent")
-    go_offline(cp, 0.6)
+    wait_until(lambda: cp.queued_messages >= 2, 3, "readings of connector 2 waiting behind it")
+    go_offline(cp, 0.3)
     csms.api("DELETE", "/faults")
     first.join(timeout=3)
-    session(cp)  # offline
+    other.join(timeout=5)
     back(cp)
-    sent = [(m["action"], m["payload"].get("transactionId")) for m in tx_messages(csms, cp)]
-    stop = sent[1]
-    assert sent[0][0] == "StartTransaction" and stop[0] == "StopTransaction"
-    assert sent[2] == stop, sent  # the one in doubt, again, before the offline transaction
-    assert [action for action, _ in sent[3:]] == ["StartTransaction", "StopTransaction"], sent
+    sent = [
+        (m["action"], m["payload"].get("connectorId"), m["payload"].get("transactionId")) for m in tx_messages(csms, cp)
+    ]
+    in_doubt = sent.index(next(item for item in sent if item[0] == "StopTransaction"))
+    assert sent[in_doubt + 1] == sent[in_doubt], sent  # again at once: before what waited behind it
+    assert sent.count(sent[in_doubt]) == 2
+    assert [item[0] for item in sent[in_doubt + 2 :]].count("MeterValues") >= 2, sent
     assert cp.replay_counts.in_doubt == 1
