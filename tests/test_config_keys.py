@@ -19,6 +19,7 @@ import gevent
 import pytest
 
 from ocpp_users.embedded import TestbedProcess
+from ocpp_users.v16.settings import Habits
 from ocpp_users.v16.station import Station
 from tests.station_helpers import (
     MakeStation,
@@ -284,7 +285,7 @@ def test_connection_time_out(csms: TestbedProcess, make_cp: MakeStation) -> None
     """§9.1.6 ConnectionTimeOut (errata 3.76; OCTT TC_011_2_CS): an EV not plugged in within it
     after a remote start sends the connector from Preparing back to Available, no transaction; a
     longer ConnectionTimeOut lets the same EV start."""
-    cp = make_cp(plug_in_delay=(20.0, 20.0))  # 1 s at the time factor 20
+    cp = make_cp(habits=Habits(plug_in_delay=(20.0, 20.0)))  # 1 s at the time factor 20
     assert change(csms, cp, "ConnectionTimeOut", "0") == "Accepted"
     assert change(csms, cp, "ConnectionTimeOut", "-5") == "Rejected"
     assert change(csms, cp, "ConnectionTimeOut", "1") == "Accepted"
@@ -306,7 +307,7 @@ def test_stop_transaction_on_ev_side_disconnect(csms: TestbedProcess, make_cp: M
     """§4.10, §9.1.23, OCTT TC_005_1_CS and TC_005_3_CS: unplugged at the EV, the transaction stops
     (EVDisconnected) while the key is true; false, it goes on SuspendedEV ("EV side disconnected")
     until the CSMS stops it (reason Remote)."""
-    cp = make_cp(driver_return=(600.0, 600.0))
+    cp = make_cp(habits=Habits(driver_return=(600.0, 600.0)))
     session(cp, default_stop_reason="EVDisconnected")
     [stop] = payloads(csms, cp.cp_id, "StopTransaction")
     assert stop["reason"] == "EVDisconnected"
@@ -330,7 +331,7 @@ def test_stop_transaction_on_ev_side_disconnect(csms: TestbedProcess, make_cp: M
 def test_unlock_connector_on_ev_side_disconnect(csms: TestbedProcess, make_cp: MakeStation) -> None:
     """§4.10, §9.1.33, OCTT TC_005_2_CS: with UnlockConnectorOnEVSideDisconnect false the connector
     stays locked after the EVDisconnected stop (Finishing) until UnlockConnector; true, Available."""
-    cp = make_cp(driver_return=(600.0, 600.0))
+    cp = make_cp(habits=Habits(driver_return=(600.0, 600.0)))
     assert change(csms, cp, "UnlockConnectorOnEVSideDisconnect", "false") == "Accepted"
     running = cp.start_session(1, TAG, 0.2, default_stop_reason="EVDisconnected")
     wait_status(csms, cp.cp_id, 1, "Finishing")

@@ -48,20 +48,26 @@ def test_behaviour_options_reach_every_charge_point() -> None:
     )
     config = fleet_config(options, "ws://csms.example/ocpp/")
     settings = config.settings_for("CP-1", "ws://csms.example/ocpp/")
+    habits = settings.habits
+    assert config.settings_for("CP-2", "ws://csms.example/ocpp/").habits is habits  # one object for the fleet
     assert settings.configuration == {
         "LocalPreAuthorize": "true",
         "MeterValuesAlignedData": "Energy.Active.Import.Register,SoC",
         "ClockAlignedDataInterval": "900",
     }
-    assert settings.offline_replay_rate == 2.5
-    assert settings.plug_in_delay == (5.0, 20.0)
-    assert settings.driver_return == (30.0, 30.0)
-    assert settings.battery_wh == (40000.0, 80000.0)
-    assert settings.fault_rate_per_hour == 0.5
-    assert settings.fault_duration == (10.0, 20.0)
-    assert settings.fault_codes == ("GroundFailure", "WeakSignal")
+    assert habits.offline_replay_rate == 2.5
+    assert habits.plug_in_delay == (5.0, 20.0)
+    assert habits.driver_return == (30.0, 30.0)
+    assert habits.battery_wh == (40000.0, 80000.0)
+    assert habits.fault_rate_per_hour == 0.5
+    assert habits.fault_duration == (10.0, 20.0)
+    assert habits.fault_codes == ("GroundFailure", "WeakSignal")
     defaults = fleet_config(parse_args([]), "ws://csms.example/ocpp/").settings_for("CP-1", "ws://x/")
-    assert (defaults.fault_rate_per_hour, defaults.offline_replay_rate, defaults.plug_in_delay) == (
+    assert (
+        defaults.habits.fault_rate_per_hour,
+        defaults.habits.offline_replay_rate,
+        defaults.habits.plug_in_delay,
+    ) == (
         0.0,
         0.0,
         (0.0, 0.0),

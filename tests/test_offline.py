@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from ocpp_users.embedded import TestbedProcess
+from ocpp_users.v16.settings import Habits
 from ocpp_users.v16.station import Station
 from tests.station_helpers import MakeStation, back, go_offline, messages, record, session, station_factory
 from tests.test_handlers import TAG, wait_until
@@ -191,11 +192,11 @@ def test_a_start_that_never_gets_through_gives_transaction_id_minus_one(
 
 
 def test_offline_replay_rate_paces_the_replay(csms: TestbedProcess, make_cp: MakeStation) -> None:
-    """``offline_replay_rate``: at most that many queued messages a second (a trickle); 0 (the
+    """``Habits.offline_replay_rate``: at most that many queued messages a second (a trickle); 0 (the
     default) sends each as soon as the previous one is answered (a burst)."""
     gaps: dict[float, list[float]] = {}
     for rate in (0.0, 8.0):
-        cp = make_cp(meter_interval_override=0.1, offline_replay_rate=rate)
+        cp = make_cp(meter_interval_override=0.1, habits=Habits(offline_replay_rate=rate))
         session(cp)
         csms.api("DELETE", f"/cps/{cp.cp_id}/messages")
         go_offline(cp, 0.6)

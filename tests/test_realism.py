@@ -10,7 +10,7 @@ import gevent
 import pytest
 
 from ocpp_users.embedded import TestbedProcess
-from ocpp_users.v16.settings import Behaviour
+from ocpp_users.v16.settings import Behaviour, Habits
 from ocpp_users.v16.station import Station
 from tests.station_helpers import MakeStation, actions, clear, record, session, station_factory
 from tests.test_handlers import TAG, payloads, result_of, statuses, wait_status, wait_until
@@ -33,7 +33,7 @@ def test_a_full_ev_stops_drawing_power(csms: TestbedProcess, make_cp: MakeStatio
     not taking any": once its battery is full the connector reports SuspendedEV, power drops to 0
     and the energy register stops; the transaction goes on until the driver ends it."""
     # A 50 Wh battery arriving 10-60 % full, 10 kW, 20 x time: full after 0.36 to 0.81 s.
-    cp = make_cp(battery_wh=(50.0, 50.0), power_range_w=(10000.0, 10000.0), meter_interval_override=0.2)
+    cp = make_cp(habits=Habits(battery_wh=(50.0, 50.0)), power_range_w=(10000.0, 10000.0), meter_interval_override=0.2)
     session(cp, duration=1.5)
     assert statuses(csms, cp.cp_id, 1) == ["Preparing", "Charging", "SuspendedEV", "Finishing", "Available"]
     readings = payloads(csms, cp.cp_id, "MeterValues")
@@ -47,10 +47,10 @@ def test_a_full_ev_stops_drawing_power(csms: TestbedProcess, make_cp: MakeStatio
 
 
 def test_injected_faults_come_and_go(csms: TestbedProcess, make_cp: MakeStation) -> None:
-    """``fault_rate_per_hour``: connectors go Faulted with an errorCode from ``fault_codes`` and
-    recover to Available after ``fault_duration``; none without a rate."""
+    """``Habits.fault_rate_per_hour``: connectors go Faulted with an errorCode from ``fault_codes``
+    and recover to Available after ``fault_duration``; none without a rate."""
     quiet = make_cp()
-    cp = make_cp(fault_rate_per_hour=3600.0, fault_duration=(6.0, 6.0), fault_codes=("HighTemperature",))
+    cp = make_cp(habits=Habits(fault_rate_per_hour=3600.0, fault_duration=(6.0, 6.0), fault_codes=("HighTemperature",)))
     wait_until(lambda: statuses(csms, cp.cp_id, 1).count("Available") >= 2, 5, "a fault and its recovery")
     notes = [p for p in payloads(csms, cp.cp_id, "StatusNotification") if p["connectorId"] == 1]
     assert [(p["status"], p["errorCode"]) for p in notes[:2]] == [

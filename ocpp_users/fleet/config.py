@@ -20,7 +20,7 @@ from ocpp_users.fleet.ids import DEFAULT_TEMPLATE, check_template, read_credenti
 from ocpp_users.ocppj.redact import redact_url
 from ocpp_users.ocppj.text import frame_size
 from ocpp_users.ocppj.transport import DEFAULT_MAX_MESSAGE_SIZE, SecurityConfig
-from ocpp_users.v16.settings import Behaviour, ChargePointSettings
+from ocpp_users.v16.settings import DEFAULT_HABITS, Behaviour, ChargePointSettings, Habits
 from ocpp_users.v16.state.config import check_value
 
 STOP_REASONS = ("Local", "EVDisconnected", "mixed")
@@ -267,15 +267,8 @@ class FleetConfig:
     cpo_name: str | None = None
     signed_firmware_check: str = "location"
     manufacturer_roots: str | None = None
-    offline_replay_rate: float = 0.0
-    """Queued transaction messages per second and charge point after a reconnect (0: a burst)."""
-    plug_in_delay: tuple[float, float] = (0.0, 0.0)
-    driver_return: tuple[float, float] = (60.0, 60.0)
-    battery_wh: tuple[float, float] = (60000.0, 60000.0)
-    fault_rate: float = 0.0
-    """Faults per charge point per hour (simulated time)."""
-    fault_duration: tuple[float, float] = (30.0, 120.0)
-    fault_codes: tuple[str, ...] = tuple(DEFAULT_FAULT_CODES.split(","))
+    habits: Habits = DEFAULT_HABITS
+    """How the charge points, their EVs and drivers behave on their own (one object for the fleet)."""
 
     def security_for(self, cp_id: str) -> SecurityConfig:
         """The charge point's own credentials: its password from the ids file, its certificate from
@@ -319,13 +312,7 @@ class FleetConfig:
             tls_url=self.tls_url,
             behaviour=Behaviour(signed_firmware_check=self.signed_firmware_check),
             manufacturer_roots=self.manufacturer_roots,
-            offline_replay_rate=self.offline_replay_rate,
-            plug_in_delay=self.plug_in_delay,
-            driver_return=self.driver_return,
-            battery_wh=self.battery_wh,
-            fault_rate_per_hour=self.fault_rate,
-            fault_duration=self.fault_duration,
-            fault_codes=self.fault_codes,
+            habits=self.habits,
         )
         if self.firmware_version:
             settings.firmware_version = self.firmware_version
@@ -346,10 +333,11 @@ class FleetConfig:
             f"heartbeat {hb}, meter values {meter}, idle {self.idle_duration[0]:g}-{self.idle_duration[1]:g} s, "
             f"sessions {self.session_duration[0]:g}-{self.session_duration[1]:g} s, time factor {self.time_factor:g}"
         )
-        if self.offline_replay_rate:
-            text += f", offline replay {self.offline_replay_rate:g}/s per charge point"
-        if self.fault_rate:
-            text += f", {self.fault_rate:g} fault(s) per charge point-hour"
+        habits = self.habits
+        if habits.offline_replay_rate:
+            text += f", offline replay {habits.offline_replay_rate:g}/s per charge point"
+        if habits.fault_rate_per_hour:
+            text += f", {habits.fault_rate_per_hour:g} fault(s) per charge point-hour"
         return text
 
 
@@ -476,15 +464,17 @@ def fleet_config(
         cpo_name=cpo_name,
         signed_firmware_check=firmware_check,
         manufacturer_roots=existing_file(_get(options, "manufacturer_root"), "--manufacturer-root"),
-        offline_replay_rate=parse_number(
-            _get(options, "offline_replay_rate", 0.0), "--offline-replay-rate", strict=False
+        habits=Habits(
+            offline_replay_rate=parse_number(
+                _get(options, "offline_replay_rate", 0.0), "--offline-replay-rate", strict=False
+            ),
+            plug_in_delay=parse_range(_get(options, "plug_in_delay", "0"), "--plug-in-delay"),
+            driver_return=parse_range(_get(options, "driver_return", DEFAULT_DRIVER_RETURN), "--driver-return"),
+            battery_wh=_kwh(parse_range(_get(options, "ev_battery", DEFAULT_BATTERY), "--ev-battery")),
+            fault_rate_per_hour=parse_number(_get(options, "fault_rate", 0.0), "--fault-rate", strict=False),
+            fault_duration=parse_range(_get(options, "fault_duration", DEFAULT_FAULT_DURATION), "--fault-duration"),
+            fault_codes=parse_error_codes(_get(options, "fault_codes", DEFAULT_FAULT_CODES)),
         ),
-        plug_in_delay=parse_range(_get(options, "plug_in_delay", "0"), "--plug-in-delay"),
-        driver_return=parse_range(_get(options, "driver_return", DEFAULT_DRIVER_RETURN), "--driver-return"),
-        battery_wh=_kwh(parse_range(_get(options, "ev_battery", DEFAULT_BATTERY), "--ev-battery")),
-        fault_rate=parse_number(_get(options, "fault_rate", 0.0), "--fault-rate", strict=False),
-        fault_duration=parse_range(_get(options, "fault_duration", DEFAULT_FAULT_DURATION), "--fault-duration"),
-        fault_codes=parse_error_codes(_get(options, "fault_codes", DEFAULT_FAULT_CODES)),
     )
 
 

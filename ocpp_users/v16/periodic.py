@@ -163,7 +163,7 @@ def _ping(station: Station, connection: OcppConnection) -> None:
 def arm_fault(station: Station) -> None:
     """The next fault at the rate the settings give (a Poisson process: exponential gaps)."""
     station.timers.cancel_fault()
-    rate = station.settings.fault_rate_per_hour
+    rate = station.settings.habits.fault_rate_per_hour
     if rate <= 0 or station.stopping or not station.settings.behaviour.auto_follow_up:
         return
     gap = station.rng.expovariate(rate / 3600.0) / max(station.settings.time_factor, 1e-9)
@@ -177,8 +177,8 @@ def _fault_due(station: Station) -> None:
     candidates = [cid for cid, c in station.connectors.items() if cid > 0 and c.fault is None]
     if candidates:
         connector_id = station.rng.choice(candidates)
-        code = station.rng.choice(station.settings.fault_codes)
-        duration = station.draw(station.settings.fault_duration)
+        code = station.rng.choice(station.settings.habits.fault_codes)
+        duration = station.draw(station.settings.habits.fault_duration)
         station.spawn(station.quietly, lambda: station.inject_fault(connector_id, code, duration))
     arm_fault(station)
 

@@ -160,7 +160,7 @@ def run_session(
             # or the CSMS stops it (Remote).
             connector.meter.offering = False
             cp.report_status(connector_id, S.suspended_ev, info=EV_SIDE_DISCONNECTED)
-            connector.stop_event.wait(timeout=cp.draw(cp.settings.driver_return))
+            connector.stop_event.wait(timeout=cp.draw(cp.settings.habits.driver_return))
             reason = connector.stop_reason or "Local"
             unplugged_at_ev = False
         id_tag_stop = id_tag if reason == "Local" else None
@@ -175,7 +175,7 @@ def run_session(
             # UnlockConnector, OCTT TC_005_2_CS): Finishing until then.
             connector.stop_reason = None
             connector.stop_event.clear()
-            connector.stop_event.wait(timeout=cp.draw(cp.settings.driver_return))
+            connector.stop_event.wait(timeout=cp.draw(cp.settings.habits.driver_return))
         cp.report_status(connector_id, _idle_status(connector), connector.fault or "NoError")
     except VolatileOcppError as exc:
         cp.last_error = exc.reason

@@ -43,6 +43,37 @@ class Behaviour:
     simulator cannot fetch."""
 
 
+@dataclass(frozen=True)
+class Habits:
+    """How a charger, the EVs that come to it and their drivers behave on their own: offline replay,
+    plug-in, return and battery, injected faults. Frozen: one object serves a whole fleet (a
+    setting per charge point is memory times 20,000)."""
+
+    offline_replay_rate: float = 0.0
+    """Queued transaction messages delivered per second after a reconnect (0: each as soon as the
+    previous one is answered, a burst; 0.5: a trickle, one every two seconds)."""
+    plug_in_delay: tuple[float, float] = (0.0, 0.0)
+    """Seconds (simulated: divided by ``time_factor``) from the driver's identification (or a remote
+    start) until the EV is plugged in, drawn per session; ConnectionTimeOut cancels a session whose
+    EV is not plugged in by then."""
+    driver_return: tuple[float, float] = (60.0, 60.0)
+    """Seconds (simulated) until the driver comes back after unplugging at the EV side: to end a
+    transaction kept going by StopTransactionOnEVSideDisconnect=false, or to free a connector kept
+    locked by UnlockConnectorOnEVSideDisconnect=false."""
+    battery_wh: tuple[float, float] = (60000.0, 60000.0)
+    """Battery sizes (Wh) of the EVs that come to charge, one drawn per session: a full battery takes
+    no more energy (SuspendedEV)."""
+    fault_rate_per_hour: float = 0.0
+    """Faults per hour (simulated) injected on each charge point, on one of its connectors (0: none)."""
+    fault_duration: tuple[float, float] = (30.0, 120.0)
+    """Seconds (simulated) an injected fault lasts before the connector recovers."""
+    fault_codes: tuple[str, ...] = ("GroundFailure", "HighTemperature", "OverCurrentFailure", "PowerMeterFailure")
+    """ChargePointErrorCode values an injected fault draws from."""
+
+
+DEFAULT_HABITS = Habits()
+
+
 @dataclass
 class ChargePointSettings:
     """Everything one charge point needs to connect and behave."""
@@ -91,23 +122,5 @@ class ChargePointSettings:
     tls_url: str | None = None
     """The wss:// URL after an upgrade to security profile 2 or 3 (A00.FR.006 lets a CSMS serve
     each profile on its own port); None: ``url`` with ws:// replaced by wss://."""
-    offline_replay_rate: float = 0.0
-    """Queued transaction messages delivered per second after a reconnect (0: each as soon as the
-    previous one is answered, a burst; 0.5: a trickle, one every two seconds)."""
-    plug_in_delay: tuple[float, float] = (0.0, 0.0)
-    """Seconds (simulated: divided by ``time_factor``) from the driver's identification (or a remote
-    start) until the EV is plugged in, drawn per session; ConnectionTimeOut cancels a session whose
-    EV is not plugged in by then."""
-    driver_return: tuple[float, float] = (60.0, 60.0)
-    """Seconds (simulated) until the driver comes back after unplugging at the EV side: to end a
-    transaction kept going by StopTransactionOnEVSideDisconnect=false, or to free a connector kept
-    locked by UnlockConnectorOnEVSideDisconnect=false."""
-    battery_wh: tuple[float, float] = (60000.0, 60000.0)
-    """Battery sizes (Wh) of the EVs that come to charge, one drawn per session: a full battery takes
-    no more energy (SuspendedEV)."""
-    fault_rate_per_hour: float = 0.0
-    """Faults per hour (simulated) injected on each charge point, on one of its connectors (0: none)."""
-    fault_duration: tuple[float, float] = (30.0, 120.0)
-    """Seconds (simulated) an injected fault lasts before the connector recovers."""
-    fault_codes: tuple[str, ...] = ("GroundFailure", "HighTemperature", "OverCurrentFailure", "PowerMeterFailure")
-    """ChargePointErrorCode values an injected fault draws from."""
+    habits: Habits = DEFAULT_HABITS
+    """How the charger, its EVs and drivers behave on their own (one object a fleet shares)."""

@@ -145,7 +145,7 @@ class Station:
             settings.power_range_w,
             settings.time_factor,
             self.rng,
-            settings.battery_wh,
+            settings.habits.battery_wh,
         )
         self.state.ca_file = settings.security.ca_file
         self.state.manufacturer_file = settings.manufacturer_roots
@@ -940,7 +940,7 @@ class Station:
         (default: drawn from the settings); ConnectionTimeOut may end the session before."""
         connector = self.connectors[connector_id]
         if plug_in_delay is None:
-            plug_in_delay = self.draw(self.settings.plug_in_delay)
+            plug_in_delay = self.draw(self.settings.habits.plug_in_delay)
         reservation_id = None
         if connector.reservation is not None and connector.reservation.id_tag == id_tag:
             reservation_id = connector.reservation.reservation_id

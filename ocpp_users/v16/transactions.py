@@ -11,7 +11,7 @@ Every such message goes through :class:`TransactionMessages`. Built when it happ
 greenlet when nothing waits before it and the charge point is online (connected, its last
 BootNotification Accepted); otherwise it joins the queue. The queue is delivered by one greenlet
 that exists only while there is something to deliver (an idle charge point holds none), after the
-reconnect (and the boot, when one is needed), in order, at most ``offline_replay_rate`` messages a
+reconnect (and the boot, when one is needed), in order, at most ``Habits.offline_replay_rate`` messages a
 second when that pace is set. A CALLERROR or a missing answer is a "failure to process the
 message" (§3.7.1): it is tried again after TransactionMessageRetryInterval x n, at most
 TransactionMessageAttempts times, then dropped. A dropped connection is no attempt: the message
@@ -248,7 +248,7 @@ class TransactionMessages:
 
     def _drain(self) -> None:
         station = self.station
-        rate = station.settings.offline_replay_rate
+        rate = station.settings.habits.offline_replay_rate
         pause = 1.0 / rate if rate > 0 else 0.0
         self.replay_started = time.monotonic()
         delivered = False

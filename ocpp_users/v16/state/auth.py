@@ -85,7 +85,8 @@ class LocalAuthList:
         self.version = 0
         self.entries: dict[str, dict[str, Any]] = {}
         self.max_length = max_length
-        self._folded: dict[str, str] = {}
+        self._folded: dict[str, str] | None = None
+        """Case-folded idTag -> the idTag as listed (None while the list is empty)."""
 
     def apply(self, version: int, update_type: str, items: list[dict[str, Any]]) -> str:
         """Apply a SendLocalList.req; return its UpdateStatus."""
@@ -112,7 +113,7 @@ class LocalAuthList:
         if len(new) > self.max_length:
             return "Failed"
         self.entries = new
-        self._folded = folded
+        self._folded = folded or None
         self.version = version
         return "Accepted"
 
@@ -120,12 +121,13 @@ class LocalAuthList:
         found = self.entries.get(id_tag)
         if found is not None:
             return found
-        original = self._folded.get(id_tag.casefold())
+        folded = self._folded
+        original = folded.get(id_tag.casefold()) if folded is not None else None
         return self.entries.get(original) if original is not None else None
 
     def clear(self) -> None:
         self.entries = {}
-        self._folded = {}
+        self._folded = None
         self.version = 0
 
 
