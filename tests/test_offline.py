@@ -199,7 +199,7 @@ def test_offline_replay_rate_paces_the_replay(csms: TestbedProcess, make_cp: Mak
         cp = make_cp(meter_interval_override=0.1, habits=Habits(offline_replay_rate=rate))
         session(cp)
         csms.api("DELETE", f"/cps/{cp.cp_id}/messages")
-        go_offline(cp, 0.6)
+        go_offline(cp, 0.45)
         session(cp, duration=0.35)
         back(cp)
         arrived = [m["ts"] for m in tx_messages(csms, cp)]
