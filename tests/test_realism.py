@@ -51,12 +51,17 @@ def test_injected_faults_come_and_go(csms: TestbedProcess, make_cp: MakeStation)
     and recover to Available after ``fault_duration``; none without a rate."""
     quiet = make_cp()
     cp = make_cp(habits=Habits(fault_rate_per_hour=3600.0, fault_duration=(6.0, 6.0), fault_codes=("HighTemperature",)))
-    wait_until(lambda: statuses(csms, cp.cp_id, 1).count("Available") >= 2, 5, "a fault and its recovery")
-    notes = [p for p in payloads(csms, cp.cp_id, "StatusNotification") if p["connectorId"] == 1]
-    assert [(p["status"], p["errorCode"]) for p in notes[:2]] == [
-        ("Faulted", "HighTemperature"),
-        ("Available", "NoError"),
-    ]
+
+    def notes() -> list[tuple[str, str]]:
+        return [(p["status"], p["errorCode"]) for p in payloads(csms, cp.cp_id, "StatusNotification")]
+
+    fault, recovery = ("Faulted", "HighTemperature"), ("Available", "NoError")
+    wait_until(
+        lambda: recovery in notes()[notes().index(fault) :] if fault in notes() else False, 5, "a fault, then recovery"
+    )
+    sequence = notes()
+    assert sequence[sequence.index(fault) + 1] == recovery, sequence
+    assert set(sequence) == {fault, recovery}, sequence
     assert payloads(csms, quiet.cp_id, "StatusNotification") == []
 
 

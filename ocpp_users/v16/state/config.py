@@ -2,6 +2,28 @@
 
 From the specification (§9): "the following configuration keys are defined"; values travel as
 strings, booleans as ``true``/``false``, lists as comma-separated values (CSL).
+
+Every key reported here has its behaviour (``tests/test_config_keys.py`` changes each at runtime and
+watches the wire); where it lives:
+
+- authorization (§3.5): AllowOfflineTxForUnknownId, LocalAuthorizeOffline, LocalPreAuthorize in
+  ``sessions.authorized``; AuthorizationCacheEnabled, LocalAuthListEnabled in ``state/auth.py``;
+  AuthorizeRemoteTxRequests in ``answers/core.py``; LocalAuthListMaxLength, SendLocalListMaxLength in
+  ``answers/local_auth.py``
+- metering (§3.16): MeterValueSampleInterval, MeterValuesSampledData, StopTxnSampledData in
+  ``sessions.py`` and ``Station.sample``; ClockAlignedDataInterval, MeterValuesAlignedData,
+  StopTxnAlignedData in ``periodic.py`` and ``Station.aligned_readings``
+- sessions: ConnectionTimeOut, StopTransactionOnEVSideDisconnect, UnlockConnectorOnEVSideDisconnect,
+  StopTransactionOnInvalidId in ``sessions.py``; TransactionMessageAttempts,
+  TransactionMessageRetryInterval in ``transactions.py``
+- the connection: HeartbeatInterval in ``Station.run_heartbeats``, WebSocketPingInterval in
+  ``periodic.py``; GetConfigurationMaxKeys in ``answers/core.py``
+- smart charging: ChargeProfileMaxStackLevel, ChargingScheduleMaxPeriods, MaxChargingProfilesInstalled
+  in ``answers/smart_charging.py`` (ChargingScheduleAllowedChargingRateUnit lists both units, and both
+  are taken); ReserveConnectorZeroSupported in ``answers/reservation.py``
+- what the charger is: NumberOfConnectors, SupportedFeatureProfiles (the profiles ``answers/`` implements),
+  ConnectorPhaseRotation (reported as set); ResetRetries (a simulated reset never fails, so there is
+  nothing to retry); the security whitepaper's keys in ``answers/security.py``
 """
 
 from __future__ import annotations
