@@ -56,6 +56,10 @@ def test_a_stop_racing_in_flight_calls_is_never_a_failure(csms: TestbedProcess) 
         assert heartbeats > 100  # the stop raced plenty of calls
         ids = {f"{tag}-{n}" for n in range(1, 21)}
         assert received(csms, ids, "StartTransaction") == received(csms, ids, "StopTransaction") > 0
+        status, body = csms.api("GET", "/transactions")
+        assert status == 200
+        ours = [t for t in body["transactions"] if t["cp_id"] in ids]
+        assert ours and [t for t in ours if t["active"]] == []  # the CSMS holds no open transaction
         assert fleet_state(env).users == 0 and fleet_state(env).counts["total"] == 0
 
 
