@@ -314,7 +314,8 @@ def on_spawning_complete(environment: Environment) -> None:
     if hasattr(gc, "freeze"):
         gc.collect()
         gc.freeze()
-    Fleet.of(environment).fidelity.tracker.restart_run_figures()
+    # After the loop has caught up with this collection (its stall is the ramp's, not the fleet's).
+    gevent.spawn_later(1.0, Fleet.of(environment).fidelity.tracker.restart_run_figures)
 
 
 def on_quitting(environment: Environment, **_: Any) -> None:
