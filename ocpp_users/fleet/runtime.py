@@ -297,8 +297,10 @@ def on_test_start(environment: Environment, **_: Any) -> None:
 
 
 def on_test_stopping(environment: Environment, **_: Any) -> None:
+    fleet = Fleet.of(environment)
+    fleet.fidelity.tracker.end_run_figures()  # stopping the fleet is the harness's work, not the fleet's
     if not is_worker(environment.runner):
-        log.info("fleet at the end of the test: %s", Fleet.of(environment).monitor.summary())
+        log.info("fleet at the end of the test: %s", fleet.monitor.summary())
 
 
 def on_test_stop(environment: Environment, **_: Any) -> None:
