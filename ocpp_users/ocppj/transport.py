@@ -325,7 +325,6 @@ class _MaskKeys:
         self._offset = offset + 4
         return self._buffer[offset : offset + 4]
 
-
     def forget(self) -> None:
         """A forked child must not reuse its parent's keys."""
         self._buffer, self._offset = b"", 0
