@@ -53,6 +53,8 @@ class Case:
     """OCPP 1.6 feature profile (``Core``, ``FirmwareManagement``, ``LocalAuthListManagement``,
     ``Reservation``, ``SmartCharging``, ``RemoteTrigger``) or ``Security`` for the security
     whitepaper cases: a case of a profile the CSMS does not declare is NOT APPLICABLE."""
+    also_profiles: ClassVar[tuple[str, ...]] = ()
+    """Further feature profiles the case needs (TC_080/TC_081: FirmwareManagement beside Security)."""
     cp_actions: ClassVar[tuple[str, ...]] = ()
     """Charge-point-initiated actions the CSMS must answer."""
     csms_actions: ClassVar[tuple[str, ...]] = ()
