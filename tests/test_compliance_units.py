@@ -19,7 +19,7 @@ import pytest
 
 from ocpp_users.embedded import TestbedProcess, TestbedStartError
 from ocpp_users.ocppj.transport import SecurityConfig
-from ocpp_users.v16.actions import CP_INITIATED, CSMS_INITIATED
+from ocpp_users.v16.actions import CP_INITIATED, CSMS_INITIATED, SECURITY_EXTENSION
 from scenarios import demo, probe
 from scenarios.base import CASE_PACKAGES, PRECONDITIONS, Case, all_cases
 from scenarios.console import Console
@@ -50,8 +50,8 @@ PACKAGE_PROFILES = {
 
 
 def test_registry_has_every_case_once_in_document_order() -> None:
-    """Every TC_xxx_CSMS case of the document (but the security-extension ones still pending), in
-    the document's order; each case's profile is its package's."""
+    """Every TC_xxx_CSMS case of the document, in the document's order; each case's profile is its
+    package's."""
     cases = all_cases()
     ids = [c.case_id for c in cases]
     assert len(DOCUMENT_IDS) == 75 and len(set(DOCUMENT_IDS)) == 75
@@ -64,8 +64,9 @@ def test_registry_has_every_case_once_in_document_order() -> None:
         package = case.__module__.rsplit(".", 1)[0]
         assert case.profile == PACKAGE_PROFILES[package], case.case_id
         assert case.profile in FEATURE_PROFILES
-        assert set(case.cp_actions) <= {str(a) for a in CP_INITIATED}, case.case_id
-        assert set(case.csms_actions) <= {str(a) for a in CSMS_INITIATED}, case.case_id
+        assert set(case.cp_actions) <= {str(a) for a in CP_INITIATED | SECURITY_EXTENSION}, case.case_id
+        assert set(case.csms_actions) <= {str(a) for a in CSMS_INITIATED | SECURITY_EXTENSION}, case.case_id
+        assert set(case.also_profiles) <= set(FEATURE_PROFILES), case.case_id
         assert set(case.preconditions) <= set(PRECONDITIONS)
 
 
@@ -271,11 +272,15 @@ def test_core_actions_are_the_core_profile_and_every_case_needs_only_those() -> 
         "StopTransaction",
     }
     assert not probe.is_core("FirmwareStatusNotification") and not probe.is_core("DiagnosticsStatusNotification")
-    for case in all_cases():  # Core actions, and the firmware notifications (FirmwareManagement)
+    # Core actions, the firmware notifications (FirmwareManagement) and the security extension's (Security)
+    for case in all_cases():
         for action in case.cp_actions:
-            assert probe.profile_of(action) in ("Core", "FirmwareManagement"), (case.case_id, action)
-            if not probe.is_core(action):
+            profile = probe.profile_of(action)
+            assert profile in ("Core", "FirmwareManagement", "Security"), (case.case_id, action)
+            if profile == "FirmwareManagement":
                 assert case.profile in ("FirmwareManagement", "RemoteTrigger"), (case.case_id, action)
+            if profile == "Security":
+                assert case.profile == "Security", (case.case_id, action)
 
 
 def test_configuration_keys_compare_case_insensitively() -> None:
