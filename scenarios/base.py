@@ -59,6 +59,9 @@ class Case:
     """Charge-point-initiated actions the CSMS must answer."""
     csms_actions: ClassVar[tuple[str, ...]] = ()
     """Actions the CSMS must send (a trigger driver or an operator makes it)."""
+    set_up: ClassVar[str] = ""
+    """The set-up the case needs beyond a driver and idTags, as ``--list`` shows it (the security
+    cases: a security profile, certificates); :meth:`not_applicable` says why a run lacks it."""
     preconditions: ClassVar[tuple[str, ...]] = ()
     """Keys of :data:`PRECONDITIONS` the case needs."""
     steps: ClassVar[tuple[str, ...]] = ()

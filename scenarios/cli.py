@@ -579,6 +579,8 @@ def _needs(case: type[Case]) -> str:
         parts.append("CSMS->CP " + ", ".join(case.csms_actions))
     if case.preconditions:
         parts.append("preconditions: " + "; ".join(PRECONDITIONS[p] for p in case.preconditions))
+    if case.set_up:
+        parts.append("set-up: " + case.set_up)
     return " | ".join(parts) or "-"
 
 

@@ -29,7 +29,14 @@ from typing import Any, Protocol, TextIO
 
 import gevent
 
-from ocpp_users.ocppj.errors import CallTimeout, ConnectionLost, FrameError, TransportError, VolatileOcppError
+from ocpp_users.ocppj.errors import (
+    AuthenticationFailed,
+    CallTimeout,
+    ConnectionLost,
+    FrameError,
+    TransportError,
+    VolatileOcppError,
+)
 from ocpp_users.ocppj.frames import Call, CallError, CallResult, parse
 from ocpp_users.ocppj.sink import Recorder
 from ocpp_users.v16.answers import InboundCall
@@ -630,6 +637,23 @@ class Runner:
         if other and cp.connected:
             cp.close()
 
+    def _first_password_again(self, exc: TransportError, notes: list[str]) -> bool:
+        """A CSMS that set a new AuthorizationKey but refuses it (TC_073 FAILED) may still take the
+        run's password: the clean-up tries it, so that the cases after it do not fail for that."""
+        first = self.options.security.password
+        if not isinstance(exc, AuthenticationFailed) or not first or self._security.password == first:
+            return False
+        link = self.charge_point.link
+        link.use(replace(self._security, password=first))
+        try:
+            self._reconnect()
+        except TransportError:
+            link.use(self._security)
+            return False
+        self._security = link.security
+        notes.append("clean-up: the CSMS refused the new AuthorizationKey; the run's own password connected again")
+        return True
+
     def _deliver_security_events(self, notes: list[str]) -> None:
         """Security events a handler queued during the case go out now, in the clean-up (A04.FR.02:
         guaranteed delivery), not in the next case's wire log."""
@@ -657,8 +681,9 @@ class Runner:
             try:
                 self._reconnect()
             except TransportError as exc:
-                notes.append(f"clean-up: reconnect failed: {exc.reason}")
-                return
+                if not self._first_password_again(exc, notes):
+                    notes.append(f"clean-up: reconnect failed: {exc.reason}")
+                    return
             rebooted = True
         if rebooted or cp.registration != "Accepted":
             self._boot_quietly()

@@ -388,6 +388,7 @@ class Session(CsmsHandlers):
             and str(payload.get("key", "")).casefold() == "authorizationkey"
             and isinstance(result, dict)
             and result.get("status") == "Accepted"
+            and not self.faults.keep_old_password()
             and self.store.passwords.authorization_key_accepted(self.id, payload.get("value"))
         ):
             LOG.info("%s: new AuthorizationKey accepted; the old password is refused from now on", self.id)

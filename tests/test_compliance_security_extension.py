@@ -216,6 +216,21 @@ def test_tc073_fails_when_the_csms_still_accepts_the_old_password(tb: demo.DemoR
     assert result.failed_checks == [check]
 
 
+def test_tc073_fails_when_the_csms_does_not_use_the_key_it_set(tb: demo.DemoRun, cp_id: str) -> None:
+    """A CSMS that keeps the old password after an Accepted AuthorizationKey (A01.FR.03) FAILS step
+    3 twice: the old password still gets in, the new one is refused. The clean-up then connects
+    with the run's own password, so the next case does not fail for it."""
+    options = options_for(tb, cp_id, only=("TC_073_CSMS", "TC_079_CSMS"))
+    result = run(tb, options, {"name": "keep_old_password"})
+    tc073, tc079 = result.cases
+    assert tc073.verdict == Verdict.failed, (tc073.verdict, tc073.reason)
+    failed = [(c.step, c.message, c.field) for c in tc073.failed_checks]
+    assert failed == [("3", "WebSocket connection", "Authorization"), ("3", "WebSocket connection", "")], failed
+    assert "401" in tc073.failed_checks[1].actual
+    assert any("the run's own password connected again" in note for note in tc073.notes), tc073.notes
+    assert tc079.verdict == Verdict.passed, tc079.reason
+
+
 def test_the_new_authorization_key_is_the_password_for_the_rest_of_the_run(tb: demo.DemoRun, cp_id: str) -> None:
     """After TC_073 the testbed refuses the old password (A01.FR.03): the runner keeps the new one,
     so the cases after it connect and pass; the key never shows in the report."""

@@ -38,6 +38,7 @@ class UpdateChargePointPassword(Case):
     section = "3.21.1"
     table = 179
     profile = "Security"
+    set_up = "Basic auth (--security-profile 1 or 2, --basic-auth-password); --authorization-key"
     csms_actions = ("ChangeConfiguration",)
     steps = (
         "Prerequisite: The Central System supports Security profile 1 and/or 2.",

@@ -40,6 +40,9 @@ class UpdateChargePointCertificate(Case):
     section = "3.21.1"
     table = 180
     profile = "Security"
+    set_up = (
+        "security profile 3: wss://, --client-cert/--client-key, --ca-file with the root of the CSMS's CA; --cpo-name"
+    )
     cp_actions = ("SignCertificate",)
     csms_actions = ("ExtendedTriggerMessage",)
     steps = (

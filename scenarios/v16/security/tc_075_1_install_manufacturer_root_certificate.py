@@ -26,6 +26,7 @@ class InstallManufacturerRootCertificate(Case):
     section = "3.21.1"
     table = 181
     profile = "Security"
+    set_up = "wss:// (security profile 2 or 3); --root-certificate"
     csms_actions = ("InstallCertificate", "GetInstalledCertificateIds")
     steps = (
         "Prerequisite: The Central System supports Security profile 2 and/or 3.",

@@ -28,6 +28,7 @@ class InstallCentralSystemRootCertificate(Case):
     section = "3.21.1"
     table = 182
     profile = "Security"
+    set_up = "wss:// (security profile 2 or 3); --root-certificate"
     csms_actions = ("InstallCertificate", "GetInstalledCertificateIds")
     steps = (
         "Prerequisite: The Central System supports Security profile 2 and/or 3.",

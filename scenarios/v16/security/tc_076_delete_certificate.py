@@ -45,6 +45,7 @@ class DeleteCertificate(Case):
     section = "3.21.1"
     table = 183
     profile = "Security"
+    set_up = "--root-certificate (not the root of the CSMS's own TLS certificate)"
     csms_actions = ("InstallCertificate", "GetInstalledCertificateIds", "DeleteCertificate")
     steps = (
         "Before: Memory State(s): Request Central System to install a CentralSystemRootCertificate (Root 2)",

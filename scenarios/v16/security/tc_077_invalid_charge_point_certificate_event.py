@@ -38,6 +38,9 @@ class InvalidChargePointCertificateEvent(Case):
     section = "3.21.2"
     table = 184
     profile = "Security"
+    set_up = (
+        "security profile 3: wss://, --client-cert/--client-key, --ca-file with the root of the CSMS's CA; --cpo-name"
+    )
     cp_actions = ("SignCertificate", "SecurityEventNotification")
     csms_actions = ("ExtendedTriggerMessage",)
     steps = (

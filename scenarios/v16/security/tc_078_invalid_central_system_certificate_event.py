@@ -29,6 +29,7 @@ class InvalidCentralSystemCertificateEvent(Case):
     section = "3.21.2"
     table = 185
     profile = "Security"
+    set_up = "wss:// (security profile 2 or 3); --root-certificate"
     cp_actions = ("SecurityEventNotification",)
     csms_actions = ("InstallCertificate",)
     steps = (

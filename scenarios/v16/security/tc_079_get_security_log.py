@@ -24,6 +24,7 @@ class GetSecurityLog(Case):
     section = "3.21.2"
     table = 186
     profile = "Security"
+    set_up = "a security profile (1, 2 or 3); --log-location"
     cp_actions = ("LogStatusNotification",)
     csms_actions = ("GetLog",)
     steps = (

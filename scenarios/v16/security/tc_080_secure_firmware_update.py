@@ -39,6 +39,7 @@ class SecureFirmwareUpdate(Case):
     section = "3.21.3"
     table = 187
     profile = "Security"
+    set_up = "a security profile; --manufacturer-root, --signing-certificate, --firmware-signature, --firmware-url"
     also_profiles = ("FirmwareManagement",)
     cp_actions = ("SignedFirmwareStatusNotification", "SecurityEventNotification", "StatusNotification")
     csms_actions = ("SignedUpdateFirmware",)

@@ -31,6 +31,7 @@ class SecureFirmwareUpdateInvalidSignature(Case):
     section = "3.21.3"
     table = 188
     profile = "Security"
+    set_up = "a security profile; --manufacturer-root, --signing-certificate, --invalid-firmware-signature"
     also_profiles = ("FirmwareManagement",)
     cp_actions = ("SignedFirmwareStatusNotification",)
     csms_actions = ("SignedUpdateFirmware",)

@@ -42,6 +42,7 @@ class BasicAuthentication(Case):
     section = "3.21.3"
     table = 189
     profile = "Security"
+    set_up = "Basic auth (--security-profile 1 or 2, --basic-auth-password)"
     cp_actions = ("BootNotification", "StatusNotification")
     steps = (
         "Before: Reusable State(s): The OCTT closes the connection.",

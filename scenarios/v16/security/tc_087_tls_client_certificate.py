@@ -39,6 +39,7 @@ class TlsClientCertificate(Case):
     section = "3.21.3"
     table = 191
     profile = "Security"
+    set_up = "security profile 3: wss://, --client-cert/--client-key, --ca-file"
     cp_actions = ("BootNotification", "StatusNotification")
     steps = (
         "Before: Reusable State(s): The OCTT closes the connection.",
