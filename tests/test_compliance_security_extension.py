@@ -18,6 +18,7 @@ import pytest
 
 from ocpp_users.embedded import TestbedProcess
 from ocpp_users.ocppj.frames import Call, parse
+from ocpp_users.v16.state.certificates import parse_pem, verify_signature
 from scenarios import demo, pki
 from scenarios.base import all_cases
 from scenarios.options import RunOptions, TestData
@@ -306,6 +307,15 @@ def test_missing_set_up_makes_the_cases_not_applicable(
     assert result.exit_code == 0
 
 
-def test_signing_data_defaults() -> None:
-    """TC_081's default <An invalid signature.> is base64 that signs nothing."""
-    assert TestData().invalid_firmware_signature and TestData().firmware_signature is None
+def test_the_demonstration_signs_its_firmware_and_the_default_invalid_signature_signs_nothing(
+    tls_demo: demo.DemoRun,
+) -> None:
+    """By the simulated charger's convention (the image is the location's bytes) the demonstration's
+    <Configured signature> verifies with its signing certificate, and TC_081's default <An invalid
+    signature.> does not (checked with the engine's L01.FR.04 verification)."""
+    data = tls_demo.options.test_data
+    assert data.signing_certificate and data.firmware_signature
+    signer = parse_pem(Path(data.signing_certificate).read_text())[0]
+    image = data.firmware_url.encode()
+    assert verify_signature(signer, data.firmware_signature, image) is None
+    assert verify_signature(signer, TestData().invalid_firmware_signature, image) is not None
