@@ -136,7 +136,7 @@ class TestData:
     cpo_name: str = "VolatileOCPP OCTT"
     """The Tool's CpoName configuration key: the O of its certificate signing requests (TC_074,
     TC_077; the whitepaper's A02 needs it set before a SignChargePointCertificate trigger)."""
-    authorization_key: str | None = None
+    authorization_key: str | None = field(default=None, repr=False)
     """The new AuthorizationKey TC_073 asks the CSMS to send (hexadecimal, 16 to 20 bytes; None: a
     random one per run). The CSMS expects it from then on: the Tool keeps using it for the run."""
     root_certificate: str | None = None

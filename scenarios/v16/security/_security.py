@@ -56,14 +56,15 @@ def needs_security_profile(options: RunOptions) -> str | None:
     return None
 
 
-def needs_client_certificate(options: RunOptions) -> str | None:
+def needs_client_certificate(options: RunOptions, signed_by_csms: bool = True) -> str | None:
     """Security profile 3: a wss:// URL and a client certificate, either as the run's profile or
-    beside profile 2's password (the Tool then connects with the certificate for the case); and the
-    CA file whose roots check the certificate the CSMS signs for the Tool (TC_074/TC_077)."""
+    beside profile 2's password (the Tool then connects with the certificate for the case); and,
+    when the CSMS signs a certificate for the Tool (``signed_by_csms``: TC_074/TC_077), the CA file
+    whose roots the charger checks it against."""
     security = options.security
     if not tls(options) or not security.client_cert:
         return "needs security profile 3: a wss:// URL and --client-cert/--client-key"
-    if not security.ca_file:
+    if signed_by_csms and not security.ca_file:
         return (
             "needs --ca-file with the root of the CSMS's certificate authority (the charge point checks the "
             "certificate the CSMS signs for it against its CentralSystemRootCertificates)"

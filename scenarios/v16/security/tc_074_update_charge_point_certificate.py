@@ -66,9 +66,9 @@ class UpdateChargePointCertificate(Case):
     def run(self, ctx: Context) -> None:
         ctx.use_client_certificate(step="Before")
         trigger_sign(ctx)
-        since = sign_certificate(ctx, step=3)
         link = ctx.cp.link
-        before = link.security
+        before = link.security  # (the CertificateSigned.req may be answered before the SignCertificate.conf is read)
+        since = sign_certificate(ctx, step=3)
         signed = ctx.await_call(
             "CertificateSigned",
             step=5,

@@ -39,7 +39,7 @@ class TlsClientCertificate(Case):
     section = "3.21.3"
     table = 191
     profile = "Security"
-    set_up = "security profile 3: wss://, --client-cert/--client-key, --ca-file"
+    set_up = "security profile 3: wss://, --client-cert/--client-key"
     cp_actions = ("BootNotification", "StatusNotification")
     steps = (
         "Before: Reusable State(s): The OCTT closes the connection.",
@@ -58,7 +58,7 @@ class TlsClientCertificate(Case):
 
     @classmethod
     def not_applicable(cls, options: RunOptions) -> str | None:
-        return needs_client_certificate(options)
+        return needs_client_certificate(options, signed_by_csms=False)
 
     def run(self, ctx: Context) -> None:
         ctx.disconnect(clean=True)
