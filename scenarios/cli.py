@@ -316,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--cpo-name",
         type=_cpo_name,
         default=TestData.cpo_name,
+        metavar="NAME",
         help=f"the Tool's CpoName, O of its certificate signing requests (TC_074, TC_077; default {TestData.cpo_name})",
     )
     secdata.add_argument(

@@ -20,7 +20,7 @@ import pytest
 from ocpp_users.embedded import TestbedProcess, TestbedStartError
 from ocpp_users.ocppj.transport import SecurityConfig
 from ocpp_users.v16.actions import CP_INITIATED, CSMS_INITIATED, SECURITY_EXTENSION
-from scenarios import demo, probe
+from scenarios import cli, demo, pki, probe
 from scenarios.base import CASE_PACKAGES, PRECONDITIONS, Case, all_cases
 from scenarios.console import Console
 from scenarios.context import casefold, response_step
@@ -28,6 +28,7 @@ from scenarios.drivers import CommandDriver, PromptDriver, UrlDriver, describe
 from scenarios.options import (
     FEATURE_PROFILES,
     RunOptions,
+    TestData,
     parse_profiles,
     security_file_errors,
     selected,
@@ -329,3 +330,54 @@ def test_testbed_start_errors_never_carry_the_password(monkeypatch: pytest.Monke
     assert password not in " ".join(seen["args"])  # type: ignore[arg-type]
     assert password not in text and "using password ***" in text
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def _parse(*argv: str) -> RunOptions:
+    parser = cli.build_parser()
+    args = parser.parse_args(["scenarios", *argv])
+    return cli.options_from_args(args, args.subparser)
+
+
+def test_security_test_data_options_reach_the_run_options(tmp_path: Path) -> None:
+    root = tmp_path / "root.pem"
+    root.write_text(pki.throwaway_root_pem())
+    key = "4F43415F4F4354545F61646D696E5F74657374"
+    options = _parse(
+        *("--cpo-name", "ACME CPO", "--authorization-key", key, "--root-certificate", str(root)),
+        *("--log-location", "sftp://logs.example/up", "--manufacturer-root", str(root)),
+        *("--signing-certificate", str(root), "--firmware-signature", "c2ln", "--invalid-firmware-signature", "YmFk"),
+    )
+    data = options.test_data
+    assert (data.cpo_name, data.authorization_key, data.root_certificate) == ("ACME CPO", key, str(root))
+    assert (data.log_location, data.manufacturer_root, data.signing_certificate) == (
+        "sftp://logs.example/up",
+        str(root),
+        str(root),
+    )
+    assert (data.firmware_signature, data.invalid_firmware_signature) == ("c2ln", "YmFk")
+    assert key not in repr(options)  # (a secret never in a repr)
+    defaults = _parse().test_data
+    assert defaults.authorization_key is None and defaults.root_certificate is None
+    assert defaults.invalid_firmware_signature == TestData.invalid_firmware_signature
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--authorization-key", "4F43"], "32 to 40 hexadecimal digits"),
+        (["--authorization-key", "Z" * 32], "hexadecimal"),
+        (["--root-certificate", "/missing/root.pem"], "/missing/root.pem: no such file"),
+        (["--signing-certificate", __file__], "holds no PEM certificate"),
+        (["--firmware-signature", "not base64!"], "must be base64"),
+        (["--cpo-name", "x" * 65], "1 to 64 characters"),
+    ],
+)
+def test_bad_security_test_data_is_one_line_and_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        _parse(*argv)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert "Z" * 32 not in err[0]
