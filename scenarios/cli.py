@@ -40,7 +40,7 @@ from scenarios.options import (  # noqa: E402
     split_patterns,
 )
 from scenarios.pki import certificate_problem  # noqa: E402
-from scenarios.reporting import write_html, write_json, write_junit  # noqa: E402
+from scenarios.reporting import write_reports  # noqa: E402
 from scenarios.runner import ConnectionFailed, Runner, select_cases  # noqa: E402
 
 PROG = "volatileocpp"
@@ -626,12 +626,7 @@ def run_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             started.stop()
     console.summary(run)
     try:
-        if args.junit:
-            write_junit(run, args.junit)
-        if args.json:
-            write_json(run, args.json)
-        if args.html:
-            write_html(run, args.html)
+        write_reports(run, junit=args.junit, json=args.json, html=args.html)
     except OSError as exc:
         sys.stderr.write(f"{PROG}: error: cannot write a report: {exc}\n")
         return 2

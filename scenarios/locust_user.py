@@ -56,7 +56,7 @@ from scenarios.options import (
     split_patterns,
 )
 from scenarios.pki import certificate_problem
-from scenarios.reporting import write_html, write_json, write_junit
+from scenarios.reporting import write_reports
 from scenarios.results import CaseResult, RunResult, Verdict
 from scenarios.runner import ConnectionFailed, Runner
 
@@ -368,12 +368,7 @@ class _Fire(Console):
 
 def _write_reports(environment: Environment, run: RunResult) -> None:
     o = _parsed(environment)
-    if o.octt_junit:
-        write_junit(run, o.octt_junit)
-    if o.octt_json:
-        write_json(run, o.octt_json)
-    if o.octt_html:
-        write_html(run, o.octt_html)
+    write_reports(run, junit=o.octt_junit, json=o.octt_json, html=o.octt_html)
 
 
 def _fail_setup(environment: Environment, reason: str) -> None:
