@@ -53,10 +53,15 @@ class Case:
     """OCPP 1.6 feature profile (``Core``, ``FirmwareManagement``, ``LocalAuthListManagement``,
     ``Reservation``, ``SmartCharging``, ``RemoteTrigger``) or ``Security`` for the security
     whitepaper cases: a case of a profile the CSMS does not declare is NOT APPLICABLE."""
+    also_profiles: ClassVar[tuple[str, ...]] = ()
+    """Further feature profiles the case needs (TC_080/TC_081: FirmwareManagement beside Security)."""
     cp_actions: ClassVar[tuple[str, ...]] = ()
     """Charge-point-initiated actions the CSMS must answer."""
     csms_actions: ClassVar[tuple[str, ...]] = ()
     """Actions the CSMS must send (a trigger driver or an operator makes it)."""
+    set_up: ClassVar[str] = ""
+    """The set-up the case needs beyond a driver and idTags, as ``--list`` shows it (the security
+    cases: a security profile, certificates); :meth:`not_applicable` says why a run lacks it."""
     preconditions: ClassVar[tuple[str, ...]] = ()
     """Keys of :data:`PRECONDITIONS` the case needs."""
     steps: ClassVar[tuple[str, ...]] = ()

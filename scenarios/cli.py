@@ -20,7 +20,7 @@ from collections.abc import Sequence  # noqa: E402
 from typing import NoReturn, TextIO  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
-from ocpp_users.embedded import TestbedProcess, TestbedStartError  # noqa: E402
+from ocpp_users.embedded import TestbedStartError  # noqa: E402
 from ocpp_users.ocppj.text import frame_size  # noqa: E402
 from ocpp_users.ocppj.transport import SecurityConfig  # noqa: E402
 from scenarios import demo  # noqa: E402
@@ -31,12 +31,16 @@ from scenarios.options import (  # noqa: E402
     RunOptions,
     Tags,
     TestData,
+    check_authorization_key,
+    check_signature,
+    file_problem,
     parse_profiles,
     redact_url,
     security_file_errors,
     split_patterns,
 )
-from scenarios.reporting import write_html, write_json, write_junit  # noqa: E402
+from scenarios.pki import certificate_problem  # noqa: E402
+from scenarios.reporting import write_reports  # noqa: E402
 from scenarios.runner import ConnectionFailed, Runner, select_cases  # noqa: E402
 
 PROG = "volatileocpp"
@@ -137,6 +141,35 @@ def _count(text: str) -> int:
     if not 1 <= value <= 100:
         raise ValueError(text)
     return value
+
+
+def _certificate_file(text: str) -> str:
+    problem = file_problem(text) or certificate_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{text}: {problem}")
+    return text
+
+
+def _authorization_key(text: str) -> str:
+    try:
+        check_authorization_key(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
+
+
+def _signature(text: str) -> str:
+    try:
+        check_signature(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
+
+
+def _cpo_name(text: str) -> str:
+    if not text.strip() or len(text) > 64:
+        raise argparse.ArgumentTypeError("--cpo-name must have 1 to 64 characters (the CSR's organizationName)")
+    return text
 
 
 _seconds.__name__ = "positive number of seconds"
@@ -276,6 +309,61 @@ def build_parser() -> argparse.ArgumentParser:
     profiles.add_argument(
         "--number-phases", type=_phases, default=TestData.number_phases, help="<Configured numberPhases> (3)"
     )
+    secdata = p.add_argument_group(
+        "security extension test data (TC_073 to TC_081; certificates are PEM files)",
+    )
+    secdata.add_argument(
+        "--cpo-name",
+        type=_cpo_name,
+        default=TestData.cpo_name,
+        metavar="NAME",
+        help=f"the Tool's CpoName, O of its certificate signing requests (TC_074, TC_077; default {TestData.cpo_name})",
+    )
+    secdata.add_argument(
+        "--authorization-key",
+        type=_authorization_key,
+        metavar="HEX",
+        help="the new AuthorizationKey TC_073 asks the CSMS to send: 16-20 bytes in hexadecimal (default: a random "
+        "one; the CSMS expects it afterwards, so give yours to know the password); never printed",
+    )
+    secdata.add_argument(
+        "--root-certificate",
+        type=_certificate_file,
+        metavar="FILE",
+        help="<Configured root certificate> the CSMS installs (TC_075_1, TC_075_2, TC_076, TC_078; default: a fresh "
+        "root per case)",
+    )
+    secdata.add_argument(
+        "--log-location",
+        default=TestData.log_location,
+        metavar="URL",
+        help="<Configured log location> of GetLog (TC_079)",
+    )
+    secdata.add_argument(
+        "--manufacturer-root",
+        type=_certificate_file,
+        metavar="FILE",
+        help="the Tool's factory ManufacturerRootCertificate(s): what --signing-certificate chains to (TC_080, TC_081)",
+    )
+    secdata.add_argument(
+        "--signing-certificate",
+        type=_certificate_file,
+        metavar="FILE",
+        help="<Configured signingCertificate> of SignedUpdateFirmware (TC_080, TC_081)",
+    )
+    secdata.add_argument(
+        "--firmware-signature",
+        type=_signature,
+        metavar="BASE64",
+        help="<Configured signature> of SignedUpdateFirmware (TC_080)",
+    )
+    secdata.add_argument(
+        "--invalid-firmware-signature",
+        type=_signature,
+        default=TestData.invalid_firmware_signature,
+        metavar="BASE64",
+        help="<An invalid signature.> the CSMS sends in TC_081 (default: the base64 of a text that signs nothing)",
+    )
     probe = p.add_argument_group("support probe")
     probe.add_argument("--no-probe", action="store_true", help="do not probe which actions the CSMS supports")
     probe.add_argument(
@@ -348,7 +436,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="send the message pairs the document lets swap (StartTransaction/Charging, "
         "StopTransaction/Finishing) in the other order",
     )
-    sec = p.add_argument_group("security (TC_085 Basic auth, TC_086 TLS)")
+    sec = p.add_argument_group(
+        "security (TC_073 and TC_085 need Basic auth, TC_075_x, TC_078 and TC_086 a wss:// URL, TC_074, TC_077 and "
+        "TC_087 a client certificate: with --basic-auth-password too, those connect with it for the case)"
+    )
     sec.add_argument(
         "--security-profile",
         type=int,
@@ -469,6 +560,14 @@ def options_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
             duration=args.schedule_duration,
             start_period=args.start_period,
             number_phases=args.number_phases,
+            cpo_name=args.cpo_name,
+            authorization_key=args.authorization_key,
+            root_certificate=args.root_certificate,
+            log_location=args.log_location,
+            manufacturer_root=args.manufacturer_root,
+            signing_certificate=args.signing_certificate,
+            firmware_signature=args.firmware_signature,
+            invalid_firmware_signature=args.invalid_firmware_signature,
         ),
     )
 
@@ -481,6 +580,8 @@ def _needs(case: type[Case]) -> str:
         parts.append("CSMS->CP " + ", ".join(case.csms_actions))
     if case.preconditions:
         parts.append("preconditions: " + "; ".join(PRECONDITIONS[p] for p in case.preconditions))
+    if case.set_up:
+        parts.append("set-up: " + case.set_up)
     return " | ".join(parts) or "-"
 
 
@@ -500,20 +601,20 @@ def run_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         list_cases(cases, sys.stdout)
         return 0
     _files_writable(parser, args.junit, args.json, args.html)
-    testbed: TestbedProcess | None = None
+    started: demo.DemoRun | None = None
     if not options.url:
         password = demo.testbed_password()
         try:
-            testbed = demo.start_testbed(password)
+            started = demo.start_demo(options, password)
         except (TestbedStartError, OSError) as exc:
             first = (demo.redact(str(exc), password).splitlines() or [type(exc).__name__])[0]
             sys.stderr.write(f"{PROG}: error: cannot start the testbed: {first}\n")
             return 2
-        options = demo.against_testbed(options, testbed, password)
-        sys.stdout.write(f"No --url: testing the bundled testbed CSMS at {testbed.ws_url} (driver: its control API)\n")
+        options = started.options
+        sys.stdout.write(f"No --url: testing {started.description}\n")
     options.interactive = not options.has_driver and sys.stdin.isatty()
     console = Console(sys.stdout, verbose=args.verbose)
-    runner = Runner(options, listener=console, out=sys.stdout)
+    runner = Runner(options, listener=console, out=sys.stdout, driver=started.driver if started else None)
     try:
         try:
             run = runner.run()
@@ -521,16 +622,11 @@ def run_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             sys.stderr.write(f"{PROG}: error: {exc}\n")
             return 2
     finally:
-        if testbed is not None:
-            testbed.stop()
+        if started is not None:
+            started.stop()
     console.summary(run)
     try:
-        if args.junit:
-            write_junit(run, args.junit)
-        if args.json:
-            write_json(run, args.json)
-        if args.html:
-            write_html(run, args.html)
+        write_reports(run, junit=args.junit, json=args.json, html=args.html)
     except OSError as exc:
         sys.stderr.write(f"{PROG}: error: cannot write a report: {exc}\n")
         return 2

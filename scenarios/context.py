@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
@@ -373,13 +373,29 @@ class Context:
         if self.heartbeats is not None:
             self.heartbeats.hold()
 
-    def connect(self, *, step: object) -> None:
-        """Open a new WebSocket connection; a refused one is FAILED."""
+    def connect(self, *, step: object, expected: str = "the CSMS accepts the connection (HTTP 101, ocpp1.6)") -> None:
+        """Open a new WebSocket connection; a refused one is FAILED (``expected`` says what the
+        document asks)."""
         self.hold_heartbeats()
         try:
             self._reconnect()
         except TransportError as exc:
-            self.fail(step, "WebSocket connection", "the CSMS accepts the connection (HTTP 101, ocpp1.6)", exc.reason)
+            self.fail(step, "WebSocket connection", expected, exc.reason)
+
+    def use_client_certificate(self, *, step: object) -> None:
+        """Security profile 3 for this case: when the run uses profile 2 and has a client
+        certificate too (``--client-cert`` beside ``--basic-auth-password``: a CSMS that serves both
+        profiles to this charge point, A00.FR.006), the Tool reconnects with the certificate, boots
+        (the general pre-condition: Accepted, OCTT §1.3) and goes on; the runner's clean-up comes
+        back to the run's profile."""
+        link = self.cp.link
+        if link.security.profile == 3:
+            return
+        self.disconnect(clean=True)
+        link.use(replace(link.security, profile=3))
+        self.connect(step=step)
+        boot = self.boot(step=step)
+        self.expect("status", "Accepted", boot.response, step=step, message="BootNotification.conf")
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
@@ -439,6 +455,22 @@ class Context:
                 f"{req} from the CSMS ({describe(action, payload)})",
                 f"none within {timeout:g} s (trigger: {trigger.summary()})",
             )
+        return self._received(call, step)
+
+    def await_call(self, action: str, *, step: object, since: float, what: str) -> InboundCall:
+        """A request the CSMS sends by itself, not at the Tool's request (the CertificateSigned.req
+        that follows an accepted SignCertificate.req): received at or after ``since`` within the
+        step timeout, schema-valid, and answered; ``what`` says what the document expects."""
+        call = self.tap.wait_for(action, self.step_timeout, since)
+        if call is None:
+            gevent.sleep(0)
+            self.fail(step, f"{action}.req", what, f"none within {self.step_timeout:g} s")
+        return self._received(call, step)
+
+    def _received(self, call: InboundCall, step: object) -> InboundCall:
+        """A request from the CSMS: schema-valid (else FAILED), recorded, and answered by the Tool."""
+        action = call.action
+        req = f"{action}.req"
         try:
             SCHEMAS.validate_request(action, call.payload)
         except SchemaViolation as exc:

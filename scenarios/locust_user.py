@@ -9,11 +9,16 @@ Each case is a request of type ``OCTT`` named by its id with the case's duration
 ERROR case is a failure whose message carries expected and actual. NOT APPLICABLE cases are
 reported under the type ``OCTT n/a``. The console shows what ``volatileocpp scenarios`` prints
 (one verdict line per case in document order, the details of a failure, the summary). The user
-stops the runner when the suite is done; the exit code is 1 when a case FAILED or ERRORed and 2
-when the CSMS cannot be reached, as the CLI's. Without ``--host`` the testbed CSMS is started.
+stops the runner when the suite is done; the exit code is 1 when a case FAILED or ERRORed, 2
+when the CSMS cannot be reached and 3 when ``--octt-require-all`` is given and a case was NOT
+APPLICABLE, as the CLI's. Without ``--host`` the testbed CSMS is started (over TLS, as the CLI's
+demonstration: every case runs).
 
 The options (:data:`OPTIONS`, each also an environment variable: ``--octt-id-tag`` is
-``VOCPP_OCTT_ID_TAG``) all start with ``--octt-`` so this user can be loaded beside the fleet.
+``VOCPP_OCTT_ID_TAG``) all start with ``--octt-`` so this user can be loaded beside the fleet:
+the selection, ``--octt-profiles`` and ``--octt-require-all``, the preconditions' idTags, the
+driver, the timing, the document's test data (``--octt-firmware-url`` ... ``--octt-invalid-firmware-signature``,
+the CLI's options with ``octt-`` in front) and the security options.
 Bad options end Locust at start-up with one line and exit code 2. Importing this module registers
 the options and listeners on Locust's global events, as a locustfile's own listeners would.
 """
@@ -32,14 +37,26 @@ from locust.exception import StopUser
 
 from ocpp_users.embedded import TestbedStartError
 from ocpp_users.fleet import secrecy
-from ocpp_users.fleet.optiontable import Option, OptionGroup, add_group
+from ocpp_users.fleet.optiontable import Option, OptionGroup, add_group, checked_text
 from ocpp_users.fleet.runners import is_worker
 from ocpp_users.ocppj.sink import report
 from ocpp_users.ocppj.transport import SecurityConfig
 from scenarios import demo
 from scenarios.console import Console
-from scenarios.options import RunOptions, Tags, security_file_errors, split_patterns
-from scenarios.reporting import write_html, write_json, write_junit
+from scenarios.options import (
+    FEATURE_PROFILES,
+    RunOptions,
+    Tags,
+    TestData,
+    check_authorization_key,
+    check_signature,
+    file_problem,
+    parse_profiles,
+    security_file_errors,
+    split_patterns,
+)
+from scenarios.pki import certificate_problem
+from scenarios.reporting import write_reports
 from scenarios.results import CaseResult, RunResult, Verdict
 from scenarios.runner import ConnectionFailed, Runner
 
@@ -63,6 +80,23 @@ def _octt(flag: str, help_text: str, default: object = "", **kwargs: Any) -> Opt
     return Option(flag, help_text, default=default, env=env, **kwargs)
 
 
+def _profile_list(text: str) -> None:
+    parse_profiles(text)
+
+
+def _certificate(text: str) -> None:
+    problem = file_problem(text) or certificate_problem(text)
+    if problem is not None:
+        raise ValueError(f"{text}: {problem}")
+
+
+def _cpo(text: str) -> None:
+    if len(text) > 64:
+        raise ValueError("at most 64 characters (the CSR's organizationName)")
+
+
+DATA = TestData()
+
 OPTIONS = OptionGroup(
     "Compliance mode (locustfiles/compliance.py)",
     "The OCTT 1.6 Central System cases, run by one charge point; --host is the CSMS URL (none: the testbed).",
@@ -70,14 +104,97 @@ OPTIONS = OptionGroup(
         _octt("--octt-cp-id", "charge point id (default VOCPP-OCTT-CP)", "VOCPP-OCTT-CP"),
         _octt("--octt-only", "run only these cases (comma-separated globs)"),
         _octt("--octt-exclude", "skip these cases (comma-separated globs)"),
+        _octt(
+            "--octt-profiles",
+            "feature profiles the CSMS declares, comma-separated: " + ",".join(FEATURE_PROFILES) + " (default: all "
+            "but those the probe rules out); a case of another one is NOT APPLICABLE",
+            type=checked_text(_profile_list, "feature profile list"),
+        ),
+        _octt(
+            "--octt-require-all",
+            "fail the run (exit code 3) when a selected case is NOT APPLICABLE",
+            False,
+            switch=True,
+        ),
         _octt("--octt-id-tag", "an idTag the CSMS accepts"),
         _octt("--octt-expired-tag", "an idTag with status Expired"),
         _octt("--octt-blocked-tag", "an idTag with status Blocked"),
         _octt("--octt-invalid-tag", "an idTag unknown to the CSMS (default random)"),
+        _octt("--octt-group-tag", "another Accepted idTag with the same parentIdTag as --octt-id-tag (TC_053)"),
+        _octt("--octt-parent-id-tag", "the parentIdTag of --octt-id-tag and --octt-group-tag (TC_053)"),
         _octt("--octt-trigger-url", "POST CSMS-initiated payloads here ({cp_id}, {action})"),
         _octt("--octt-trigger-cmd", "or run this shell command ({cp_id}, {action}, {payload})"),
         _octt("--octt-step-timeout", "seconds per CSMS answer/request (default 5)", 5.0, type=float),
         _octt("--octt-connection-timeout", "the Tool's ConnectionTimeOut in s (default 1)", 1.0, type=float),
+        # The document's <Configured ...> test data, as `volatileocpp scenarios` has them.
+        _octt("--octt-firmware-url", "<Firmware Download URL> (TC_044_1, TC_080, TC_081)", DATA.firmware_url),
+        _octt("--octt-diagnostics-url", "diagnostics location (TC_045_x)", DATA.diagnostics_url),
+        _octt(
+            "--octt-expiry-offset",
+            f"<Configured Expiry Date Offset> in s (TC_047; default {DATA.expiry_offset:g})",
+            DATA.expiry_offset,
+            type=float,
+        ),
+        _octt(
+            "--octt-expiry-tolerance",
+            f"how far that expiryDate may be off, s (default {DATA.expiry_tolerance:g})",
+            DATA.expiry_tolerance,
+            type=float,
+        ),
+        _octt("--octt-stack-level", "<Configured stackLevel> 0-97 (default 0)", DATA.stack_level, type=int),
+        _octt(
+            "--octt-charging-rate-unit",
+            "<Configured chargingRateUnit>: A or W (default A)",
+            DATA.charging_rate_unit,
+            choices=("A", "W"),
+        ),
+        _octt(
+            "--octt-schedule-duration",
+            f"<Configured duration> of a charging schedule, s (default {DATA.duration})",
+            DATA.duration,
+            type=int,
+        ),
+        _octt("--octt-start-period", "<Configured startPeriod>, s (default 0)", DATA.start_period, type=int),
+        _octt("--octt-number-phases", "<Configured numberPhases>: 1, 2 or 3 (default 3)", DATA.number_phases, type=int),
+        _octt(
+            "--octt-cpo-name",
+            f"the Tool's CpoName (TC_074, TC_077; default {DATA.cpo_name})",
+            DATA.cpo_name,
+            type=checked_text(_cpo, "CpoName"),
+        ),
+        _octt(
+            "--octt-authorization-key",
+            "the new AuthorizationKey of TC_073, 16-20 bytes in hexadecimal (default random; never printed)",
+            type=checked_text(check_authorization_key, "AuthorizationKey"),
+            secret=True,
+        ),
+        _octt(
+            "--octt-root-certificate",
+            "<Configured root certificate> PEM file (TC_075_x, TC_076, TC_078; default a fresh one)",
+            type=checked_text(_certificate, "certificate file"),
+        ),
+        _octt("--octt-log-location", "<Configured log location> (TC_079)", DATA.log_location),
+        _octt(
+            "--octt-manufacturer-root",
+            "the Tool's factory ManufacturerRootCertificate(s), PEM (TC_080, TC_081)",
+            type=checked_text(_certificate, "certificate file"),
+        ),
+        _octt(
+            "--octt-signing-certificate",
+            "<Configured signingCertificate>, PEM (TC_080, TC_081)",
+            type=checked_text(_certificate, "certificate file"),
+        ),
+        _octt(
+            "--octt-firmware-signature",
+            "<Configured signature>, base64 (TC_080)",
+            type=checked_text(check_signature, "firmware signature"),
+        ),
+        _octt(
+            "--octt-invalid-firmware-signature",
+            "<An invalid signature.>, base64 (TC_081; default: a text that signs nothing)",
+            DATA.invalid_firmware_signature,
+            type=checked_text(check_signature, "firmware signature"),
+        ),
         _octt("--octt-security-profile", "0-3 (default: 1 or 2 with a password, else 0)", -1, type=int),
         _octt("--octt-basic-auth-password", "Basic auth password (never printed)", secret=True),
         _octt("--octt-ca-file", "CA bundle for wss"),
@@ -139,6 +256,27 @@ def option_errors(environment: Environment) -> list[str]:
                 errors.append(f"--octt-security-profile: {exc}")
     elif not 0 <= security.profile <= 3:
         errors.append(f"--octt-security-profile must be 0, 1, 2 or 3, not {security.profile}")
+    errors += _data_errors(o)
+    return errors
+
+
+def _data_errors(o: Any) -> list[str]:
+    """The numbers the CLI checks when it parses them (the Locust parser keeps the types only)."""
+    errors = []
+    if not o.octt_step_timeout > 0:
+        errors.append(f"--octt-step-timeout must be above 0, not {o.octt_step_timeout:g}")
+    if not o.octt_expiry_offset > 0:
+        errors.append(f"--octt-expiry-offset must be above 0, not {o.octt_expiry_offset:g}")
+    if not o.octt_expiry_tolerance >= 0:
+        errors.append(f"--octt-expiry-tolerance must be 0 or above, not {o.octt_expiry_tolerance:g}")
+    if not 0 <= o.octt_stack_level <= 97:
+        errors.append(f"--octt-stack-level must be 0 to 97, not {o.octt_stack_level}")
+    if not 1 <= o.octt_schedule_duration <= 7 * 86400:
+        errors.append(f"--octt-schedule-duration must be 1 to 604800, not {o.octt_schedule_duration}")
+    if not 0 <= o.octt_start_period <= 86400:
+        errors.append(f"--octt-start-period must be 0 to 86400, not {o.octt_start_period}")
+    if o.octt_number_phases not in (1, 2, 3):
+        errors.append(f"--octt-number-phases must be 1, 2 or 3, not {o.octt_number_phases}")
     return errors
 
 
@@ -169,6 +307,8 @@ def _options(environment: Environment, host: str | None) -> RunOptions:
             invalid=o.octt_invalid_tag or None,
             expired=o.octt_expired_tag or None,
             blocked=o.octt_blocked_tag or None,
+            group=o.octt_group_tag or None,
+            parent=o.octt_parent_id_tag or None,
         ),
         step_timeout=o.octt_step_timeout,
         connection_timeout=o.octt_connection_timeout,
@@ -176,6 +316,27 @@ def _options(environment: Environment, host: str | None) -> RunOptions:
         trigger_cmd=o.octt_trigger_cmd or None,
         only=split_patterns([o.octt_only]),
         exclude=split_patterns([o.octt_exclude]),
+        profiles=parse_profiles(o.octt_profiles) if o.octt_profiles else None,
+        require_all=bool(o.octt_require_all),
+        test_data=TestData(
+            firmware_url=o.octt_firmware_url,
+            diagnostics_url=o.octt_diagnostics_url,
+            expiry_offset=o.octt_expiry_offset,
+            expiry_tolerance=o.octt_expiry_tolerance,
+            stack_level=o.octt_stack_level,
+            charging_rate_unit=o.octt_charging_rate_unit,
+            duration=o.octt_schedule_duration,
+            start_period=o.octt_start_period,
+            number_phases=o.octt_number_phases,
+            cpo_name=o.octt_cpo_name or DATA.cpo_name,
+            authorization_key=o.octt_authorization_key.strip() or None,
+            root_certificate=o.octt_root_certificate or None,
+            log_location=o.octt_log_location or DATA.log_location,
+            manufacturer_root=o.octt_manufacturer_root or None,
+            signing_certificate=o.octt_signing_certificate or None,
+            firmware_signature=o.octt_firmware_signature.strip() or None,
+            invalid_firmware_signature=o.octt_invalid_firmware_signature.strip() or DATA.invalid_firmware_signature,
+        ),
     )
 
 
@@ -207,12 +368,7 @@ class _Fire(Console):
 
 def _write_reports(environment: Environment, run: RunResult) -> None:
     o = _parsed(environment)
-    if o.octt_junit:
-        write_junit(run, o.octt_junit)
-    if o.octt_json:
-        write_json(run, o.octt_json)
-    if o.octt_html:
-        write_html(run, o.octt_html)
+    write_reports(run, junit=o.octt_junit, json=o.octt_json, html=o.octt_html)
 
 
 def _fail_setup(environment: Environment, reason: str) -> None:
@@ -236,19 +392,19 @@ class ComplianceUser(User):
     def run_suite(self) -> None:
         environment = self.environment
         options = _options(environment, self.host)
-        testbed = None
+        started: demo.DemoRun | None = None
         try:
             if not options.url:
                 password = demo.testbed_password()
                 try:
-                    testbed = demo.start_testbed(password)
+                    started = demo.start_demo(options, password)
                 except (TestbedStartError, OSError) as exc:  # (the error's text has the password redacted)
                     first = (demo.redact(str(exc), password).splitlines() or [type(exc).__name__])[0]
                     _fail_setup(environment, f"cannot start the testbed: {first}")
                     raise StopUser() from None
-                options = demo.against_testbed(options, testbed, password)
+                options = started.options
             listener = _Fire(environment)
-            runner = Runner(options, listener=listener)
+            runner = Runner(options, listener=listener, driver=started.driver if started else None)
             try:
                 _Results.run = runner.run()
             except ConnectionFailed as exc:
@@ -257,18 +413,22 @@ class ComplianceUser(User):
                 listener.summary(_Results.run)
                 _write_reports(environment, _Results.run)
         finally:
-            if testbed is not None:
-                testbed.stop()
+            if started is not None:
+                started.stop()
             if environment.runner is not None:
                 gevent.spawn_later(0.1, environment.runner.quit)
         raise StopUser()
 
 
 def _exit_code(environment: Environment, **_kwargs: object) -> None:
+    """As ``volatileocpp scenarios``: 2 no case could run, 1 a case FAILED or ERRORed, 3 with
+    ``--octt-require-all`` nothing failed but a case was NOT APPLICABLE."""
     if _Results.exit_code:
         environment.process_exit_code = _Results.exit_code
     elif _Results.bad:
         environment.process_exit_code = 1
+    elif _Results.run is not None and _Results.run.exit_code:
+        environment.process_exit_code = _Results.run.exit_code
 
 
 events.init_command_line_parser.add_listener(_add_options)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import fnmatch
 import os
 import secrets
@@ -43,6 +45,29 @@ def parse_profiles(text: str) -> frozenset[str]:
             raise ValueError(f"unknown feature profile {part.strip()!r} (known: {', '.join(FEATURE_PROFILES)})")
         chosen.add(name)
     return frozenset(chosen)
+
+
+def check_authorization_key(text: str) -> None:
+    """An AuthorizationKey value: 16 to 20 bytes in hexadecimal (whitepaper A00.FR.205); ValueError
+    (without the value) otherwise."""
+    value = text.strip()
+    if not 32 <= len(value) <= 40 or len(value) % 2:
+        raise ValueError("an AuthorizationKey must be 32 to 40 hexadecimal digits (16 to 20 bytes)")
+    try:
+        bytes.fromhex(value)
+    except ValueError:
+        raise ValueError("an AuthorizationKey must be hexadecimal") from None
+
+
+def check_signature(text: str) -> None:
+    """A firmware signature: base64, at most 800 characters (SignedUpdateFirmware's schema)."""
+    value = text.strip()
+    if not value or len(value) > 800:
+        raise ValueError(f"a firmware signature must have 1 to 800 characters, not {len(value)}")
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("a firmware signature must be base64") from None
 
 
 def random_unknown_tag() -> str:
@@ -108,6 +133,28 @@ class TestData:
     """<Configured startPeriod> (TC_056)."""
     number_phases: int = 3
     """<Configured numberPhases> (TC_056; with 3 the field may be omitted)."""
+    cpo_name: str = "VolatileOCPP OCTT"
+    """The Tool's CpoName configuration key: the O of its certificate signing requests (TC_074,
+    TC_077; the whitepaper's A02 needs it set before a SignChargePointCertificate trigger)."""
+    authorization_key: str | None = field(default=None, repr=False)
+    """The new AuthorizationKey TC_073 asks the CSMS to send (hexadecimal, 16 to 20 bytes; None: a
+    random one per run). The CSMS expects it from then on: the Tool keeps using it for the run."""
+    root_certificate: str | None = None
+    """<Configured root certificate>: a PEM file with one root (CA) certificate the CSMS installs in
+    TC_075_1, TC_075_2, TC_076 and TC_078 (None: the Tool makes a fresh one per case)."""
+    log_location: str = "ftp://logs.example.com/volatileocpp/"
+    """<Configured log location>: log.remoteLocation of TC_079's GetLog.req."""
+    manufacturer_root: str | None = None
+    """A PEM file of the Tool's factory ManufacturerRootCertificates: the root the firmware signing
+    certificate of TC_080/TC_081 chains to (without it those cases are NOT APPLICABLE)."""
+    signing_certificate: str | None = None
+    """<Configured signingCertificate>: a PEM file, the firmware signing certificate the CSMS sends in
+    TC_080/TC_081."""
+    firmware_signature: str | None = None
+    """<Configured signature>: the base64 firmware signature the CSMS sends in TC_080."""
+    invalid_firmware_signature: str = "SW52YWxpZCBmaXJtd2FyZSBzaWduYXR1cmUgKE9DVFQgVENfMDgxKQ=="
+    """<An invalid signature.>: the base64 signature the CSMS sends in TC_081 (by default the
+    base64 of the text "Invalid firmware signature (OCTT TC_081)", which signs nothing)."""
 
     @property
     def limit(self) -> float:

@@ -24,11 +24,19 @@ import math
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Protocol, TextIO
 
 import gevent
 
-from ocpp_users.ocppj.errors import CallTimeout, ConnectionLost, FrameError, TransportError, VolatileOcppError
+from ocpp_users.ocppj.errors import (
+    AuthenticationFailed,
+    CallTimeout,
+    ConnectionLost,
+    FrameError,
+    TransportError,
+    VolatileOcppError,
+)
 from ocpp_users.ocppj.frames import Call, CallError, CallResult, parse
 from ocpp_users.ocppj.sink import Recorder
 from ocpp_users.v16.answers import InboundCall
@@ -107,6 +115,7 @@ class Runner:
         read_line: Callable[[float], str | None] | None = None,
         before_case: Hook | None = None,
         after_case: Hook | None = None,
+        driver: Driver | None = None,
     ) -> None:
         self.options = options
         self.listener = listener
@@ -114,7 +123,8 @@ class Runner:
         """Called with the case id right before it runs (tests switch testbed faults here)."""
         self.after_case = after_case
         self.cases: list[type[Case]] = [c for c in all_cases() if selected(c.case_id, options.only, options.exclude)]
-        self.driver = build_driver(options, out, read_line)
+        self.driver = driver if driver is not None else build_driver(options, out, read_line)
+        """How CSMS-initiated steps are driven (``driver``, else from the options)."""
         self.tap = WireTap()
         self.recorder = Recorder()
         self.invalid = InvalidFrames(self.recorder)
@@ -128,6 +138,10 @@ class Runner:
         """Set when the set-up's BootNotification was never Accepted: every case FAILS with it."""
         self._configuration: dict[str, str] = {}
         self._noted: dict[int, int] = {}
+        self._security = options.security
+        """The run's credentials: a case may connect with others (a security profile 3 case), the
+        clean-up comes back to these; a new AuthorizationKey the CSMS set (TC_073) replaces the
+        password, since the CSMS refuses the old one from then on (A01.FR.03)."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -157,7 +171,10 @@ class Runner:
                 "SendLocalListMaxLength": "10000",
                 "ChargeProfileMaxStackLevel": str(max(10, data.stack_level + 2)),
                 "MaxChargingProfilesInstalled": "100",
+                # The whitepaper's A02 needs CpoName set before a certificate signing request (TC_074, TC_077).
+                "CpoName": data.cpo_name,
             },
+            manufacturer_roots=data.manufacturer_root,
         )
 
     @property
@@ -338,7 +355,13 @@ class Runner:
         ]
 
     def profile_not_declared(self, case: type[Case]) -> NotApplicable | None:
-        profile = case.profile
+        for profile in (case.profile, *case.also_profiles):
+            why = self._undeclared(profile)
+            if why is not None:
+                return why
+        return None
+
+    def _undeclared(self, profile: str) -> NotApplicable | None:
         if profile in self.declared:
             return None
         if self.result.profiles_source == "--profiles":
@@ -586,10 +609,64 @@ class Runner:
         cp.state.auth_cache.clear()
         cp.state.firmware_status = "Idle"
         cp.state.diagnostics_status = "Idle"
+        cp.state.signed_firmware_status = cp.state.signed_firmware_request = None
+        cp.state.log_status = cp.state.log_request = None
+        self._restore_credentials()
         for name, value in self._configuration.items():
             key = cp.configuration.keys.get(name)
             if key is not None and key.value != value:
                 cp.configuration.set_internal(name, value)
+
+    def _restore_credentials(self) -> None:
+        """The run's credentials for the next connection (a case may have switched to others, or the
+        CSMS installed roots the charger then trusts); when the current connection was made with
+        another security profile or client certificate, it is closed so that the clean-up
+        reconnects (and boots) with the run's."""
+        cp = self.charge_point
+        link = cp.link
+        current = link.security
+        if current.password is not None and current.password != self._security.password and current.profile in (1, 2):
+            self._security = replace(self._security, password=current.password)  # TC_073's new AuthorizationKey
+        other = (
+            current.profile != self._security.profile
+            or current.identity is not self._security.identity
+            or current.client_cert != self._security.client_cert
+            or link.base_url != self.options.url
+        )
+        link.use(self._security, self.options.url)
+        if other and cp.connected:
+            cp.close()
+
+    def _first_password_again(self, exc: TransportError, notes: list[str]) -> bool:
+        """A CSMS that set a new AuthorizationKey but refuses it (TC_073 FAILED) may still take the
+        run's password: the clean-up tries it, so that the cases after it do not fail for that."""
+        first = self.options.security.password
+        if not isinstance(exc, AuthenticationFailed) or not first or self._security.password == first:
+            return False
+        link = self.charge_point.link
+        link.use(replace(self._security, password=first))
+        try:
+            self._reconnect()
+        except TransportError:
+            link.use(self._security)
+            return False
+        self._security = link.security
+        notes.append("clean-up: the CSMS refused the new AuthorizationKey; the run's own password connected again")
+        return True
+
+    def _deliver_security_events(self, notes: list[str]) -> None:
+        """Security events a handler queued during the case go out now, in the clean-up (A04.FR.02:
+        guaranteed delivery), not in the next case's wire log."""
+        cp = self.charge_point
+        events = cp.security_events
+        if not events.queued:
+            return
+        events.flush()
+        deadline = time.monotonic() + self.options.step_timeout
+        while events.queued and cp.connected and time.monotonic() < deadline:
+            gevent.sleep(0.02)
+        if events.queued:
+            notes.append(f"clean-up: {events.queued} security event notification(s) not delivered")
 
     def _restore(self, result: CaseResult) -> None:
         cp = self.charge_point
@@ -597,12 +674,16 @@ class Runner:
         if self.boot_problem is not None:
             return  # never Accepted: nothing but BootNotification may go out
         rebooted = False
+        if not cp.connected and cp.reconnecting:
+            # The charger's own reconnect (after a renewed connection failed, e.g. TC_074's) first.
+            cp.wait_connected(self.options.connect_timeout)
         if not cp.connected:
             try:
                 self._reconnect()
             except TransportError as exc:
-                notes.append(f"clean-up: reconnect failed: {exc.reason}")
-                return
+                if not self._first_password_again(exc, notes):
+                    notes.append(f"clean-up: reconnect failed: {exc.reason}")
+                    return
             rebooted = True
         if rebooted or cp.registration != "Accepted":
             self._boot_quietly()
@@ -635,6 +716,7 @@ class Runner:
                 connector.error_code = "NoError"
                 payload = {"connectorId": cid, "errorCode": "NoError", "status": "Available", "timestamp": timestamp()}
                 self._call_quietly("StatusNotification", payload, notes)
+        self._deliver_security_events(notes)
         self.tap.forget_calls()
 
 

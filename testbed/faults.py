@@ -133,6 +133,11 @@ SPECS: dict[str, tuple[str, dict[str, Arg]]] = {
         + ", ".join(BAD_CERTIFICATES),
         {"kind": Arg("str", required=True)},
     ),
+    "keep_old_password": (
+        "after a ChangeConfiguration(AuthorizationKey) the charge point Accepts, keep its old Basic auth "
+        "password (the new key is refused: breaks whitepaper A01.FR.03)",
+        {},
+    ),
     "refuse_security_profile": (
         "{profile}: refuse the handshake (HTTP 401) of connections made with this security profile (0-3)",
         {"profile": Arg("int", required=True)},
@@ -353,6 +358,9 @@ class FaultSwitch:
         if self.active is None or self.active["name"] != "bad_certificate":
             return None
         return str(self.active["kind"])
+
+    def keep_old_password(self) -> bool:
+        return self._is("keep_old_password")
 
     def refuse_profile(self, profile: int) -> bool:
         fault = self.active

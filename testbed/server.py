@@ -89,12 +89,14 @@ class OcppServer:
             LOG.info("%s: handshake refused: fault refuse_security_profile %d", cp_id, profile)
             return self._unauthorized(connection)
         record = self.store.cps.get(cp_id)
-        if record is not None and record.highest_profile >= 2 and profile < record.highest_profile:
-            # Whitepaper A05.FR.09: after a charge point connected with a higher security profile,
+        upgraded = record.upgraded_profile if record is not None else None
+        if record is not None and upgraded is not None and record.highest_profile >= upgraded > profile:
+            # Whitepaper A05.FR.09 (precondition A05.FR.07: the charge point reconnected with the
+            # profile a SecurityProfile change asked for, "AND was able to successfully connect"):
             # "The Central System SHALL NOT allow the Charge Point to connect with a lower security
-            # profile anymore". Held once it used TLS: plain ws ports keep their own rule (Basic
-            # auth or not), as compliance cases try wrong and missing credentials there.
-            LOG.info("%s: handshake refused: security profile %d after %d", cp_id, profile, record.highest_profile)
+            # profile anymore". A charge point this CSMS serves with several profiles (A00.FR.006)
+            # but never upgraded may still use each of them.
+            LOG.info("%s: handshake refused: security profile %d after the upgrade to %d", cp_id, profile, upgraded)
             return self._unauthorized(connection)
         passwords = self.store.passwords
         if profile != 3 and passwords.expected(cp_id) is not None and not self.faults.accept_any_credentials():

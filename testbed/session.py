@@ -369,13 +369,26 @@ class Session(CsmsHandlers):
 
     def _answered(self, action: str, payload: Any, result: Any) -> None:
         """What the CSMS learns from a charge point's answer: a new AuthorizationKey it Accepted is
-        that charge point's password from now on (the security whitepaper, A01.FR.03)."""
+        that charge point's password from now on (the security whitepaper, A01.FR.03); a
+        SecurityProfile it Accepted is the lowest profile it may use once connected with it (A05.FR.09)."""
+        if (
+            action == "ChangeConfiguration"
+            and isinstance(payload, dict)
+            and str(payload.get("key", "")).casefold() == "securityprofile"
+            and isinstance(result, dict)
+            and result.get("status") == "Accepted"
+            and str(payload.get("value", "")).strip() in ("1", "2", "3")
+        ):
+            profile = int(str(payload["value"]).strip())
+            self.record.upgraded_profile = max(self.record.upgraded_profile or 0, profile)
+            LOG.info("%s: security profile %d accepted; no lower one once connected with it", self.id, profile)
         if (
             action == "ChangeConfiguration"
             and isinstance(payload, dict)
             and str(payload.get("key", "")).casefold() == "authorizationkey"
             and isinstance(result, dict)
             and result.get("status") == "Accepted"
+            and not self.faults.keep_old_password()
             and self.store.passwords.authorization_key_accepted(self.id, payload.get("value"))
         ):
             LOG.info("%s: new AuthorizationKey accepted; the old password is refused from now on", self.id)

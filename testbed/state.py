@@ -79,7 +79,10 @@ class CpRecord:
     """The security profile of the current (or last) connection: 0 ws, 1 ws + Basic auth,
     2 wss + Basic auth, 3 wss + client certificate."""
     highest_profile: int = 0
-    """Whitepaper A05.FR.09: once connected over TLS (profile 2 or 3), never again with a lower one."""
+    """The highest security profile the charge point connected with."""
+    upgraded_profile: int | None = None
+    """The security profile this CSMS ordered with a ChangeConfiguration(SecurityProfile) the charge
+    point Accepted (whitepaper A05): once it connected with it, never again with a lower one (A05.FR.09)."""
     client_certificate: dict[str, Any] | None = None
     """Serial, SHA-256 fingerprint and CN of the client certificate of the current connection."""
     security_events: list[dict[str, Any]] = field(default_factory=list)
@@ -113,6 +116,7 @@ class CpRecord:
             "bomb_bytes": self.bomb_bytes,
             "security_profile": self.security_profile,
             "highest_profile": self.highest_profile,
+            "upgraded_profile": self.upgraded_profile,
             "client_certificate": copy.deepcopy(self.client_certificate),
             "security_events": copy.deepcopy(self.security_events),
             "signed_firmware_statuses": copy.deepcopy(self.signed_firmware_statuses),
@@ -125,6 +129,7 @@ class CpRecord:
 
     def forget_security(self) -> None:
         self.highest_profile = 0
+        self.upgraded_profile = None
         self.security_events.clear()
         self.signed_firmware_statuses.clear()
         self.log_statuses.clear()

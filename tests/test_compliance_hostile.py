@@ -35,7 +35,9 @@ def test_every_invalid_frame_of_a_case_is_in_its_notes_and_the_json(
     reasons = {frame.reason for frame in case.invalid_frames}
     assert reasons == {KINDS[kind]}, reasons
     # one per answer the CSMS sent during the case: BootNotification, 2 StatusNotifications, Heartbeat
-    assert len(case.invalid_frames) >= 4, case.invalid_frames
+    # (the one after the last answer may land just after the case has ended: then it is the run's)
+    assert len(case.invalid_frames) >= 3, case.invalid_frames
+    assert len(case.invalid_frames) + len(run.invalid_frames) >= 4, (case.invalid_frames, run.invalid_frames)
     notes = [n for n in case.notes if n.startswith("the CSMS sent an invalid frame during the case: ")]
     assert len(notes) == len(case.invalid_frames), case.notes
     assert all(KINDS[kind] in n for n in notes)

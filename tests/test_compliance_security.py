@@ -1,6 +1,7 @@
 """TC_085 (Basic auth) and TC_086 (TLS) against testbeds serving wss with Basic authentication: one
 with only an RSA certificate (TC_086 FAILS: no ECDSA suites) and one with an RSA and an ECDSA
-certificate (TC_086 PASSES: all four cipher suites of the OCPP 1.6 security whitepaper)."""
+certificate (TC_086 PASSES: all four cipher suites of the OCPP 1.6 security whitepaper). The whole
+suite over TLS is in test_compliance_security_extension.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import ipaddress
 import socket
 import ssl
 import threading
-import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,11 +21,10 @@ import pytest
 from ocpp_users.embedded import TestbedProcess
 from ocpp_users.ocppj.transport import SecurityConfig
 from scenarios import tlscheck
-from scenarios.options import RunOptions, Tags, TestData
+from scenarios.options import RunOptions, Tags
 from scenarios.results import Verdict
 from scenarios.runner import ConnectionFailed, Runner
 from scenarios.x509 import parse_certificate
-from tests.test_compliance_suite import REGISTERED_IDS, TESTBED_TAGS
 
 x509 = pytest.importorskip("cryptography.x509")
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
@@ -413,30 +412,6 @@ def test_tc086_checks_every_certificate_the_csms_serves(
     ec_checks = [c for c in result.checks if c.message.startswith("server certificate (EC")]
     assert ec_checks and all(c.ok for c in ec_checks)
     assert all(c.ok for c in result.checks if c.field == "cipher suite")
-
-
-def test_whole_suite_passes_against_the_testbed_with_tls_and_basic_auth(
-    dual_csms: TestbedProcess, both_ca: str, cp_id: str
-) -> None:
-    """Every registered case, TC_085 and TC_086 included, PASSES against the testbed started with
-    TLS (an RSA and an ECDSA certificate) and Basic auth."""
-    options = secure_options(
-        dual_csms,
-        cp_id,
-        both_ca,
-        only=(),
-        tags=TESTBED_TAGS,
-        connection_timeout=0.2,
-        offline_time=0.1,
-        reboot_delay=0.05,
-        test_data=TestData(expiry_offset=0.5, expiry_tolerance=1.0),
-    )
-    started = time.monotonic()
-    run = Runner(options).run()
-    assert [c.case_id for c in run.cases] == REGISTERED_IDS
-    bad = [(c.case_id, c.verdict, c.reason) for c in run.cases if c.verdict != Verdict.passed]
-    assert bad == []
-    assert run.exit_code == 0 and time.monotonic() - started < 60
 
 
 def test_certificate_parser_reads_serial_common_name_and_key_size(certs: dict[str, Pem]) -> None:

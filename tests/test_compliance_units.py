@@ -19,8 +19,8 @@ import pytest
 
 from ocpp_users.embedded import TestbedProcess, TestbedStartError
 from ocpp_users.ocppj.transport import SecurityConfig
-from ocpp_users.v16.actions import CP_INITIATED, CSMS_INITIATED
-from scenarios import demo, probe
+from ocpp_users.v16.actions import CP_INITIATED, CSMS_INITIATED, SECURITY_EXTENSION
+from scenarios import cli, demo, pki, probe
 from scenarios.base import CASE_PACKAGES, PRECONDITIONS, Case, all_cases
 from scenarios.console import Console
 from scenarios.context import casefold, response_step
@@ -28,6 +28,7 @@ from scenarios.drivers import CommandDriver, PromptDriver, UrlDriver, describe
 from scenarios.options import (
     FEATURE_PROFILES,
     RunOptions,
+    TestData,
     parse_profiles,
     security_file_errors,
     selected,
@@ -50,8 +51,8 @@ PACKAGE_PROFILES = {
 
 
 def test_registry_has_every_case_once_in_document_order() -> None:
-    """Every TC_xxx_CSMS case of the document (but the security-extension ones still pending), in
-    the document's order; each case's profile is its package's."""
+    """Every TC_xxx_CSMS case of the document, in the document's order; each case's profile is its
+    package's."""
     cases = all_cases()
     ids = [c.case_id for c in cases]
     assert len(DOCUMENT_IDS) == 75 and len(set(DOCUMENT_IDS)) == 75
@@ -64,8 +65,9 @@ def test_registry_has_every_case_once_in_document_order() -> None:
         package = case.__module__.rsplit(".", 1)[0]
         assert case.profile == PACKAGE_PROFILES[package], case.case_id
         assert case.profile in FEATURE_PROFILES
-        assert set(case.cp_actions) <= {str(a) for a in CP_INITIATED}, case.case_id
-        assert set(case.csms_actions) <= {str(a) for a in CSMS_INITIATED}, case.case_id
+        assert set(case.cp_actions) <= {str(a) for a in CP_INITIATED | SECURITY_EXTENSION}, case.case_id
+        assert set(case.csms_actions) <= {str(a) for a in CSMS_INITIATED | SECURITY_EXTENSION}, case.case_id
+        assert set(case.also_profiles) <= set(FEATURE_PROFILES), case.case_id
         assert set(case.preconditions) <= set(PRECONDITIONS)
 
 
@@ -271,11 +273,15 @@ def test_core_actions_are_the_core_profile_and_every_case_needs_only_those() -> 
         "StopTransaction",
     }
     assert not probe.is_core("FirmwareStatusNotification") and not probe.is_core("DiagnosticsStatusNotification")
-    for case in all_cases():  # Core actions, and the firmware notifications (FirmwareManagement)
+    # Core actions, the firmware notifications (FirmwareManagement) and the security extension's (Security)
+    for case in all_cases():
         for action in case.cp_actions:
-            assert probe.profile_of(action) in ("Core", "FirmwareManagement"), (case.case_id, action)
-            if not probe.is_core(action):
+            profile = probe.profile_of(action)
+            assert profile in ("Core", "FirmwareManagement", "Security"), (case.case_id, action)
+            if profile == "FirmwareManagement":
                 assert case.profile in ("FirmwareManagement", "RemoteTrigger"), (case.case_id, action)
+            if profile == "Security":
+                assert case.profile == "Security", (case.case_id, action)
 
 
 def test_configuration_keys_compare_case_insensitively() -> None:
@@ -324,3 +330,54 @@ def test_testbed_start_errors_never_carry_the_password(monkeypatch: pytest.Monke
     assert password not in " ".join(seen["args"])  # type: ignore[arg-type]
     assert password not in text and "using password ***" in text
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def _parse(*argv: str) -> RunOptions:
+    parser = cli.build_parser()
+    args = parser.parse_args(["scenarios", *argv])
+    return cli.options_from_args(args, args.subparser)
+
+
+def test_security_test_data_options_reach_the_run_options(tmp_path: Path) -> None:
+    root = tmp_path / "root.pem"
+    root.write_text(pki.throwaway_root_pem())
+    key = "4F43415F4F4354545F61646D696E5F74657374"
+    options = _parse(
+        *("--cpo-name", "ACME CPO", "--authorization-key", key, "--root-certificate", str(root)),
+        *("--log-location", "sftp://logs.example/up", "--manufacturer-root", str(root)),
+        *("--signing-certificate", str(root), "--firmware-signature", "c2ln", "--invalid-firmware-signature", "YmFk"),
+    )
+    data = options.test_data
+    assert (data.cpo_name, data.authorization_key, data.root_certificate) == ("ACME CPO", key, str(root))
+    assert (data.log_location, data.manufacturer_root, data.signing_certificate) == (
+        "sftp://logs.example/up",
+        str(root),
+        str(root),
+    )
+    assert (data.firmware_signature, data.invalid_firmware_signature) == ("c2ln", "YmFk")
+    assert key not in repr(options)  # (a secret never in a repr)
+    defaults = _parse().test_data
+    assert defaults.authorization_key is None and defaults.root_certificate is None
+    assert defaults.invalid_firmware_signature == TestData.invalid_firmware_signature
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--authorization-key", "4F43"], "32 to 40 hexadecimal digits"),
+        (["--authorization-key", "Z" * 32], "hexadecimal"),
+        (["--root-certificate", "/missing/root.pem"], "/missing/root.pem: no such file"),
+        (["--signing-certificate", __file__], "holds no PEM certificate"),
+        (["--firmware-signature", "not base64!"], "must be base64"),
+        (["--cpo-name", "x" * 65], "1 to 64 characters"),
+    ],
+)
+def test_bad_security_test_data_is_one_line_and_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        _parse(*argv)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert "Z" * 32 not in err[0]

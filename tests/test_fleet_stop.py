@@ -10,6 +10,7 @@ Real testbed processes, real sockets.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -56,6 +57,10 @@ def test_a_stop_racing_in_flight_calls_is_never_a_failure(csms: TestbedProcess) 
         assert heartbeats > 100  # the stop raced plenty of calls
         ids = {f"{tag}-{n}" for n in range(1, 21)}
         assert received(csms, ids, "StartTransaction") == received(csms, ids, "StopTransaction") > 0
+        status, body = csms.api("GET", "/transactions")
+        assert status == 200
+        ours = [t for t in body["transactions"] if t["cp_id"] in ids]
+        assert ours and [t for t in ours if t["active"]] == []  # the CSMS holds no open transaction
         assert fleet_state(env).users == 0 and fleet_state(env).counts["total"] == 0
 
 
@@ -233,3 +238,24 @@ def test_processes_send_what_one_process_sends(tmp_path: Path) -> None:
     meter_values = actions[("OCPP CP->CSMS", "MeterValues")]["requests"]
     assert meter_values >= 4 * 2, meter_values  # 4 sessions of 11 s or more, one sample every 5 s
     assert document["totals"]["failures"] == 0
+
+
+def test_stop_in_the_web_ui_is_no_failure(csms: TestbedProcess, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run started and stopped from the web UI (its /swarm and /stop), heartbeats flying."""
+    monkeypatch.setattr(sys, "argv", ["locust"])  # the web UI re-parses the command line
+    tag = prefix()
+    env = fleet_env(csms.ws_url, [*FAST_HEARTBEAT, "--cp-id-template", tag + "-{n}"], web_ui=True)
+    assert env.web_ui is not None and env.runner is not None
+    client = env.web_ui.app.test_client()
+    try:
+        started = client.post("/swarm", data={"user_count": 10, "spawn_rate": 10, "host": csms.ws_url})
+        assert started.status_code == 200, started.get_data(as_text=True)
+        assert wait_until(lambda: fleet_state(env).booted == 10, 10)
+        gevent.sleep(1.0)
+        stopped = client.post("/stop")
+        assert stopped.status_code == 200
+        assert wait_until(lambda: fleet_state(env).users == 0, 15)
+    finally:
+        env.runner.quit()
+    assert errors(env) == []
+    assert env.stats.entries[("Heartbeat", CP_TO_CSMS)].num_requests > 50

@@ -189,6 +189,7 @@ class FidelityTracker:
         self._run_started: tuple[float, float] | None = None
         """(clock, CPU seconds) when sampling started."""
         self._run_ended: tuple[float, float] | None = None
+        self._run_closed = False
 
     # ------------------------------------------------------------ counting
 
@@ -251,13 +252,23 @@ class FidelityTracker:
     def record_loop_lag(self, lag_s: float, at: float | None = None) -> None:
         lag = max(0.0, lag_s)
         self._lags.append((self.clock() if at is None else at, lag))
-        self._run_lags[min(int(lag * 10_000), 10_000_000)] += 1
+        if not self._run_closed:
+            self._run_lags[min(int(lag * 10_000), 10_000_000)] += 1
 
     def restart_run_figures(self) -> None:
         """Run-wide loop lag and CPU count from now (e.g. once the ramp-up is over)."""
         self._run_lags.clear()
+        self._run_closed = False
         if self._run_started is not None:
             self._run_started = (self.clock(), self.cpu_clock())
+            self._run_ended = None
+
+    def end_run_figures(self) -> None:
+        """Run-wide loop lag and CPU stop counting here (e.g. when the test begins to stop: stopping
+        thousands of charge points is the harness's own work, not the fleet at its size)."""
+        if self._run_started is not None and self._run_ended is None:
+            self._run_ended = (self.clock(), self.cpu_clock())
+        self._run_closed = True
 
     def run_loop_lag_p99(self) -> float:
         """99th percentile loop lag (seconds) since sampling started."""
@@ -305,6 +316,7 @@ class FidelityTracker:
             return
         self._run_started = (self.clock(), self.cpu_clock())
         self._run_ended = None
+        self._run_closed = False
         if track_gc and self._on_gc not in gc.callbacks:
             gc.callbacks.append(self._on_gc)
 
@@ -328,7 +340,8 @@ class FidelityTracker:
         sampler, self._sampler = self._sampler, None
         if sampler is not None:
             sampler.kill(block=False)
-            self._run_ended = (self.clock(), self.cpu_clock())
+            if self._run_ended is None:
+                self._run_ended = (self.clock(), self.cpu_clock())
         if self._on_gc in gc.callbacks:
             gc.callbacks.remove(self._on_gc)
 

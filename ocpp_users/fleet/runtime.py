@@ -297,8 +297,10 @@ def on_test_start(environment: Environment, **_: Any) -> None:
 
 
 def on_test_stopping(environment: Environment, **_: Any) -> None:
+    fleet = Fleet.of(environment)
+    fleet.fidelity.tracker.end_run_figures()  # stopping the fleet is the harness's work, not the fleet's
     if not is_worker(environment.runner):
-        log.info("fleet at the end of the test: %s", Fleet.of(environment).monitor.summary())
+        log.info("fleet at the end of the test: %s", fleet.monitor.summary())
 
 
 def on_test_stop(environment: Environment, **_: Any) -> None:
@@ -314,7 +316,8 @@ def on_spawning_complete(environment: Environment) -> None:
     if hasattr(gc, "freeze"):
         gc.collect()
         gc.freeze()
-    Fleet.of(environment).fidelity.tracker.restart_run_figures()
+    # After the loop has caught up with this collection (its stall is the ramp's, not the fleet's).
+    gevent.spawn_later(1.0, Fleet.of(environment).fidelity.tracker.restart_run_figures)
 
 
 def on_quitting(environment: Environment, **_: Any) -> None:

@@ -90,6 +90,9 @@ class ChargePointUser(User):
         """Set when a loop crashed or Locust asked the user to stop."""
         self._stop_deadline: float | None = None
         """When the charge point must have ended (set when Locust asks the user to stop)."""
+        self._forced = False
+        self._ended = gevent.event.Event()
+        """Set once the task has ended the charge point."""
 
     # ------------------------------------------------------------ life cycle
 
@@ -116,22 +119,33 @@ class ChargePointUser(User):
         except BaseException as exc:
             self._record_failure("charge point", exc)
         self._stop_cp()
+        self._ended.set()
         while self._stop_deadline is None:  # a failed charge point stays counted until Locust stops the user
             self._wake.clear()
             self._wake.wait()
+        if self._forced:
+            gevent.event.Event().wait()  # Locust kills the user now (then on_stop, which has nothing left to do)
 
     def stop(self, force: bool = False) -> bool:
-        """Locust asks the user to stop: ``force`` kills it now (on_stop ends the charge point),
-        otherwise the running task ends it gracefully, within ``--stop-timeout``."""
-        if self._stop_deadline is None:
+        """Locust asks the user to stop. Either way the running task ends the charge point first
+        (its calls in flight answered, sessions stopped, a clean close): with ``--stop-timeout``
+        Locust waits for the task up to that long; without one (``force``) the user is killed once
+        the charge point has ended, or after :data:`~ocpp_users.v16.station.STOP_GRACE`."""
+        first = self._stop_deadline is None
+        if first:
             # Locust kills the user when --stop-timeout is over: end a little before, so that the
             # close handshake is ours, not cut short.
             stop_timeout = float(self.environment.stop_timeout or 0)
             grace = 0.9 * stop_timeout if stop_timeout else STOP_GRACE
             self._stop_deadline = time.monotonic() + grace
+        self._forced = self._forced or force
         if self.cp is not None:
             self.cp.begin_stop()  # the heartbeat loop returns, the task ends the charge point
         self._wake.set()
+        deadline = self._stop_deadline
+        running = self.greenlet is not None and not self.greenlet.dead and self.greenlet is not gevent.getcurrent()
+        if force and running and deadline is not None:
+            self._ended.wait(timeout=max(0.0, deadline - time.monotonic()) + 1.0)
         return bool(super().stop(force))
 
     def on_stop(self) -> None:

@@ -308,6 +308,32 @@ _urandom = os.urandom
 _from_bytes = int.from_bytes
 
 
+class _MaskKeys:
+    """Masking keys from the OS's strong random source (RFC 6455 §5.3: "MUST be derived from a
+    strong source of entropy"), read 4 KiB at a time instead of one system call per frame."""
+
+    __slots__ = ("_buffer", "_offset")
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._offset = 0
+
+    def next(self) -> bytes:
+        offset = self._offset
+        if offset + 4 > len(self._buffer):
+            self._buffer, offset = _urandom(4096), 0
+        self._offset = offset + 4
+        return self._buffer[offset : offset + 4]
+
+    def forget(self) -> None:
+        """A forked child must not reuse its parent's keys."""
+        self._buffer, self._offset = b"", 0
+
+
+_mask_keys = _MaskKeys()
+os.register_at_fork(after_in_child=_mask_keys.forget)
+
+
 def _mask(payload: bytes, key: bytes) -> bytes:
     n = len(payload)
     if n == 0:
@@ -324,7 +350,7 @@ def encode_text_frame(payload: bytes) -> bytes:
         header = struct.pack("!BBH", 0x81, 0xFE, n)
     else:
         header = struct.pack("!BBQ", 0x81, 0xFF, n)
-    key = _urandom(4)
+    key = _mask_keys.next()
     return header + key + _mask(payload, key)
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from ocpp_users.embedded import TestbedProcess, TestbedStartError
 from scenarios import demo
 from scenarios.options import redact_url, selected, split_patterns
-from scenarios.reporting import write_html, write_json, write_junit
+from scenarios.reporting import write_reports
 from scenarios.robustness.base import RobustCase, all_cases
 from scenarios.robustness.console import MEANING, RobustConsole
 from scenarios.robustness.expect import expected_text
@@ -311,12 +311,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             testbed.stop()
     console.summary(result)
     try:
-        if args.junit:
-            write_junit(result, args.junit)
-        if args.json:
-            write_json(result, args.json)
-        if args.html:
-            write_html(result, args.html)
+        write_reports(result, junit=args.junit, json=args.json, html=args.html)
     except OSError as exc:
         sys.stderr.write(f"{PROG}: error: cannot write a report: {exc}\n")
         return 2

@@ -106,6 +106,8 @@ class Conductor:
                 "accepted",
                 "max_users",
                 "deliberate_drops",
+                "calls_stopped",
+                "late_answers",
             ),
             0,
         )

@@ -42,6 +42,7 @@ class BasicAuthentication(Case):
     section = "3.21.3"
     table = 189
     profile = "Security"
+    set_up = "Basic auth (--security-profile 1 or 2, --basic-auth-password)"
     cp_actions = ("BootNotification", "StatusNotification")
     steps = (
         "Before: Reusable State(s): The OCTT closes the connection.",
@@ -67,7 +68,8 @@ class BasicAuthentication(Case):
         while wrong == password:  # (practically never)
             wrong = "VOCPP-WRONG-" + secrets.token_hex(8)
         self._refused(ctx, "a wrong password", replace(security, password=wrong))
-        self._refused(ctx, "no credentials", replace(security, profile=0, password=None))
+        none = replace(security, profile=0, password=None, client_cert=None, client_key=None, identity=None)
+        self._refused(ctx, "no credentials", none)
         ctx.connect(step=2)
         if len(password) < 16:
             ctx.note("the configured AuthorizationKey is shorter than the 16 characters OCPP requires")

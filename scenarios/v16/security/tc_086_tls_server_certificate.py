@@ -38,6 +38,7 @@ class TlsServerCertificate(Case):
     section = "3.21.3"
     table = 190
     profile = "Security"
+    set_up = "wss:// (security profile 2 or 3); --ca-file to trust the CSMS"
     cp_actions = ("BootNotification", "StatusNotification")
     steps = (
         "Before: Reusable State(s): The OCTT closes the connection.",
