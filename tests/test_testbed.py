@@ -398,7 +398,7 @@ def test_api_errors(csms: TestbedProcess) -> None:
     assert csms.api("PUT", "/faults", {"name": "close_after"})[0] == 400  # count missing
     assert csms.api("DELETE", "/health")[0] == 405
     status, body = csms.api("GET", "/faults")
-    assert status == 200 and body["active"] is None and len(body["available"]) == 34
+    assert status == 200 and body["active"] is None and len(body["available"]) == 35
 
 
 def test_reset(csms: TestbedProcess, cp_id: str) -> None:
