@@ -488,9 +488,12 @@ class Station:
 
     def report_changed_statuses(self) -> None:
         """StatusNotification for each connector whose status changed since the CSMS last heard of
-        it (a change made offline); a failure is counted and ends the round."""
+        it (a change made offline); a failure is counted and ends the round. Not with follow-ups
+        off: the compliance runner scripts every message itself."""
+        if not self.settings.behaviour.auto_follow_up:
+            return
         for cid, connector in list(self.connectors.items()):
-            if connector.reported_status != connector.status:
+            if connector.reported_status is not None and connector.reported_status != connector.status:
                 if not self.online:
                     return
                 try:
