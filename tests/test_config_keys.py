@@ -66,7 +66,8 @@ def set_profile(csms: TestbedProcess, cp: Station, body: dict) -> str:
 def test_local_pre_authorize_starts_from_the_cache_without_authorize(
     csms: TestbedProcess, make_cp: MakeStation
 ) -> None:
-    """§9.1.13 LocalPreAuthorize, OCTT TC_007_CS: a cached Accepted idTag starts at once."""
+    """§9.1.13 LocalPreAuthorize, OCTT TC_007_CS: a cached Accepted idTag starts at once (while
+    AuthorizationCacheEnabled, §9.1.2, lets the cache be used)."""
     cp = make_cp()
     session(cp)  # online: Authorize.req, and the answer goes into the cache
     assert actions(csms, cp).count("Authorize") == 1
@@ -75,6 +76,11 @@ def test_local_pre_authorize_starts_from_the_cache_without_authorize(
     session(cp)
     sent = actions(csms, cp)
     assert "Authorize" not in sent and sent.index("StartTransaction") < sent.index("StopTransaction"), sent
+    assert change(csms, cp, "AuthorizationCacheEnabled", "false") == "Accepted"  # §9.1.2: the cache is off
+    clear(csms, cp)
+    session(cp)
+    assert actions(csms, cp).count("Authorize") == 1
+    assert change(csms, cp, "AuthorizationCacheEnabled", "true") == "Accepted"
     assert change(csms, cp, "LocalPreAuthorize", "false") == "Accepted"
     clear(csms, cp)
     session(cp)
