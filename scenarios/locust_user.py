@@ -12,8 +12,10 @@ reported under the type ``OCTT n/a``. The console shows what ``volatileocpp scen
 stops the runner when the suite is done; the exit code is 1 when a case FAILED or ERRORed and 2
 when the CSMS cannot be reached, as the CLI's. Without ``--host`` the testbed CSMS is started.
 
-The options (:data:`OPTIONS`, each also an environment variable: ``--octt-id-tag`` is
-``VOCPP_OCTT_ID_TAG``) all start with ``--octt-`` so this user can be loaded beside the fleet.
+The options (:data:`OPTIONS`, each also an environment variable, ``LOCUST_`` + its name as for
+every Locust option: ``--octt-id-tag`` is ``LOCUST_OCTT_ID_TAG``; the older ``VOCPP_OCTT_ID_TAG``
+is still read, with a deprecation note) all start with ``--octt-`` so this user can be loaded
+beside the fleet.
 Bad options end Locust at start-up with one line and exit code 2. Importing this module registers
 the options and listeners on Locust's global events, as a locustfile's own listeners would.
 """
@@ -32,12 +34,13 @@ from locust.exception import StopUser
 
 from ocpp_users.embedded import TestbedStartError
 from ocpp_users.fleet import secrecy
-from ocpp_users.fleet.optiontable import Option, OptionGroup, add_group
+from ocpp_users.fleet.optiontable import add_group
 from ocpp_users.fleet.runners import is_worker
 from ocpp_users.ocppj.sink import report
 from ocpp_users.ocppj.transport import SecurityConfig
 from scenarios import demo
 from scenarios.console import Console
+from scenarios.locust_options import OPTIONS
 from scenarios.options import RunOptions, Tags, security_file_errors, split_patterns
 from scenarios.reporting import write_html, write_json, write_junit
 from scenarios.results import CaseResult, RunResult, Verdict
@@ -56,38 +59,6 @@ class OcttFailure(Exception):
 
     def __str__(self) -> str:
         return self.reason
-
-
-def _octt(flag: str, help_text: str, default: object = "", **kwargs: Any) -> Option:
-    env = "VOCPP_" + flag.removeprefix("--").upper().replace("-", "_")
-    return Option(flag, help_text, default=default, env=env, **kwargs)
-
-
-OPTIONS = OptionGroup(
-    "Compliance mode (locustfiles/compliance.py)",
-    "The OCTT 1.6 Central System cases, run by one charge point; --host is the CSMS URL (none: the testbed).",
-    (
-        _octt("--octt-cp-id", "charge point id (default VOCPP-OCTT-CP)", "VOCPP-OCTT-CP"),
-        _octt("--octt-only", "run only these cases (comma-separated globs)"),
-        _octt("--octt-exclude", "skip these cases (comma-separated globs)"),
-        _octt("--octt-id-tag", "an idTag the CSMS accepts"),
-        _octt("--octt-expired-tag", "an idTag with status Expired"),
-        _octt("--octt-blocked-tag", "an idTag with status Blocked"),
-        _octt("--octt-invalid-tag", "an idTag unknown to the CSMS (default random)"),
-        _octt("--octt-trigger-url", "POST CSMS-initiated payloads here ({cp_id}, {action})"),
-        _octt("--octt-trigger-cmd", "or run this shell command ({cp_id}, {action}, {payload})"),
-        _octt("--octt-step-timeout", "seconds per CSMS answer/request (default 5)", 5.0, type=float),
-        _octt("--octt-connection-timeout", "the Tool's ConnectionTimeOut in s (default 1)", 1.0, type=float),
-        _octt("--octt-security-profile", "0-3 (default: 1 or 2 with a password, else 0)", -1, type=int),
-        _octt("--octt-basic-auth-password", "Basic auth password (never printed)", secret=True),
-        _octt("--octt-ca-file", "CA bundle for wss"),
-        _octt("--octt-client-cert", "client certificate (PEM) for security profile 3"),
-        _octt("--octt-client-key", "client key (PEM) for --octt-client-cert"),
-        _octt("--octt-junit", "write a JUnit XML report here"),
-        _octt("--octt-json", "write a JSON report here"),
-        _octt("--octt-html", "write an HTML report here"),
-    ),
-)
 
 
 def _add_options(parser: LocustArgumentParser, **_: object) -> None:

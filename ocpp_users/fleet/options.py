@@ -9,7 +9,7 @@ exit code 2) and again, as a whole, by :func:`~ocpp_users.fleet.config.fleet_con
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ocpp_users.fleet.config import (
@@ -31,7 +31,7 @@ from ocpp_users.fleet.config import (
     parse_size,
 )
 from ocpp_users.fleet.ids import DEFAULT_TEMPLATE, check_template, read_ids_file
-from ocpp_users.fleet.optiontable import Option, OptionGroup, add_group
+from ocpp_users.fleet.optiontable import Option, OptionGroup, add_group, ordered_groups
 
 
 def _checked(check: Callable[[str, str], object], option: str) -> Callable[[str], str]:
@@ -345,17 +345,34 @@ class _PlainGroup(argparse._ArgumentGroup):
         return super().add_argument(*args, **kwargs)
 
 
-def help_text() -> str:
-    """The fleet's options as ``--help`` would show them (Locust prints its own help before it
+def all_groups(extra: Sequence[OptionGroup] = ()) -> list[OptionGroup]:
+    """Every group of options of ours that Locust parses, in the order the web UI shows them: the
+    fleet's, the load shapes', the CI gates' and reports', and ``extra`` (the compliance user's)."""
+    from ocpp_users.fleet import gates  # late: gates imports this module's siblings
+    from ocpp_users.fleet.shape_options import SHAPE_OPTIONS
+
+    return ordered_groups([*GROUPS, SHAPE_OPTIONS, gates.options_group(), *extra])
+
+
+def help_text(extra: Sequence[OptionGroup] = ()) -> str:
+    """Our options as ``--help`` would show them, grouped (Locust prints its own help before it
     loads a locustfile, so ``locust -f locustfiles/fleet.py --help`` cannot list them)."""
     parser = _PlainParser(
-        prog="locust -f locustfiles/fleet.py",
-        description="Fleet options, in addition to Locust's own (locust --help). Each can also be set "
-        "with the environment variable shown, in a config file, or in the web UI.",
+        prog="locust",
+        usage="locust -f locustfiles/fleet.py [options]  (or -f locustfiles/compliance.py)",
+        description="VolatileOCPP's options, in addition to Locust's own (locust --help), grouped as the web UI's "
+        "form shows them. Each can also be set with its environment variable: LOCUST_ and the option's name "
+        "(--idle-duration is LOCUST_IDLE_DURATION), in a config file (--config), or in the web UI.",
         add_help=False,
     )
-    register(parser)
-    from ocpp_users.fleet import gates  # late: gates imports this module's siblings
-
-    gates.register(parser)
-    return parser.format_help()
+    for group in all_groups(extra):
+        add_group(parser, group)
+    text = parser.format_help()
+    old = [option for group in all_groups(extra) for option in group.options if option.old_env]
+    if old:
+        example = old[0]
+        text += (
+            f"\nOlder environment variables ({len(old)}, e.g. {example.old_env}) are still read, with a deprecation "
+            f"note: use {example.env_var} and the like.\n"
+        )
+    return text
