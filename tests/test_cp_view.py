@@ -21,6 +21,7 @@ from ocpp_users.fleet.cptable import Query, Table, merge, select, table_from_wir
 from ocpp_users.fleet.runtime import Fleet
 from ocpp_users.fleet.state import fleet_state
 from ocpp_users.fleet.timeline import Marker, Timeline
+from ocpp_users.ocppj.errors import ConnectionLost
 from tests.test_fleet_user import FAST, fleet_env, prefix, set_fault, wait_until
 
 ROWS = [
@@ -187,3 +188,38 @@ def test_rows_are_bounded_per_process(csms: TestbedProcess) -> None:
     assert len(seen["rows"]) == 2 and seen["counts"]["total"] == 3
     assert state.tracked == 0 and len(state.departed) == 2
     assert {row[1] for row in state.rows()} == {"stopped"}
+
+
+def test_a_drop_of_our_own_is_no_failure_a_drop_by_the_csms_is(csms: TestbedProcess) -> None:
+    """A storm's drop (``Station.drop``) leaves the row's failures alone; the CSMS closing the
+    connection counts, with its reason; both reconnect and "connected since" moves on."""
+    p = prefix()
+    env = fleet_env(csms.ws_url, [*FAST, "--cp-id-template", p + "-{n}", "--heartbeat-interval", "30"])
+    state = fleet_state(env)
+    seen: dict[str, Any] = {}
+
+    def row(cp_id: str) -> Any:
+        return next(r for r in state.rows() if r[0] == cp_id)
+
+    def during(env: Environment) -> None:
+        assert wait_until(lambda: state.booted == 2, 10)
+        first = {m.cp_id: m for m in state.members}
+        ours, theirs = f"{p}-1", f"{p}-2"
+        seen["before"] = row(ours)
+        station = first[ours].station
+        assert station is not None
+        station.drop()
+        assert wait_until(lambda: row(ours)[2] is not None and row(ours)[2] > seen["before"][2], 10)
+        seen["ours"] = row(ours)
+        set_fault(csms, {"name": "close_after", "count": 1})
+        other = first[theirs].station
+        assert other is not None
+        with pytest.raises(ConnectionLost):
+            other.call("Heartbeat", {})  # the CSMS closes the connection on this frame
+        assert wait_until(lambda: row(theirs)[5] >= 2, 10)  # the dropped connection, the call it cut short
+        seen["theirs"] = row(theirs)
+        csms.api("DELETE", "/faults")
+
+    _run(env, 2, during)
+    assert seen["ours"][5] == seen["before"][5] == 0 and seen["ours"][6] == "", seen["ours"]
+    assert "closed by peer (code 1011)" in seen["theirs"][6], seen["theirs"]

@@ -132,6 +132,7 @@ def test_the_form_is_grouped_and_the_run_uses_what_it_said(tmp_path: Path) -> No
         # what Locust's page sends: its fields, snake-cased back from camel case (max_p95 -> max_p9_5)
         form = {"user_count": "2", "spawn_rate": "2", "host": csms.ws_url, "connectors": "2"}
         form |= {"cp_id_template": "FORM-{n}", "max_p9_5": "900", "id_tag": "VOCPP-VALID"}
+        form |= {"shape": "boot-storm", "storm_hold": "0.5"}  # the form chooses the run's load shape
         status, _, answer = get(base + "/swarm", urllib.parse.urlencode(form).encode())
         assert status == 200 and json.loads(answer)["success"], answer
         deadline = time.monotonic() + 15
@@ -141,7 +142,10 @@ def test_the_form_is_grouped_and_the_run_uses_what_it_said(tmp_path: Path) -> No
             if len(cps) == 2 and all(len(v.get("statuses") or {}) >= 3 for v in cps.values()):
                 break
             time.sleep(0.2)
-        data = json.loads(get(base + "/charge-points/data")[2])
+        data: dict[str, Any] = {}
+        while time.monotonic() < deadline + 10 and not data.get("storms"):  # the boot storm's report
+            data = json.loads(get(base + "/charge-points/data")[2])
+            time.sleep(0.2)
         after = _template_args(get(base + "/")[2])
         get(base + "/stop", b"")
     finally:
@@ -158,5 +162,7 @@ def test_the_form_is_grouped_and_the_run_uses_what_it_said(tmp_path: Path) -> No
     assert "options changed in the web UI: " in out and "--connectors 2 (was 1)" in out, out[-3000:]
     assert "--max-p95 900 (was '')" in out and "--cp-id-template FORM-{n} (was VOCPP-{worker}-{n:05d})" in out
     assert "fleet: 2 connector(s) per charge point, ids FORM-{n}" in out
+    assert "Boot storm: 2 of 2 charge points connected and held" in out and "--shape boot-storm (was none)" in out
+    assert [m["label"] for m in data["markers"]] == ["boot storm"], data["markers"]
     assert after["extra_options"]["connectors"]["default_value"] == 2  # the form shows what the next run uses
     assert "Traceback" not in out

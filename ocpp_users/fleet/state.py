@@ -34,6 +34,10 @@ STOPPED = "stopped"
 ROW_LIMIT = 20_000
 """Charge points per process with a row in the per-charge-point table (the rest are counted only)."""
 
+DROPPED_ON_PURPOSE = "dropped on purpose"
+"""The reason of a drop the harness made itself (:meth:`ocpp_users.v16.station.Station.drop`, a storm):
+never a failure of the charge point's row."""
+
 Row = tuple[str, str, float | None, float | None, int, int, str]
 """(id, state, connected since, last message (both ``time.time()``), calls ok, calls failed, last failure)."""
 
@@ -131,7 +135,7 @@ class Member:
         self.ok = 0
         """OCPP calls that succeeded (ours and the CSMS's)."""
         self.bad = 0
-        """Failures of any kind (calls, connections, protocol)."""
+        """Failures of any kind (calls, connections, protocol); not a drop the harness made itself."""
         self.reason = ""
         """The last failure: the stats row's name and reason."""
 
@@ -158,11 +162,13 @@ class Member:
             if request_type is CP_TO_CSMS or request_type is CSMS_TO_CP:
                 self.ok += 1
                 self.last = _now()
-        else:
+        elif request_type is CP_TO_CSMS or request_type is CSMS_TO_CP:
             self.bad += 1
             self.reason = f"{name}: {exception}"
-            if request_type is CP_TO_CSMS or request_type is CSMS_TO_CP:
-                self.last = _now()
+            self.last = _now()
+        elif not str(exception).endswith(DROPPED_ON_PURPOSE):  # a storm's drop is the harness's doing
+            self.bad += 1
+            self.reason = f"{name}: {exception}"
         self.fleet.fire(
             request_type=request_type,
             name=name,

@@ -29,7 +29,7 @@ from ocpp_users.fleet.cptable import RowBroker
 from ocpp_users.fleet.failure_log import FailureLog
 from ocpp_users.fleet.fleet_fidelity import FIDELITY_KEY, FleetFidelity, summary_text, view_rows
 from ocpp_users.fleet.runners import is_worker
-from ocpp_users.fleet.state import STATES, fleet_state
+from ocpp_users.fleet.state import DROPPED_ON_PURPOSE, STATES, fleet_state
 from ocpp_users.fleet.timeline import Timeline, fidelity_sample
 from ocpp_users.ocppj.sink import WEBSOCKET
 
@@ -210,6 +210,8 @@ class FleetMonitor:
     def _on_request(self, request_type: str, name: str, exception: BaseException | None = None, **_: Any) -> None:
         if exception is None:
             return
+        if request_type == WEBSOCKET and str(exception).endswith(DROPPED_ON_PURPOSE):
+            return  # a storm's own drop: counted in the stats (the gates discount it), never a warning
         # Once per kind with what the CSMS said, then rate-limited with a count (fleet/failure_log.py);
         # a worker's lines go to the master, which logs them once for the fleet.
         self.failure_log.target = self.target
