@@ -88,10 +88,10 @@ def test_a_run_from_the_form_fills_the_charge_points_view(browser: Browser, tmp_
         }.items():
             _set(browser, name, value)
         browser.eval("document.querySelector('form button[type=submit]').click()")
-        browser.wait_for("document.body.textContent.toLowerCase().includes('running')", what="the run to start")
-        browser.eval(
-            "Array.from(document.querySelectorAll('[role=tab]')).find(t => t.textContent.trim() === 'Charge points')"
-            ".click()"
+        browser.wait_for(
+            "(function () { var tab = Array.from(document.querySelectorAll('[role=tab]'))"
+            ".find(t => t.textContent.trim() === 'Charge points'); if (tab) tab.click(); return !!tab; })()",
+            what="the run to start (its tabs)",
         )
         browser.wait_for(f"{FRAME_DOC} && {FRAME_DOC}.getElementById('cp-table') !== null", what="the view in the tab")
         seen["ids"] = browser.wait_for(

@@ -61,7 +61,7 @@ def section_html(environment: Environment, monitor: FleetMonitor, checks: list[C
     from ocpp_users.fleet.chart import STATE_COLORS
 
     counts = monitor.counts() if not monitor.timeline.samples else _last_counts(monitor)
-    charts = view.charts(environment, monitor.timeline, width=1000)
+    charts = view.charts(environment, monitor.timeline, wide=1000, narrow=1000)
     parts = [f'<section id="{SECTION_ID}"><style>{_STYLE}</style>', "<h2>Charge points</h2>"]
     badges = "".join(
         f'<span class="badge" style="background:{STATE_COLORS[s]}">{escape(s)} {counts.get(s, 0):,}</span>'

@@ -42,34 +42,34 @@ def markers(environment: Environment, timeline: Timeline) -> list[Marker]:
     return out
 
 
-def charts(environment: Environment, timeline: Timeline, width: int = 900) -> dict[str, str]:
-    """The three charts as SVG: charge points by state, messages on time and CPU, loop lag."""
+def charts(environment: Environment, timeline: Timeline, wide: int = 1200, narrow: int = 620) -> dict[str, str]:
+    """The three charts as SVG: charge points by state (``wide``), messages on time and CPU, loop lag."""
     times = timeline.times()
     marks = markers(environment, timeline)
     states = [Series(state, state, STATE_COLORS[state], timeline.series(state)) for state in STATES]
     fidelity = [
         Series("heartbeat_on_time", "Heartbeats on time", "#1e88e5", timeline.series("heartbeat_on_time")),
         Series("meter_values_on_time", "MeterValues on time", "#43a047", timeline.series("meter_values_on_time")),
-        Series("cpu_percent", "CPU (busiest process, % of one core)", "#e53935", timeline.series("cpu_percent")),
+        Series("cpu_percent", "CPU of the busiest process", "#e53935", timeline.series("cpu_percent")),
     ]
-    lag = [Series("loop_lag_ms", "event loop lag p99 (busiest process)", "#8e24aa", timeline.series("loop_lag_ms"))]
+    lag = [Series("loop_lag_ms", "p99 of the busiest process", "#8e24aa", timeline.series("loop_lag_ms"))]
     return {
         "states": line_chart(
-            times, states, title="Charge points by state", width=width, height=300, markers=marks, chart_id="states"
+            times, states, title="Charge points by state", width=wide, height=320, markers=marks, chart_id="states"
         ),
         "fidelity": line_chart(
             times,
             fidelity,
             title="Load fidelity",
             unit="%",
-            width=width,
+            width=narrow,
             height=220,
             markers=marks,
             y_max=100.0,
             chart_id="fidelity",
         ),
         "lag": line_chart(
-            times, lag, title="Event loop lag", unit="ms", width=width, height=180, markers=marks, chart_id="lag"
+            times, lag, title="Event loop lag", unit="ms", width=narrow, height=220, markers=marks, chart_id="lag"
         ),
     }
 
