@@ -188,14 +188,16 @@ class FleetShape(LoadTestShape):
         """Ramp to N and wait until the fleet counts ``what`` (connected/booted) reach N."""
         n = self.n
         self.users(n)
-        ok = self.conductor.wait_for(lambda fleet: fleet[what] >= n, n / self.rate + self.timeout)
+        limit = n / self.rate + self.timeout
+        ok = self.conductor.wait_for(lambda fleet: fleet[what] >= n, limit)
         if not ok:
             log.warning(
-                "load shape %s: only %d of %d charge points %s within the time limit",
+                "load shape %s: only %d of %d charge points %s within %.0f s (-u / -r + --storm-timeout)",
                 self.label,
                 self.conductor.fleet()[what],
                 n,
                 what,
+                limit,
             )
         return ok, self.elapsed()
 

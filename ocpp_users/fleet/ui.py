@@ -25,6 +25,7 @@ from typing import Any
 import gevent
 from locust.env import Environment
 
+from ocpp_users.fleet import storms
 from ocpp_users.fleet.cptable import RowBroker
 from ocpp_users.fleet.failure_log import FailureLog
 from ocpp_users.fleet.fleet_fidelity import FIDELITY_KEY, FleetFidelity, summary_text, view_rows
@@ -107,8 +108,6 @@ class FleetMonitor:
         few times a second, when the storms' conductor has one) or else its last stats report."""
         self.prune_workers()
         counts = self.local_counts()
-        from ocpp_users.fleet import storms  # late: the storms import the runtime, which imports this
-
         conductor = storms.conductor(self.environment)
         nodes = conductor.nodes if conductor is not None else {}
         for worker, report in list(self.worker_counts.items()):
@@ -228,7 +227,8 @@ class FleetMonitor:
         def loop() -> None:
             while True:
                 gevent.sleep(interval)
-                self.print_summary()
+                if time.monotonic() - self._printed_at >= interval / 2:  # (not right after another line)
+                    self.print_summary()
 
         self._printer = gevent.spawn(loop)
 
