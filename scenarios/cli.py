@@ -187,7 +187,7 @@ VolatileOCPP: OCPP 1.6J load testing, compliance and robustness for Central Syst
   volatileocpp scenarios      the OCTT 1.6 test cases for a Central System, one verdict each
   volatileocpp robustness     a hostile charge point: broken frames, bad payloads, nonsense, floods;
                               PASSED / NON-STRICT / FAILED / CRASHED / DEGRADED per case
-  volatileocpp fleet-options  the options of the Locust fleet (locust -f locustfiles/fleet.py)
+  volatileocpp fleet-options  the options of the Locust modes: fleet, load shapes, CI gates, compliance
 
 Without --url, scenarios and robustness start the bundled testbed CSMS and test it.
 """
@@ -209,8 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     robustness_cli.add_parser(sub)
     sub.add_parser(
         "fleet-options",
-        help="list the fleet load test's options (locust -f locustfiles/fleet.py --help cannot)",
-        description="Print the options of locustfiles/fleet.py with their environment variables.",
+        help="list the options of the Locust modes, grouped (locust -f locustfiles/fleet.py --help cannot)",
+        description="Print the options of locustfiles/fleet.py (fleet, load shapes, CI gates and reports) and "
+        "locustfiles/compliance.py, grouped as the web UI shows them, with their environment variables.",
     )
     target = p.add_argument_group("target")
     target.add_argument(
@@ -638,8 +639,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "fleet-options":
         from ocpp_users.fleet.options import help_text
+        from scenarios.locust_options import OPTIONS
 
-        sys.stdout.write(help_text())
+        sys.stdout.write(help_text([OPTIONS]))
         return 0
     try:
         if args.command == "robustness":

@@ -10,7 +10,13 @@ and reports latencies that include its own queueing. :class:`FidelityTracker` ma
   and the garbage collector's **pauses** recorded (a full collection over ~20,000 charge points'
   objects stops the process for a good part of a second);
 * :meth:`FidelityTracker.warn` applies the policy and returns a one-line warning (or None);
-  with ``cpu_max_percent`` a saturated CPU is a warning by itself.
+  with ``cpu_max_percent`` a saturated CPU is a warning by itself. Each part of a warning names the
+  measured value and its limit. What the harness does to itself is not judged: the first
+  ``start_grace_s`` seconds of sampling (imports, schema compilation, the first connections) and
+  of :meth:`FidelityTracker.restart_run_figures` (the collection and freeze when spawning
+  completes); a single late wake-up of the loop is no verdict either (it takes
+  :data:`LAG_SAMPLES_OVER` samples over the limit), nor a CPU mean of fewer than
+  :data:`CPU_SAMPLES_MIN` samples.
 
 Hooking it into a fleet (one tracker per worker process)::
 
@@ -41,6 +47,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Clock = Callable[[], float]
+
+
+LAG_SAMPLES_OVER = 2
+"""Loop lag samples over the limit (in the judged window) before the lag is a problem."""
+CPU_SAMPLES_MIN = 5
+"""CPU samples (one a second) in the judged window before a saturated CPU is a problem."""
 
 
 def process_cpu_s() -> float:
@@ -111,6 +123,10 @@ class FidelitySnapshot:
     """99th percentile loop lag since sampling started (the whole run, not the window)."""
     run_cpu_percent: float = 0.0
     """Mean CPU of this process since sampling started (100 = one core)."""
+    lag_samples_over: int = 0
+    """Loop lag samples in the window over the tracker's limit."""
+    cpu_samples: int = 0
+    """CPU samples in the window."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -157,6 +173,7 @@ class FidelityTracker:
         cpu_max_percent: float | None = None,
         clock: Clock = time.monotonic,
         cpu_clock: Clock = process_cpu_s,
+        start_grace_s: float = 2.0,
     ) -> None:
         self.tolerance_s = tolerance_s
         """A message sent more than this after its due time is late."""
@@ -174,6 +191,9 @@ class FidelityTracker:
         """Warn when the mean CPU in the window reaches this (100 = one core; None: CPU alone never warns)."""
         self.clock = clock
         self.cpu_clock = cpu_clock
+        self.start_grace_s = start_grace_s
+        """Seconds after sampling starts (or the run figures restart) that are not judged."""
+        self._judge_from: float | None = None
         self.totals: dict[str, KindCounts] = {}
         self.warnings = 0
         self._buckets: deque[_Bucket] = deque()
@@ -261,6 +281,7 @@ class FidelityTracker:
         self._run_closed = False
         if self._run_started is not None:
             self._run_started = (self.clock(), self.cpu_clock())
+            self._judge_from = self.clock() + self.start_grace_s
             self._run_ended = None
 
     def end_run_figures(self) -> None:
@@ -317,6 +338,7 @@ class FidelityTracker:
         self._run_started = (self.clock(), self.cpu_clock())
         self._run_ended = None
         self._run_closed = False
+        self._judge_from = self.clock() + self.start_grace_s
         if track_gc and self._on_gc not in gc.callbacks:
             gc.callbacks.append(self._on_gc)
 
@@ -347,9 +369,12 @@ class FidelityTracker:
 
     # ------------------------------------------------------------ verdicts
 
-    def snapshot(self) -> FidelitySnapshot:
+    def snapshot(self, since: float | None = None) -> FidelitySnapshot:
+        """Totals and the recent window; ``since`` (a clock time) cuts the window's loop lag, CPU and
+        lateness samples shorter (the policy judges from the end of the start-up grace)."""
         now = self.clock()
         horizon = now - self.window_s
+        samples_from = horizon if since is None else max(horizon, since)
         window: dict[str, KindCounts] = {}
         for bucket in self._buckets:
             if bucket.second + 1 <= horizon:
@@ -359,14 +384,14 @@ class FidelityTracker:
         totals = {kind: KindCounts() for kind in self.totals}
         for kind, counts in self.totals.items():
             totals[kind].add(counts)
-        lags = [lag for at, lag in self._lags if at >= horizon]
-        cpu = [pct for at, pct in self._cpu if at >= horizon]
-        pauses = [pause for at, pause in self._gc if at >= horizon]
+        lags = [lag for at, lag in self._lags if at >= samples_from]
+        cpu = [pct for at, pct in self._cpu if at >= samples_from]
+        pauses = [pause for at, pause in self._gc if at >= samples_from]
         return FidelitySnapshot(
             totals=totals,
             window=window,
             window_s=self.window_s,
-            lateness_p99_s=_p99([late for at, late in self._lateness if at >= horizon]),
+            lateness_p99_s=_p99([late for at, late in self._lateness if at >= samples_from]),
             loop_lag_p99_s=_p99(lags),
             loop_lag_max_s=max(lags, default=0.0),
             cpu_percent=sum(cpu) / len(cpu) if cpu else 0.0,
@@ -375,25 +400,39 @@ class FidelityTracker:
             warnings=self.warnings,
             run_loop_lag_p99_s=self.run_loop_lag_p99(),
             run_cpu_percent=self.run_cpu_percent(),
+            lag_samples_over=sum(1 for lag in lags if lag > self.loop_lag_max_s),
+            cpu_samples=len(cpu),
         )
 
+    def judged_snapshot(self) -> FidelitySnapshot:
+        """The snapshot the policy judges: the window without the start-up grace."""
+        return self.snapshot(since=self._judge_from)
+
     def problems(self, snapshot: FidelitySnapshot | None = None) -> list[str]:
-        """What the policy finds wrong in the recent window (empty when the load is faithful)."""
-        snap = snapshot or self.snapshot()
+        """What the policy finds wrong in the recent window (empty when the load is faithful), each
+        with the measured value and its limit."""
+        snap = snapshot or self.judged_snapshot()
         found = []
         for kind, counts in sorted(snap.window.items()):
             if counts.due >= self.min_due and counts.on_time_ratio < self.on_time_min:
                 found.append(
-                    f"{kind} {100.0 * counts.on_time_ratio:.0f}% on time "
-                    f"({counts.on_time} of {counts.due} due; {counts.late} late, {counts.missed} missed)"
+                    f"{kind} {100.0 * counts.on_time_ratio:.0f}% on time (limit {100.0 * self.on_time_min:g}%; "
+                    f"{counts.on_time} of {counts.due} due; {counts.late} late, {counts.missed} missed)"
                 )
-        if snap.loop_lag_p99_s > self.loop_lag_max_s:
+        if snap.loop_lag_p99_s > self.loop_lag_max_s and snap.lag_samples_over >= LAG_SAMPLES_OVER:
             cause = ""
             if snap.gc_pause_max_s > self.loop_lag_max_s:
-                cause = f" (garbage collector paused up to {1000.0 * snap.gc_pause_max_s:.0f} ms)"
-            found.append(f"event loop lag p99 {1000.0 * snap.loop_lag_p99_s:.0f} ms{cause}")
-        if self.cpu_max_percent is not None and snap.cpu_percent >= self.cpu_max_percent:
-            found.append(f"CPU saturated (at or above {self.cpu_max_percent:g}% of one core)")
+                cause = f"; garbage collector paused up to {1000.0 * snap.gc_pause_max_s:.0f} ms"
+            found.append(
+                f"event loop lag p99 {1000.0 * snap.loop_lag_p99_s:.0f} ms (limit {1000.0 * self.loop_lag_max_s:.0f} ms"
+                f"{cause})"
+            )
+        if (
+            self.cpu_max_percent is not None
+            and snap.cpu_samples >= CPU_SAMPLES_MIN
+            and snap.cpu_percent >= self.cpu_max_percent
+        ):
+            found.append(f"CPU {snap.cpu_percent:.0f}% of one core (limit {self.cpu_max_percent:g}%)")
         return found
 
     def warn(self, force: bool = False) -> str | None:
@@ -414,12 +453,12 @@ class FidelityTracker:
     def describe(self, snapshot: FidelitySnapshot | None = None) -> str | None:
         """The warning :meth:`warn` would give now, without counting or rate-limiting it (None when
         the load is faithful): for a display of the current state."""
-        snap = snapshot or self.snapshot()
+        snap = snapshot or self.judged_snapshot()
         found = self.problems(snap)
         if not found:
             return None
+        cpu = "" if any(part.startswith("CPU ") for part in found) else f"; CPU {snap.cpu_percent:.0f}%"
         return (
-            f"load generator falling behind in the last {self.window_s:g} s: {'; '.join(found)}; "
-            f"CPU {snap.cpu_percent:.0f}%. Latencies now include the worker's own queueing: "
-            f"add workers or lower the load per worker"
+            f"load generator falling behind in the last {self.window_s:g} s: {'; '.join(found)}{cpu}. "
+            f"Latencies now include the worker's own queueing: add workers or lower the load per worker"
         )

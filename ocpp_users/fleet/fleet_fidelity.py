@@ -8,8 +8,9 @@ every :data:`CHECK_INTERVAL` seconds its policy is applied: when the fleet falls
 95 % of a kind's messages on time, loop lag p99 over 100 ms) or its CPU saturates, one WARNING
 line is logged (at most one a minute) and the "Charge points" tab shows the current warning while
 the problem lasts. Workers send their snapshot and current warning to the master with their stats
-reports; the master logs each worker's new warning and shows the fleet-wide view (counts summed,
-the worst process's lag and CPU).
+reports; the master logs each worker's new warning (a worker logs its own at DEBUG only, so that a
+warning is written once) and shows the fleet-wide view (counts summed, the worst process's lag and
+CPU).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import gevent
 from locust.env import Environment
 
 from ocpp_users.fleet.fidelity import FidelityTracker, KindCounts
-from ocpp_users.fleet.runners import is_master
+from ocpp_users.fleet.runners import is_master, is_worker
 
 log = logging.getLogger("ocpp_users.fleet")
 
@@ -230,7 +231,9 @@ class FleetFidelity:
         if message is not None:
             self.warning = message
             self.warning_seq += 1
-            log.warning("fleet: %s", message)
+            # a worker's warning is logged by its master (one console line, not one per process)
+            level = logging.DEBUG if is_worker(self.environment.runner) else logging.WARNING
+            log.log(level, "fleet: %s", message)
         else:
             self.warning = self.tracker.describe()
         return message

@@ -1,5 +1,9 @@
 """CI gates: limits checked when the run quits; a breach fails the build by itself.
 
+The same ``quitting`` listener writes the end-of-run files once the checks are made:
+``--json-summary``, ``--cp-csv`` and the fleet's sections of the ``--html`` report
+(:mod:`ocpp_users.fleet.report`).
+
     locust -f locustfiles/fleet.py --headless -u 200 -r 20 -t 5m \\
         --max-failure-ratio 0.01 --max-p95 800,BootNotification=2000 --max-p99 '*=5000' \\
         --min-boot-acceptance 1 --max-time-to-all-booted 30 --json-summary out/summary.json
@@ -32,6 +36,8 @@ from ocpp_users.ocppj.sink import WEBSOCKET
 
 log = logging.getLogger("ocpp_users.gates")
 
+CHECKS_ATTR = "vocpp_checks"
+"""Where the checks made when the run ended are kept on the Environment."""
 GATE_EXIT_CODE = 3
 """Exit code of a run whose gates failed (Locust uses 1 for "some request failed", 2 for errors)."""
 OVERALL = ""
@@ -159,10 +165,26 @@ def option_flag(dest: str) -> str:
     return "--" + dest.replace("_", "-")
 
 
+LABELS = {
+    "max_failure_ratio": "Max failure ratio (0..1)",
+    "max_p95": "p95 limits (ms)",
+    "max_p99": "p99 limits (ms)",
+    "min_boot_acceptance": "Min boot acceptance (0..1)",
+    "max_time_to_all_booted": "Max time until all booted (s)",
+    "max_time_to_all_back": "Max time until all back (s)",
+}
+
+
 def options_group() -> OptionGroup:
-    """The gate options, each with a LOCUST_ environment variable."""
+    """The gate options and the end-of-run files, each with a LOCUST_ environment variable."""
     limits = tuple(
-        Option(option_flag(dest), help_text, metavar=metavar, type=_keeps_text(parse, option_flag(dest)[2:]))
+        Option(
+            option_flag(dest),
+            help_text,
+            metavar=metavar,
+            type=_keeps_text(parse, option_flag(dest)[2:]),
+            label=LABELS.get(dest, ""),
+        )
         for dest, (metavar, parse, help_text) in LIMITS.items()
     )
     summary = Option(
@@ -170,11 +192,20 @@ def options_group() -> OptionGroup:
         "write a JSON summary (stats per action, fleet counts, load shape figures, checks, exit code) to FILE "
         "when the run ends",
         metavar="FILE",
+        label="JSON summary file",
+    )
+    table = Option(
+        "--cp-csv",
+        "write the per-charge-point table (id, state, connected since, last message, calls ok and failed, last "
+        "failure; every charge point as the test ended, at most 20,000 per worker) to FILE as CSV when the run ends",
+        metavar="FILE",
+        label="Charge points CSV file",
     )
     return OptionGroup(
-        "CI gates",
-        f"Limits checked when the run ends: each breach prints CHECK FAILED and the exit code is {GATE_EXIT_CODE}.",
-        (*limits, summary),
+        "CI gates and reports",
+        f"Limits checked when the run ends: each breach prints CHECK FAILED and the exit code is {GATE_EXIT_CODE}. "
+        "Files written when the run ends.",
+        (*limits, summary, table),
     )
 
 
@@ -352,6 +383,11 @@ def on_quitting(environment: Environment, **_: Any) -> None:
             out(f"all {len(checks)} checks passed")
             if not _has_errors_besides_requests(environment):
                 environment.process_exit_code = 0
+    if checks:
+        setattr(environment, CHECKS_ATTR, checks)  # (the HTML report's gate section)
+    from ocpp_users.fleet import report as fleet_report  # late: it reads the runtime, which imports us
+
+    fleet_report.finish(environment, checks if configured(options) else None)
     path = getattr(options, "json_summary", "") or ""
     if path:
         try:

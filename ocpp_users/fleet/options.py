@@ -9,7 +9,7 @@ exit code 2) and again, as a whole, by :func:`~ocpp_users.fleet.config.fleet_con
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ocpp_users.fleet.config import (
@@ -37,7 +37,7 @@ from ocpp_users.fleet.config import (
     parse_size,
 )
 from ocpp_users.fleet.ids import DEFAULT_TEMPLATE, check_template, read_ids_file
-from ocpp_users.fleet.optiontable import Option, OptionGroup, add_group
+from ocpp_users.fleet.optiontable import Option, OptionGroup, add_group, ordered_groups
 
 
 def _checked(check: Callable[[str, str], object], option: str) -> Callable[[str], str]:
@@ -340,6 +340,7 @@ BEHAVIOUR = OptionGroup(
             "change them with ChangeConfiguration",
             metavar="KEYS",
             type=_checked(parse_configuration, "--configuration"),
+            label="Configuration keys at start (KEY=VALUE,...)",
         ),
         Option(
             "--offline-replay-rate",
@@ -349,6 +350,7 @@ BEHAVIOUR = OptionGroup(
             default=0.0,
             metavar="R",
             type=_non_negative("--offline-replay-rate"),
+            label="Offline replay rate (messages/s, 0 = burst)",
         ),
         Option(
             "--plug-in-delay",
@@ -358,6 +360,7 @@ BEHAVIOUR = OptionGroup(
             default="0",
             metavar="MIN-MAX",
             type=_checked(parse_range, "--plug-in-delay"),
+            label="Plug-in delay (s, MIN-MAX)",
         ),
         Option(
             "--driver-return",
@@ -367,6 +370,7 @@ BEHAVIOUR = OptionGroup(
             default=DEFAULT_DRIVER_RETURN,
             metavar="MIN-MAX",
             type=_checked(parse_range, "--driver-return"),
+            label="Driver returns after (s, MIN-MAX)",
         ),
         Option(
             "--ev-battery",
@@ -375,6 +379,7 @@ BEHAVIOUR = OptionGroup(
             default=DEFAULT_BATTERY,
             metavar="MIN-MAX",
             type=_checked(parse_range, "--ev-battery"),
+            label="EV battery (kWh, MIN-MAX)",
         ),
         Option(
             "--fault-rate",
@@ -383,6 +388,7 @@ BEHAVIOUR = OptionGroup(
             default=0.0,
             metavar="F",
             type=_non_negative("--fault-rate"),
+            label="Faults per charge point per hour",
         ),
         Option(
             "--fault-duration",
@@ -390,6 +396,7 @@ BEHAVIOUR = OptionGroup(
             default=DEFAULT_FAULT_DURATION,
             metavar="MIN-MAX",
             type=_checked(parse_range, "--fault-duration"),
+            label="Fault duration (s, MIN-MAX)",
         ),
         Option(
             "--fault-codes",
@@ -397,6 +404,7 @@ BEHAVIOUR = OptionGroup(
             default=DEFAULT_FAULT_CODES,
             metavar="CODES",
             type=_checked(parse_error_codes, "--fault-codes"),
+            label="Fault error codes",
         ),
     ),
 )
@@ -436,17 +444,34 @@ class _PlainGroup(argparse._ArgumentGroup):
         return super().add_argument(*args, **kwargs)
 
 
-def help_text() -> str:
-    """The fleet's options as ``--help`` would show them (Locust prints its own help before it
+def all_groups(extra: Sequence[OptionGroup] = ()) -> list[OptionGroup]:
+    """Every group of options of ours that Locust parses, in the order the web UI shows them: the
+    fleet's, the load shapes', the CI gates' and reports', and ``extra`` (the compliance user's)."""
+    from ocpp_users.fleet import gates  # late: gates imports this module's siblings
+    from ocpp_users.fleet.shape_options import SHAPE_OPTIONS
+
+    return ordered_groups([*GROUPS, SHAPE_OPTIONS, gates.options_group(), *extra])
+
+
+def help_text(extra: Sequence[OptionGroup] = ()) -> str:
+    """Our options as ``--help`` would show them, grouped (Locust prints its own help before it
     loads a locustfile, so ``locust -f locustfiles/fleet.py --help`` cannot list them)."""
     parser = _PlainParser(
-        prog="locust -f locustfiles/fleet.py",
-        description="Fleet options, in addition to Locust's own (locust --help). Each can also be set "
-        "with the environment variable shown, in a config file, or in the web UI.",
+        prog="locust",
+        usage="locust -f locustfiles/fleet.py [options]  (or -f locustfiles/compliance.py)",
+        description="VolatileOCPP's options, in addition to Locust's own (locust --help), grouped as the web UI's "
+        "form shows them. Each can also be set with its environment variable: LOCUST_ and the option's name "
+        "(--idle-duration is LOCUST_IDLE_DURATION), in a config file (--config), or in the web UI.",
         add_help=False,
     )
-    register(parser)
-    from ocpp_users.fleet import gates  # late: gates imports this module's siblings
-
-    gates.register(parser)
-    return parser.format_help()
+    for group in all_groups(extra):
+        add_group(parser, group)
+    text = parser.format_help()
+    old = [option for group in all_groups(extra) for option in group.options if option.old_env]
+    if old:
+        example = old[0]
+        text += (
+            f"\nOlder environment variables ({len(old)}, e.g. {example.old_env}) are still read, with a deprecation "
+            f"note: use {example.env_var} and the like.\n"
+        )
+    return text

@@ -4,9 +4,11 @@
 options on the command line parser; on ``init`` (master or local runner) the options are
 checked (a bad one ends Locust with one ``locust: error:`` line, exit code 2) and, without
 ``--host``, the embedded testbed CSMS is started; on ``test_start`` every process rebuilds its
-configuration (the web UI may have changed options) and its charge point id pool, and each
-process running charge points starts its load fidelity tracking (:mod:`ocpp_users.fleet_fidelity`)
-until ``test_stop``. When spawning completes, the objects alive then (the charge points) are
+configuration (the web UI may have changed options: the master logs which, and the configuration
+they make) and its charge point id pool, and each process running charge points starts its load
+fidelity tracking (:mod:`ocpp_users.fleet_fidelity`) until ``test_stop``; the master (or local
+runner) samples the run's timeline and, headless, logs the fleet's line every 10 s until the test
+stops, and once at its end. When spawning completes, the objects alive then (the charge points) are
 frozen out of the garbage collector's sight: a full collection over 10,000 charge points pauses
 the process for ~250 ms.
 """
@@ -31,6 +33,7 @@ from ocpp_users.fleet.config import EMBEDDED_HEARTBEAT_INTERVAL, FleetConfig, Op
 from ocpp_users.fleet.fleet_fidelity import FleetFidelity
 from ocpp_users.fleet.ids import MSG_IDS_GRANT, MSG_IDS_REQUEST, MSG_IDS_RETURN, IdLedger, IdPool, LeasedIdPool
 from ocpp_users.fleet.options import register
+from ocpp_users.fleet.optiontable import registered_groups
 from ocpp_users.fleet.runners import is_master, is_worker, runner_of
 from ocpp_users.fleet.stats import keep_total_to_round_trips
 from ocpp_users.fleet.ui import FleetMonitor
@@ -71,6 +74,10 @@ class Fleet:
         self.url = ""
         self.testbed: Any = None
         """The embedded :class:`~ocpp_users.embedded.TestbedProcess`, when the fleet started one."""
+        self.option_values: dict[str, Any] = {}
+        """Our options' values before the web UI's form was read: the next test start logs its changes."""
+        self.described = ""
+        """The configuration line logged last."""
 
     @classmethod
     def of(cls, environment: Environment) -> Fleet:
@@ -211,6 +218,42 @@ class Fleet:
                 raise
 
 
+def option_values(options: Any) -> dict[str, Any]:
+    """Every option of ours that the web UI's form shows, by flag (secrets masked)."""
+    values: dict[str, Any] = {}
+    for group in registered_groups():
+        for option in group.options:
+            if option.web_ui and options is not None and hasattr(options, option.dest):
+                value = getattr(options, option.dest)
+                values[option.flag] = "***" if option.secret and value else value
+    return values
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if value in ("", None) or (isinstance(value, str) and " " in value) else str(value)
+
+
+def log_form_changes(fleet: Fleet) -> None:
+    """A test starts: log the options the web UI's form changed (nothing without a form)."""
+    values = option_values(fleet.environment.parsed_options)
+    before, fleet.option_values = fleet.option_values, {}
+    changed = [
+        f"{flag} {_shown(value)} (was {_shown(before.get(flag))})"
+        for flag, value in values.items()
+        if flag in before and before[flag] != value
+    ]
+    if changed:
+        log.info("fleet: options changed in the web UI: %s", ", ".join(changed))
+
+
+def log_config(fleet: Fleet, config: FleetConfig) -> None:
+    """Log the configuration line when it is not the one logged last (once per run otherwise)."""
+    line = config.describe()
+    if line != fleet.described:
+        fleet.described = line
+        log.info("fleet: %s", line)
+
+
 def _kill_quietly(testbed: Any) -> None:
     """Last resort at exit: kill the testbed child if it still runs, without waiting."""
     process = getattr(testbed, "process", None)
@@ -258,16 +301,19 @@ def on_init(environment: Environment, runner: Runner | None, web_ui: WebUI | Non
         fleet.stop_testbed()
         _bad_option(str(exc))
         return
-    log.info("fleet: %s", config.describe())
+    log_config(fleet, config)
     if not config.id_tag_given and not fleet.embedded:
         log.info(
             "fleet: no --id-tag given; the charge points present %s, which the CSMS must accept", config.id_tags[0]
         )
     if web_ui is not None:
-        fleet.monitor.install_web_ui(web_ui)
+        from ocpp_users.fleet import webui  # late: its pages import the gates and shapes
+
+        def before_form() -> None:  # the options as they were: the next test start logs what the form changed
+            fleet.option_values = option_values(environment.parsed_options)
+
+        webui.install(web_ui, environment, fleet.monitor, before_form)
         secrecy.install_web_ui(web_ui, environment)
-    if getattr(options, "headless", False):
-        fleet.monitor.start_printer()
 
 
 def on_test_start(environment: Environment, **_: Any) -> None:
@@ -278,6 +324,11 @@ def on_test_start(environment: Environment, **_: Any) -> None:
         fleet.fidelity.reset_workers()
     else:
         fleet.fidelity.start()
+    if not is_worker(runner):
+        log_form_changes(fleet)
+        fleet.monitor.start_timeline()
+        if getattr(environment.parsed_options, "headless", False):
+            fleet.monitor.start_printer()
     if is_worker(runner):
         options = environment.parsed_options
         master_host = str(getattr(options, "master_host", "127.0.0.1") or "127.0.0.1")
@@ -289,18 +340,24 @@ def on_test_start(environment: Environment, **_: Any) -> None:
                 redact_url(host),
             )
     try:
-        fleet.configure()
+        config = fleet.configure()
     except OptionError as exc:
         fleet.fail(str(exc))
         if not is_worker(runner) and runner is not None:
             gevent.spawn(runner.stop)
+        return
+    if not is_worker(runner):
+        log_config(fleet, config)  # what the run uses, when the form changed it
 
 
 def on_test_stopping(environment: Environment, **_: Any) -> None:
     fleet = Fleet.of(environment)
     fleet.fidelity.tracker.end_run_figures()  # stopping the fleet is the harness's work, not the fleet's
     if not is_worker(environment.runner):
-        log.info("fleet at the end of the test: %s", fleet.monitor.summary())
+        monitor = fleet.monitor
+        monitor.stop_printer()
+        monitor.stop_timeline()  # the last sample: the fleet as the test ends
+        monitor.print_summary("fleet at the end of the test: ")
 
 
 def on_test_stop(environment: Environment, **_: Any) -> None:

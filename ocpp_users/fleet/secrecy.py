@@ -83,7 +83,8 @@ def secrets_of(environment: Environment, secret_options: Iterable[Option] = FLEE
     options = environment.parsed_options
     values: list[str] = []
     for option in secret_options:
-        for value in (getattr(options, option.dest, None), os.environ.get(option.env_var)):
+        old = os.environ.get(option.old_env) if option.old_env else None
+        for value in (getattr(options, option.dest, None), os.environ.get(option.env_var), old):
             if isinstance(value, str) and value and value != PLACEHOLDER:
                 values.append(value)
     kept = getattr(options, URL_KEY, None)

@@ -1,8 +1,10 @@
 """Load shapes for the fleet: steady ramp, boot storm, reconnect storm, rolling restart, peak hour.
 
-Load them together with the fleet and pick one with ``--shape`` (env ``LOCUST_SHAPE``)::
+Pick one with ``--shape`` (env ``LOCUST_SHAPE``; the fleet loads this module, so
+``locustfiles/fleet.py`` alone is enough)::
 
-    locust -f locustfiles/fleet.py,locustfiles/shapes.py --shape boot-storm --headless -u 1000 -r 100
+    locust -f locustfiles/fleet.py --shape boot-storm --headless -u 1000 -r 100
+    locust -f locustfiles/fleet.py,locustfiles/shapes.py --class-picker     # the shapes by class name too
 
 ``-u`` is the number of charge points N, ``-r`` the rate they connect at, ``-t`` (optional) keeps the
 fleet running until that time after the shape's own steps (it never cuts a storm short). With
@@ -11,6 +13,8 @@ measured when the run ends (and puts it in ``--json-summary``); see docs/distrib
 
 Importing this module registers the shape options and the ``--shape`` selection on Locust's global
 events, as a locustfile's own listeners would (``locustfiles/shapes.py`` only imports the classes).
+Without ``--shape``, the steady ramp runs when ``locustfiles/shapes.py`` is loaded, and Locust's
+plain ``-u``/``-r`` otherwise; the web UI's form chooses the shape of each run.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ import argparse
 import logging
 import math
 import time
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import gevent
@@ -29,8 +32,9 @@ from locust.event import Events
 from locust.runners import Runner
 
 from ocpp_users.fleet import gates, storms
-from ocpp_users.fleet.optiontable import Option, OptionGroup, add_group
+from ocpp_users.fleet.optiontable import add_group
 from ocpp_users.fleet.runners import is_worker
+from ocpp_users.fleet.shape_options import SHAPE_OPTIONS, SHAPES, parse_jitters
 from ocpp_users.fleet.storms import Conductor, RoundOutcome, describe_latency
 
 log = logging.getLogger("ocpp_users.shapes")
@@ -39,148 +43,36 @@ log = logging.getLogger("ocpp_users.shapes")
 # ---------------------------------------------------------------- options
 
 
-def _positive(kind: Callable[[str], Any], minimum: float = 0.0, strict: bool = True) -> Callable[[str], Any]:
-    def convert(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
-            raise argparse.ArgumentTypeError(f"must be {'above' if strict else 'at least'} {minimum:g}, not {text!r}")
-        return value
-
-    convert.__name__ = kind.__name__
-    return convert
-
-
-def parse_jitters(text: str) -> list[float]:
-    values = []
-    for item in str(text).split(","):
-        if not item.strip():
-            continue
-        try:
-            value = float(item)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected comma-separated jitter fractions, not {text!r}") from None
-        if not 0.0 <= value <= 1.0:
-            raise argparse.ArgumentTypeError(f"a jitter fraction is between 0 and 1, not {item.strip()!r}")
-        values.append(value)
-    if not values:
-        raise argparse.ArgumentTypeError("no jitter value given")
-    return values
-
-
-def _jitter_text(text: str) -> str:
-    parse_jitters(text)
-    return text
-
-
-def _fraction(text: str) -> float:
-    value = _positive(float)(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"a fraction is at most 1, not {text!r}")
-    return float(value)
-
-
-SHAPES: dict[str, str] = {
-    "steady": "SteadyRamp",
-    "boot-storm": "BootStorm",
-    "reconnect-storm": "ReconnectStorm",
-    "rolling-restart": "RollingRestart",
-    "peak-hour": "PeakHour",
-}
-"""--shape value -> class name."""
-
-
-SHAPE_OPTIONS = OptionGroup(
-    "Load shapes (locustfiles/shapes.py)",
-    "-u is the number of charge points, -r the rate they connect at; -t keeps the fleet running after the "
-    "shape's steps.",
-    (
-        Option(
-            "--shape",
-            "load shape: steady ramp to -u; boot-storm (connect and hold, then every BootNotification at once); "
-            "reconnect-storm (every connection dropped at once, per --storm-jitter); rolling-restart (drops in "
-            "--restart-waves waves); peak-hour (--peak-fraction of the fleet charging); none = plain -u/-r "
-            "(default steady)",
-            default="steady",
-            choices=(*SHAPES, "none"),
-            # chosen at start-up; in the web UI, --class-picker chooses among the shape classes
-            web_ui=False,
-        ),
-        Option(
-            "--storm-timeout",
-            "longest wait for each step (all connected, all booted, all back) before it is reported as "
-            "incomplete (default 60)",
-            default=60.0,
-            metavar="S",
-            type=_positive(float),
-        ),
-        Option(
-            "--storm-hold",
-            "seconds the fleet is held idle before and after each storm (default 2)",
-            default=2.0,
-            metavar="S",
-            type=_positive(float, strict=False),
-        ),
-        Option(
-            "--storm-jitter",
-            "reconnect storm rounds, one per backoff jitter fraction: 0 reconnects everyone after exactly the "
-            "first backoff step (the worst case), 0.5 spreads them (default 0,0.5)",
-            default="0,0.5",
-            metavar="LIST",
-            type=_jitter_text,
-        ),
-        Option(
-            "--storm-outage",
-            "reconnect storm and rolling restart: keep the dropped charge points offline this long (a CSMS "
-            "outage) before they reconnect; meanwhile their sessions go on offline and queue their transaction "
-            "messages, replayed after the reconnect (default 0: reconnect at once)",
-            default=0.0,
-            metavar="S",
-            type=_positive(float, strict=False),
-        ),
-        Option(
-            "--restart-waves",
-            "rolling restart: drop the fleet in K waves, one after another (default 4)",
-            default=4,
-            metavar="K",
-            type=_positive(int),
-        ),
-        Option(
-            "--peak-fraction",
-            "peak hour: fraction of the charge points kept charging (default 0.3)",
-            default=0.3,
-            metavar="F",
-            type=_fraction,
-        ),
-        Option(
-            "--peak-duration",
-            "peak hour: how long the peak lasts (default 30)",
-            default=30.0,
-            metavar="S",
-            type=_positive(float),
-        ),
-    ),
-)
-
-
 def register(parser: argparse.ArgumentParser, **_: object) -> None:
     add_group(parser, SHAPE_OPTIONS)
 
 
+def _loaded(environment: Environment) -> dict[str, LoadTestShape]:
+    """Our shape classes among those Locust found in the locustfiles (``locustfiles/shapes.py``)."""
+    available = environment.available_shape_classes or {}
+    return {name: shape for name, shape in available.items() if name in SHAPES.values()}
+
+
 def select_shape(environment: Environment, runner: Runner | None = None, **_: Any) -> None:
-    """Make ``--shape`` the active shape class (Locust itself would take the first one defined)."""
+    """Make ``--shape`` the active shape class (Locust itself would take the first one defined).
+
+    Without ``--shape`` the steady ramp when ``locustfiles/shapes.py`` is loaded, else none (the
+    chosen one is written back to the options, so that the web UI's form shows it). A shape named
+    while only ``locustfiles/fleet.py`` is loaded is made here."""
     options = environment.parsed_options
-    name = getattr(options, "shape", None) if options is not None else None
-    if name is None or is_worker(runner):
+    if options is None or not hasattr(options, "shape") or is_worker(runner):
         return
+    name = options.shape
+    loaded = _loaded(environment)
+    if not name:
+        name = "steady" if loaded else "none"
+        options.shape = name
     if name == "none":
         environment.shape_class = None
         return
-    shape = (environment.available_shape_classes or {}).get(SHAPES[name])
-    if shape is None:  # shapes.py was not passed with -f (it was imported some other way)
-        return
+    shape = loaded.get(SHAPES[name])
+    if shape is None:  # only fleet.py was given: a shape of our own, as shapes.py would have made it
+        shape = CLASSES[SHAPES[name]]()
     shape.runner = runner
     environment.shape_class = shape
 
@@ -296,14 +188,16 @@ class FleetShape(LoadTestShape):
         """Ramp to N and wait until the fleet counts ``what`` (connected/booted) reach N."""
         n = self.n
         self.users(n)
-        ok = self.conductor.wait_for(lambda fleet: fleet[what] >= n, n / self.rate + self.timeout)
+        limit = n / self.rate + self.timeout
+        ok = self.conductor.wait_for(lambda fleet: fleet[what] >= n, limit)
         if not ok:
             log.warning(
-                "load shape %s: only %d of %d charge points %s within the time limit",
+                "load shape %s: only %d of %d charge points %s within %.0f s (-u / -r + --storm-timeout)",
                 self.label,
                 self.conductor.fleet()[what],
                 n,
                 what,
+                limit,
             )
         return ok, self.elapsed()
 
@@ -558,6 +452,12 @@ class PeakHour(FleetShape):
                 "storm": outcome.figures(),
             },
         )
+
+
+CLASSES: dict[str, type[FleetShape]] = {
+    cls.__name__: cls for cls in (SteadyRamp, BootStorm, ReconnectStorm, RollingRestart, PeakHour)
+}
+"""Class name -> class, for a ``--shape`` given without ``locustfiles/shapes.py``."""
 
 
 def _r(value: float | None) -> float | None:

@@ -2,37 +2,48 @@
 booted, charging, reconnecting and failed (counted as they change, by :mod:`ocpp_users.fleet.state`),
 and how many calls the run itself stopped.
 
-Shown as a web UI tab (plus the JSON endpoint ``/charge-points``), logged as one line every 10 s
-in headless mode and once at the end, together with the load fidelity of
-:mod:`ocpp_users.fleet_fidelity` (on-time ratio per kind, loop lag, CPU, the current warning).
-Workers send their counts and fidelity snapshot to the master with their stats reports; the counts
-of a worker that quit or went missing are dropped, and all are cleared when a test starts. Failures
-are aggregated: the first occurrence of each distinct reason is logged with what the CSMS said,
-repeats at most once a minute with their count (:mod:`~ocpp_users.fleet.failure_log`); connection
+Logged as one line every 10 s while a headless test runs and once at its end, together with the
+load fidelity of :mod:`ocpp_users.fleet_fidelity` (on-time ratio per kind, loop lag, CPU, the
+current warning); sampled once a second into the run's :class:`~ocpp_users.fleet.timeline.Timeline`
+(the charts of the web UI's Charge points tab and of the ``--html`` report, :mod:`.webui` and
+:mod:`.report`); its per-charge-point table comes from :class:`~ocpp_users.fleet.cptable.RowBroker`.
+Workers send their counts and fidelity snapshot to the master with their stats reports (fresher
+counts come with the storms' state messages); the counts of a worker that quit or went missing are
+dropped, and all are cleared when a test starts. Failures are aggregated: the first occurrence of
+each distinct reason is logged with what the CSMS said, repeats at most once a minute with their
+count (:mod:`~ocpp_users.fleet.failure_log`); a worker sends its lines to the master, which logs
+each kind once for the whole fleet (under ``--processes`` they share one console); connection
 problems are counted once more at the end.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterable
+import time
 from typing import Any
 
 import gevent
 from locust.env import Environment
-from locust.web import WebUI
 
+from ocpp_users.fleet import storms
+from ocpp_users.fleet.cptable import RowBroker
 from ocpp_users.fleet.failure_log import FailureLog
 from ocpp_users.fleet.fleet_fidelity import FIDELITY_KEY, FleetFidelity, summary_text, view_rows
-from ocpp_users.fleet.state import STATES, fleet_state
+from ocpp_users.fleet.runners import is_worker
+from ocpp_users.fleet.state import DROPPED_ON_PURPOSE, STATES, fleet_state
+from ocpp_users.fleet.timeline import Timeline, fidelity_sample
 from ocpp_users.ocppj.sink import WEBSOCKET
 
 log = logging.getLogger("ocpp_users.fleet")
 
 REPORT_KEY = "vocpp_charge_points"
+LOG_KEY = "vocpp_log_lines"
+"""Key of a worker's new failure log lines in the data it sends to the master."""
 TAB_KEY = "charge-points"
 SUMMARY_INTERVAL = 10.0
+LINE_WINDOW = 60.0
+"""The master logs a kind of failure of its workers at most once per this many seconds."""
+MAX_KINDS = 200
 
 
 STOPPED_KEY = "calls_stopped"
@@ -61,8 +72,14 @@ class FleetMonitor:
         """Load fidelity shown with the counts (None: counts only)."""
         self.worker_counts: dict[str, dict[str, int]] = {}
         self.failure_log = FailureLog(log)
+        self.timeline = Timeline()
+        """Counts and fidelity over time (sampled on the master or local runner while a test runs)."""
+        self.rows = RowBroker(environment)
+        """The per-charge-point table."""
         self._printer: gevent.Greenlet | None = None
+        self._printed_at = 0.0
         self._installed = False
+        self._worker_kinds: dict[str, float] = {}
         self.target = ""
         """The CSMS base URL, for log lines about connection failures."""
 
@@ -87,16 +104,25 @@ class FleetMonitor:
             del self.worker_counts[worker]
 
     def counts(self) -> dict[str, int]:
-        """This process's counts plus the last report of every live worker."""
+        """This process's counts plus the latest of every live worker: its last state message (a
+        few times a second, when the storms' conductor has one) or else its last stats report."""
         self.prune_workers()
         counts = self.local_counts()
-        for report in list(self.worker_counts.values()):
+        conductor = storms.conductor(self.environment)
+        nodes = conductor.nodes if conductor is not None else {}
+        for worker, report in list(self.worker_counts.items()):
+            fresh = nodes.get(worker)
+            if isinstance(fresh, dict) and isinstance(fresh.get("state_total"), int):
+                report = {
+                    **report,
+                    **{name: fresh.get(f"state_{name}", 0) for name in ("total", *STATES)},
+                }
             for key, value in report.items():
                 if key in counts and isinstance(value, int):
                     counts[key] += value
         return counts
 
-    def rows(self) -> list[dict[str, Any]]:
+    def summary_rows(self) -> list[dict[str, Any]]:
         counts = self.counts()
         rows: list[dict[str, Any]] = [{"state": "total", "count": counts["total"]}] + [
             {"state": state, "count": counts[state]} for state in STATES
@@ -116,6 +142,23 @@ class FleetMonitor:
         """A new test: first failures are logged again; workers' counts come with their next reports."""
         self.failure_log.reset()
         self.worker_counts.clear()
+        self._worker_kinds.clear()
+
+    # ------------------------------------------------------------ over time
+
+    def fidelity_reading(self) -> tuple[float | None, ...]:
+        if self.fidelity is None:
+            return (None, None, None, None)
+        return fidelity_sample(self.fidelity.view())
+
+    def start_timeline(self) -> None:
+        """Sample the counts once a second (master or local runner, while a test runs)."""
+        self.timeline.start(self.counts, self.fidelity_reading)
+
+    def stop_timeline(self) -> None:
+        """The last sample: the fleet as the test ends (before the charge points stop)."""
+        if self.timeline.running:
+            self.timeline.stop(final=self.counts())
 
     # ------------------------------------------------------------ listeners
 
@@ -128,11 +171,15 @@ class FleetMonitor:
         events.request.add_listener(self._on_request)
         events.report_to_master.add_listener(self._on_report_to_master)
         events.worker_report.add_listener(self._on_worker_report)
+        self.rows.install()
 
     def _on_report_to_master(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         data[REPORT_KEY] = self.local_counts()
         if self.fidelity is not None:
             data[FIDELITY_KEY] = self.fidelity.report()
+        lines = self.failure_log.take_forwarded()
+        if lines:
+            data[LOG_KEY] = lines
 
     def _on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         report = data.get(REPORT_KEY)
@@ -140,26 +187,54 @@ class FleetMonitor:
             self.worker_counts[client_id] = report
         if self.fidelity is not None:
             self.fidelity.receive(client_id, data.get(FIDELITY_KEY))
+        lines = data.get(LOG_KEY)
+        if isinstance(lines, list):
+            self.log_worker_lines(lines)
+
+    def log_worker_lines(self, lines: list[Any]) -> None:
+        """Log the workers' failure lines: each kind once per :data:`LINE_WINDOW` for the whole fleet."""
+        now = time.monotonic()
+        for item in lines:
+            if not isinstance(item, list | tuple) or len(item) != 3:
+                continue
+            kind, level, text = str(item[0]), item[1], str(item[2])
+            logged = self._worker_kinds.get(kind)
+            if logged is not None and now - logged < LINE_WINDOW:
+                continue
+            if logged is None and len(self._worker_kinds) >= MAX_KINDS:
+                continue
+            self._worker_kinds[kind] = now
+            log.log(level if isinstance(level, int) else logging.WARNING, "%s", text)
 
     def _on_request(self, request_type: str, name: str, exception: BaseException | None = None, **_: Any) -> None:
         if exception is None:
             return
-        # Once per kind with what the CSMS said, then rate-limited with a count (fleet/failure_log.py).
+        if request_type == WEBSOCKET and str(exception).endswith(DROPPED_ON_PURPOSE):
+            return  # a storm's own drop: counted in the stats (the gates discount it), never a warning
+        # Once per kind with what the CSMS said, then rate-limited with a count (fleet/failure_log.py);
+        # a worker's lines go to the master, which logs them once for the fleet.
         self.failure_log.target = self.target
+        self.failure_log.forwarding = is_worker(self.environment.runner)
         self.failure_log.report(request_type, name, exception)
 
     # ------------------------------------------------------------ headless log
 
     def start_printer(self, interval: float = SUMMARY_INTERVAL) -> None:
+        """Log the summary line every ``interval`` seconds until :meth:`stop_printer` (a test's end)."""
         if self._printer is not None and not self._printer.dead:
             return
 
         def loop() -> None:
             while True:
                 gevent.sleep(interval)
-                log.info(self.summary())
+                if time.monotonic() - self._printed_at >= interval / 2:  # (not right after another line)
+                    self.print_summary()
 
         self._printer = gevent.spawn(loop)
+
+    def print_summary(self, prefix: str = "") -> None:
+        self._printed_at = time.monotonic()
+        log.info("%s%s", prefix, self.summary())
 
     def stop_printer(self) -> None:
         if self._printer is not None:
@@ -176,54 +251,6 @@ class FleetMonitor:
             if error.method == WEBSOCKET:
                 lines.append(f"{error.name}: {_plain(error.error)} x{error.occurrences}")
         return sorted(lines)
-
-    # ------------------------------------------------------------ web UI
-
-    def install_web_ui(self, web_ui: WebUI) -> None:
-        """A "Charge points" tab (locust's extended tabs) and ``GET /charge-points`` (JSON)."""
-        from flask import jsonify, request
-
-        args = web_ui.template_args
-        args["extended_tabs"] = _merge(args.get("extended_tabs"), {"title": "Charge points", "key": TAB_KEY})
-        args["extended_tables"] = _merge(
-            args.get("extended_tables"),
-            {
-                "key": TAB_KEY,
-                "structure": [{"key": "state", "title": "State / measure"}, {"key": "count", "title": "Value"}],
-            },
-        )
-        protect: Callable[[Callable[..., Any]], Callable[..., Any]] = getattr(
-            web_ui, "auth_required_if_enabled", lambda view: view
-        )
-
-        def charge_points() -> Any:
-            body: dict[str, Any] = {"counts": self.counts(), "summary": self.summary()}
-            if self.fidelity is not None:
-                body["fidelity"] = self.fidelity.view()
-            return jsonify(body)
-
-        app = web_ui.app
-        if app is None:
-            return
-        app.add_url_rule("/charge-points", "vocpp_charge_points", protect(charge_points))
-
-        @app.after_request
-        def add_charge_points(response: Any) -> Any:
-            if not request.path.endswith("/stats/requests") or response.status_code != 200:
-                return response
-            body = response.get_json(silent=True)
-            if isinstance(body, dict):
-                extended = [e for e in body.get("extended_stats") or [] if e.get("key") != TAB_KEY]
-                extended.append({"key": TAB_KEY, "data": self.rows()})
-                body["extended_stats"] = extended
-                response.set_data(json.dumps(body))
-            return response
-
-
-def _merge(existing: Iterable[dict[str, Any]] | None, entry: dict[str, Any]) -> list[dict[str, Any]]:
-    items = [item for item in existing or [] if item.get("key") != entry["key"]]
-    items.append(entry)
-    return items
 
 
 def _plain(error: Any) -> str:

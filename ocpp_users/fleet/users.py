@@ -172,11 +172,14 @@ class ChargePointUser(User):
             raise FleetFailure(f"no charge point id: {exc}") from None
         self._pool = pool
         settings = config.settings_for(self.cp_id, self.fleet.url)
-        self.cp = Station(settings, sink=self.environment.events.request.fire)
+        state = fleet_state(self.environment)
+        # the member counts its charge point's outcomes for the per-charge-point table, then fires the event
+        sink = state.sink(self.member) if self.member is not None else self.environment.events.request.fire
+        self.cp = Station(settings, sink=sink)
         self.claims = ConnectorClaims(self.cp)
         self.cp.schedule_observer = self.fleet.fidelity.observe  # heartbeats and meter values: due vs on time
         if self.member is not None:
-            fleet_state(self.environment).attach(self.member, self.cp, self.claims)
+            state.attach(self.member, self.cp, self.claims)
         if self._stop_deadline is not None:
             return  # asked to stop before the station existed
         self._connect()

@@ -74,6 +74,8 @@ class Conductor:
         self.arrived_at: dict[int, float] = {}
         self.reports: list[dict[str, Any]] = []
         """What each load shape measured: {"shape": name, "lines": [...], "figures": {...}}."""
+        self.marks: dict[int, dict[str, Any]] = {}
+        """Each storm round for the time axis: {"at": monotonic, "label": ..., "duration": s or None}."""
         self.peak_users = 0
         self._round = 0
 
@@ -81,6 +83,7 @@ class Conductor:
         self.nodes.clear()
         self.results.clear()
         self.reports.clear()
+        self.marks.clear()
         self.peak_users = 0
 
     def on_state(self, node: str, data: dict[str, Any]) -> None:
@@ -134,6 +137,7 @@ class Conductor:
         round_id = self._round
         self.sent_at[round_id] = time.monotonic()
         self.results[round_id] = {}
+        self.marks[round_id] = {"at": self.sent_at[round_id], "label": _mark_label(kind, data), "duration": None}
         runner_of(self.environment).send_message(MSG_COMMAND, {"kind": kind, "round": round_id, **data})
         return round_id
 
@@ -157,7 +161,16 @@ class Conductor:
         deadline = time.monotonic() + timeout
         while len(self.results.get(round_id, {})) < nodes and time.monotonic() < deadline:
             gevent.sleep(0.02)
-        return self.outcome(round_id, nodes)
+        outcome = self.outcome(round_id, nodes)
+        mark = self.marks.get(round_id)
+        if mark is not None:
+            mark["duration"] = outcome.duration
+            mark["figure"] = (
+                f"all {outcome.n} done after {outcome.duration:.3f} s"
+                if outcome.complete and outcome.duration is not None
+                else f"NOT all done: {outcome.done} of {outcome.n}"
+            )
+        return outcome
 
     def outcome(self, round_id: int, nodes: int) -> RoundOutcome:
         answers = list(self.results.get(round_id, {}).values())
@@ -202,6 +215,21 @@ class Conductor:
         return outcome
 
     def report(self, shape: str, lines: list[str], figures: dict[str, Any]) -> None:
+        """A load shape's figures: logged now, printed again when the run ends, in the reports."""
         self.reports.append({"shape": shape, "lines": lines, "figures": figures})
         for line in lines:
             log.info("%s", line)
+
+
+def _mark_label(kind: str, data: dict[str, Any]) -> str:
+    """How a storm round is named on the time axis."""
+    if kind == "boot":
+        return "boot storm"
+    if kind == "charge":
+        return "peak hour"
+    if kind == "drop" and data.get("waves") and int(data.get("waves") or 1) > 1:
+        return f"restart wave {int(data.get('wave') or 0) + 1}/{int(data['waves'])}"
+    if kind == "drop":
+        jitter = data.get("jitter")
+        return "reconnect storm" + (f" (jitter {float(jitter):g})" if isinstance(jitter, int | float) else "")
+    return kind
