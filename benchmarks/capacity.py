@@ -43,9 +43,9 @@ SPAWN_RATE = 500
 """Users Locust starts per second (``-r``) in every run."""
 QUICK_USERS = 2000
 SESSIONS_USERS = 10000
-"""Users of the full run with sessions: a charge point with the default sessions costs ~7 % of a core
-per 1,000 (about 7 messages every 20 s each), so a worker at the open-files wall would saturate and
-its memory would grow with its backlog, not with its charge points."""
+"""Users of the full run with sessions: a charge point with the default sessions costs ~3.6 % of a
+core per 1,000 (about 7 messages every 20 s each; measured 2026-11-30), so a worker at the open-files
+wall would run near a core and its memory would grow with its backlog, not with its charge points."""
 LINE_WAIT_S = 12.0
 """The fleet prints its line every 10 s."""
 

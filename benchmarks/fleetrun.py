@@ -28,7 +28,7 @@ LOCUSTFILE = "locustfiles/fleet.py"
 NO_SESSIONS_IDLE = "86400"
 """``--idle-duration`` that keeps every connector idle for a day: the fleet has no switch that turns
 sessions off, so an idle run pushes the first session out of the run (each connector's session
-loop still exists, asleep)."""
+plan still exists: one event-loop timer, no greenlet)."""
 
 _COUNTS = re.compile(r"charge points: (\d+) \(([^)]*)\)")
 _PAIR = re.compile(r"([a-z_ ]+?) (\d+)")
