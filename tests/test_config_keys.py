@@ -268,6 +268,9 @@ def test_websocket_ping_interval(csms: TestbedProcess, make_cp: MakeStation) -> 
     assert csms.api("PUT", "/faults", {"name": "no_pong"})[0] == 200
     wait_until(lambda: cp.drops == 1, 4, "the drop")
     assert "no WebSocket pong" in (cp.last_error or "")
+    # the CSMS's doing: a counted disconnect naming it (a drop the run makes itself is none)
+    drops = [r for r in cp.sink.failures() if r.name == "disconnect"]  # type: ignore[attr-defined]
+    assert len(drops) == 1 and "no WebSocket pong" in str(drops[0].exception), drops
     csms.api("DELETE", "/faults")
     wait_until(lambda: cp.online, 5, "the reconnect")
     assert record(csms, cp)["connections"] == 2
@@ -384,3 +387,28 @@ def test_get_configuration_max_keys(csms: TestbedProcess, make_cp: MakeStation) 
     assert error["code"] == "OccurenceConstraintViolation"
     everything = result_of(csms, cp.cp_id, "GetConfiguration", {})  # no list: every key, however many
     assert len(everything["configurationKey"]) > 3
+
+
+# ---------------------------------------------------------------- the fleet's interval options
+
+
+def test_the_csms_changing_an_interval_key_overrides_the_fleets_option(
+    csms: TestbedProcess, make_cp: MakeStation
+) -> None:
+    """--heartbeat-interval/--meter-interval set a station's pace, but a HeartbeatInterval or
+    MeterValueSampleInterval the CSMS changes (and we answer Accepted) takes effect (§9.1.8, §9.1.20)."""
+    cp = make_cp(heartbeat_override=0.2, meter_interval_override=0.2)
+    heartbeats = gevent.spawn(cp.run_heartbeats)
+    try:
+        assert wait_until(lambda: actions(csms, cp).count("Heartbeat") >= 3, 5)  # the option's 0.2 s
+        assert cp.meter_interval == 0.2
+        assert change(csms, cp, "HeartbeatInterval", "3600") == "Accepted"
+        assert change(csms, cp, "MeterValueSampleInterval", "30") == "Accepted"
+        gevent.sleep(0.3)  # a heartbeat in flight at the change may still arrive
+        clear(csms, cp)
+        gevent.sleep(1.0)
+        assert "Heartbeat" not in actions(csms, cp)  # the CSMS's 3600 s rules now
+        assert cp.meter_interval == 30.0
+    finally:
+        cp.stop(stop_transactions=False)
+        heartbeats.join(timeout=5)

@@ -91,6 +91,8 @@ def test_behaviour_options_reach_every_charge_point() -> None:
         ("configuration", "Bogus=1", "--configuration: unknown configuration key 'Bogus'"),
         ("configuration", "WebSocketPingInterval=-1", "not a valid integer"),
         ("configuration", "AuthorizationKey=00ff", "write-only"),
+        ("configuration", "NumberOfConnectors=4", "NumberOfConnectors cannot be set: it is the number of connectors"),
+        ("configuration", "SupportedFeatureProfiles=Core", "SupportedFeatureProfiles cannot be set"),
         ("fault_codes", "GroundFailure,Nope", "--fault-codes: 'Nope' is not a ChargePointErrorCode"),
         ("ev_battery", "0", "--ev-battery"),
         ("offline_replay_rate", "-1", "--offline-replay-rate"),

@@ -441,3 +441,25 @@ def test_composite_schedule_of_a_huge_duration_is_bounded() -> None:
     assert periods[0] == {"startPeriod": 0, "limit": 6900.0}
     assert periods[-1]["limit"] == 22000.0, "after the profile's duration the charger's maximum applies"
     assert all(p["startPeriod"] < 2**31 - 1 for p in periods)
+
+
+def test_the_next_clock_aligned_boundary_is_never_the_one_just_sent() -> None:
+    """A timer may fire up to 1 ms before its boundary B: re-arming from the wall clock would give
+    B again (a second reading stamped B); re-arming from B gives B + interval (§9.1.5)."""
+    from ocpp_users.v16.periodic import next_boundary
+
+    boundary = 1_764_460_800.0 + 15 * 60  # 00:15 UTC on a day
+    assert next_boundary(boundary - 0.0005, 900) == boundary  # what the early timer would re-arm to
+    assert next_boundary(max(boundary - 0.0005, boundary), 900) == boundary + 900
+    assert next_boundary(boundary + 899.9, 900) == boundary + 900
+    assert next_boundary(1_764_460_800.0 + 86_399.0, 7200) == 1_764_460_800.0 + 86_400.0  # midnight
+
+
+def test_concurrent_tx_in_the_local_list_is_valid() -> None:
+    """§3.5.2: valid "corresponding to IdTagInfo status values Accepted/ConcurrentTx"; its expiry holds."""
+    from ocpp_users.v16.state.auth import effective_status
+
+    assert effective_status({"status": "ConcurrentTx"}) == "Accepted"
+    assert effective_status({"status": "ConcurrentTx", "expiryDate": "2000-01-01T00:00:00Z"}) == "Expired"
+    assert effective_status({"status": "Blocked"}) == "Blocked"
+    assert effective_status(None) is None

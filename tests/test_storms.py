@@ -131,8 +131,7 @@ def test_reconnect_storm_across_two_workers(testbed: TestbedProcess, tmp_path: P
         # the engine's first backoff step is 1 s: nobody is back before 1 s without jitter, 0.5 s with 0.5
         assert round_["first_s"] >= (1.0 if round_["jitter"] == 0 else 0.5) - 0.05
     assert data["fleet"]["deliberate_drops"] == 40
-    errors = {(e["type"], e["name"]): e["occurrences"] for e in data["errors"]}
-    assert errors == {("WebSocket", "disconnect"): 40}  # the drops, counted; nothing else failed
+    assert data["errors"] == []  # the drops are counted apart (deliberate_drops), never as failures
     assert all(cp["connected"] is False for cp in _cps(testbed).values())  # closed cleanly at the end
 
 
@@ -158,7 +157,7 @@ def test_rolling_restart_goes_wave_by_wave(testbed: TestbedProcess, tmp_path: Pa
             str(summary),
         ]
     )
-    assert run.returncode == 1, run.output[-4000:]  # no gate: Locust's own rule, the deliberate drops are failures
+    assert run.returncode == 0, run.output[-4000:]  # no gate: the drops are the run's own doing, never failures
     assert_clean(run)
     output = printed(run.output)
     for wave in (1, 2, 3):

@@ -296,8 +296,17 @@ class RowBroker:
         everything = Query(limit=MAX_LIMIT)
         if is_master(self.environment.runner):
             started = time.monotonic()
+            asked = len(self._workers())
             self.final = self._ask_workers(everything, timeout)
             log.debug("charge point rows of %d worker(s) in %.2f s", len(self.final), time.monotonic() - started)
+            if len(self.final) < asked:
+                log.warning(
+                    "charge points table: %d of %d workers sent their rows within %g s; the table "
+                    "(--cp-csv, the report) lacks the others' charge points",
+                    len(self.final),
+                    asked,
+                    timeout,
+                )
         else:
             self.final = {"local": select(fleet_state(self.environment).rows(), everything)}
 

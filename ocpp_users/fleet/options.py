@@ -256,15 +256,16 @@ SESSIONS = OptionGroup(
         ),
         Option(
             "--heartbeat-interval",
-            "send Heartbeat every S seconds instead of the interval the CSMS gives",
+            "send Heartbeat every S seconds instead of the interval the CSMS gives at BootNotification "
+            "(until the CSMS changes HeartbeatInterval with ChangeConfiguration: then that station follows it)",
             metavar="S",
             type=_checked(parse_optional_interval, "--heartbeat-interval"),
         ),
         Option(
             "--meter-interval",
-            "MeterValues every S seconds while charging, whatever the CSMS configures (default: the "
-            f"MeterValueSampleInterval key, 60 s, or {EMBEDDED_METER_INTERVAL} s against the embedded testbed; "
-            "the CSMS may change it with ChangeConfiguration)",
+            "MeterValues every S seconds while charging (default: the MeterValueSampleInterval key, 60 s, or "
+            f"{EMBEDDED_METER_INTERVAL} s against the embedded testbed); a station whose MeterValueSampleInterval "
+            "the CSMS changes with ChangeConfiguration follows the key from then on",
             metavar="S",
             type=_checked(parse_optional_interval, "--meter-interval"),
         ),

@@ -361,7 +361,10 @@ def on_test_stopping(environment: Environment, **_: Any) -> None:
 
 
 def on_test_stop(environment: Environment, **_: Any) -> None:
-    Fleet.of(environment).fidelity.stop()
+    fleet = Fleet.of(environment)
+    fleet.fidelity.stop()
+    if not is_worker(environment.runner):
+        fleet.monitor.print_stopped()  # the users are stopped now: every stopped call is counted
     if hasattr(gc, "unfreeze"):
         gc.unfreeze()  # the stopped charge points can be collected again
 

@@ -34,9 +34,6 @@ STOPPED = "stopped"
 ROW_LIMIT = 20_000
 """Charge points per process with a row in the per-charge-point table (the rest are counted only)."""
 
-DROPPED_ON_PURPOSE = "dropped on purpose"
-"""The reason of a drop the harness made itself (:meth:`ocpp_users.v16.station.Station.drop`, a storm):
-never a failure of the charge point's row."""
 
 Row = tuple[str, str, float | None, float | None, int, int, str]
 """(id, state, connected since, last message (both ``time.time()``), calls ok, calls failed, last failure)."""
@@ -166,7 +163,7 @@ class Member:
             self.bad += 1
             self.reason = f"{name}: {exception}"
             self.last = _now()
-        elif not str(exception).endswith(DROPPED_ON_PURPOSE):  # a storm's drop is the harness's doing
+        else:
             self.bad += 1
             self.reason = f"{name}: {exception}"
         self.fleet.fire(

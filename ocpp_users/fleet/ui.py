@@ -30,7 +30,7 @@ from ocpp_users.fleet.cptable import RowBroker
 from ocpp_users.fleet.failure_log import FailureLog
 from ocpp_users.fleet.fleet_fidelity import FIDELITY_KEY, FleetFidelity, summary_text, view_rows
 from ocpp_users.fleet.runners import is_worker
-from ocpp_users.fleet.state import DROPPED_ON_PURPOSE, STATES, fleet_state
+from ocpp_users.fleet.state import STATES, fleet_state
 from ocpp_users.fleet.timeline import Timeline, fidelity_sample
 from ocpp_users.ocppj.sink import WEBSOCKET
 
@@ -209,8 +209,6 @@ class FleetMonitor:
     def _on_request(self, request_type: str, name: str, exception: BaseException | None = None, **_: Any) -> None:
         if exception is None:
             return
-        if request_type == WEBSOCKET and str(exception).endswith(DROPPED_ON_PURPOSE):
-            return  # a storm's own drop: counted in the stats (the gates discount it), never a warning
         # Once per kind with what the CSMS said, then rate-limited with a count (fleet/failure_log.py);
         # a worker's lines go to the master, which logs them once for the fleet.
         self.failure_log.target = self.target
@@ -235,6 +233,15 @@ class FleetMonitor:
     def print_summary(self, prefix: str = "") -> None:
         self._printed_at = time.monotonic()
         log.info("%s%s", prefix, self.summary())
+
+    def print_stopped(self) -> None:
+        """Once the run has stopped its charge points: the calls it stopped (never CSMS failures).
+        Printed after the users are gone, when every stopped call has been counted."""
+        stopped = self.counts().get(STOPPED_KEY, 0)
+        if stopped:
+            log.info("fleet stopped: %d call(s) stopped by the run (not CSMS failures)", stopped)
+        else:
+            log.info("fleet stopped: every call was answered before its charge point stopped")
 
     def stop_printer(self) -> None:
         if self._printer is not None:

@@ -187,6 +187,8 @@ class OcppConnection:
         self._seq = 0
         self._id_prefix = os.urandom(4).hex() + "-"
         self._closing_by_us = False
+        self._abort_reason: str | None = None
+        """Why the charge point dropped the connection for the peer's fault (see :meth:`abort`)."""
         self._receiver: gevent.Greenlet | None = None
         self._reader: FrameReader | None = None
         self._pongs_at_ping: int | None = None
@@ -227,14 +229,18 @@ class OcppConnection:
                 receiver.kill(block=False)
             self._finish("closed by the charge point", by_us=True)
 
-    def abort(self, reason: str = "connection aborted by the charge point") -> None:
-        """Drop the socket without a close handshake (as a power cut would)."""
-        self._closing_by_us = True
+    def abort(self, reason: str = "connection aborted by the charge point", *, by_us: bool = True) -> None:
+        """Drop the socket without a close handshake (as a power cut would). ``by_us``: the harness's
+        own choice (its calls in flight are stopped, not failed); False when the peer caused it (e.g. it
+        stopped answering pings): the calls in flight are lost connections and ``on_close`` says so."""
+        self._closing_by_us = by_us
+        if not by_us:
+            self._abort_reason = reason  # the receive loop ends with this reason, not the socket error
         self._shutdown_socket()
         receiver = self._receiver
         if receiver is not None and not receiver.dead:
             receiver.join(timeout=1.0)
-        self._finish(reason, by_us=True)
+        self._finish(reason, by_us=by_us)
 
     def ping(self) -> bool:
         """Send a WebSocket ping (RFC 6455 §5.5.2); False, and nothing sent, when the previous ping
@@ -463,6 +469,8 @@ class OcppConnection:
         finally:
             if self._closing_by_us:
                 reason = "closed by the charge point"
+            elif self._abort_reason is not None:
+                reason = self._abort_reason
             self._shutdown_socket()
             self._finish(reason, by_us=self._closing_by_us)
 

@@ -254,11 +254,12 @@ class Link:
         if connection is not None:
             connection.close(wait=wait)
 
-    def abort(self, reason: str) -> None:
-        """Drop the socket without a close handshake, as a network fault or power cut would."""
+    def abort(self, reason: str, *, by_us: bool = True) -> None:
+        """Drop the socket without a close handshake, as a network fault or power cut would
+        (``by_us=False``: because of the CSMS, see :meth:`OcppConnection.abort`)."""
         connection = self.connection
         if connection is not None:
-            connection.abort(reason)
+            connection.abort(reason, by_us=by_us)
 
     def backoff_delays(self, rng: random.Random) -> Callable[[], float]:
         """Exponential backoff with jitter, bounded by ``backoff_max``: each call gives the next delay."""

@@ -101,16 +101,17 @@ def next_boundary(now: float, interval: int) -> float:
     return min(boundary, midnight + DAY)
 
 
-def arm_aligned(station: Station) -> None:
+def arm_aligned(station: Station, after: float | None = None) -> None:
     """Clock-aligned MeterValues at each ClockAlignedDataInterval boundary while that key is above 0
     (errata 3.15: "the Charge Point SHALL send MeterValues at the given interval(s)"). A charger
-    whose follow-ups are off (the compliance runner scripts every message) sends none."""
+    whose follow-ups are off (the compliance runner scripts every message) sends none. ``after``:
+    the boundary just sent, so the next one is later even when the timer fired a little early."""
     station.timers.cancel_aligned()
     interval = station.configuration.get_int("ClockAlignedDataInterval", 0)
     if interval <= 0 or station.stopping or not station.settings.behaviour.auto_follow_up:
         return
     now = time.time()
-    boundary = next_boundary(now, interval)
+    boundary = next_boundary(now if after is None else max(now, after), interval)
     station.timers.aligned = Timers.later(boundary - now, _aligned_due, station, boundary)
 
 
@@ -123,7 +124,7 @@ def _aligned_due(station: Station, boundary: float) -> None:
         return
     stamp = datetime.fromtimestamp(boundary, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     station.spawn(station.quietly, lambda: station.aligned_readings(stamp))
-    arm_aligned(station)
+    arm_aligned(station, after=boundary)  # never the same boundary twice
 
 
 # ---------------------------------------------------------------- WebSocket pings (§9.1.34)
@@ -154,7 +155,7 @@ def _ping(station: Station, connection: OcppConnection) -> None:
     # No pong since the previous ping, a whole WebSocketPingInterval ago: the link is dead (a
     # half-open TCP connection); drop it and reconnect, as a charger's watchdog does.
     if connection is station.connection and not connection.closed:
-        station.drop(reason="no WebSocket pong within WebSocketPingInterval")
+        station.drop(reason="no WebSocket pong within WebSocketPingInterval", csms_fault=True)
 
 
 # ---------------------------------------------------------------- injected faults

@@ -16,7 +16,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from ocpp_users.ocppj.errors import ConnectionLost, RejectedError, VolatileOcppError
+from ocpp_users.ocppj.errors import CallCancelled, ConnectionLost, RejectedError, VolatileOcppError
 from ocpp_users.v16.state.status import ChargePointStatus
 
 if TYPE_CHECKING:
@@ -62,7 +62,9 @@ def authorized(cp: Station, id_tag: str) -> bool:
             answer = cp.authorize(id_tag)
         except RejectedError as exc:  # strict mode: counted already
             return id_tag_status(exc.payload) == "Accepted"
-        except ConnectionLost:
+        except (ConnectionLost, CallCancelled):  # the CSMS dropped us, or a storm of ours did
+            if cp.stopping:
+                return False
             known = local.status(id_tag)  # offline from here
         else:
             return id_tag_status(answer) == "Accepted"

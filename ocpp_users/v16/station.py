@@ -420,14 +420,25 @@ class Station:
         CSMS's close frame)."""
         self.link.close(wait)
 
-    def drop(self, offline_for: float = 0.0, reason: str = "dropped on purpose") -> None:
+    def drop(self, offline_for: float = 0.0, reason: str = "dropped on purpose", *, csms_fault: bool = False) -> None:
         """Drop the connection as a network fault would; reconnect follows if enabled, not before
-        ``offline_for`` seconds (an outage: meanwhile the charger works offline, OCPP 1.6 §3.5)."""
+        ``offline_for`` seconds (an outage: meanwhile the charger works offline, OCPP 1.6 §3.5).
+
+        A drop the run makes (a storm) is the harness's own doing: no failure is counted, and the
+        calls in flight are stopped by the run. With ``csms_fault`` (the CSMS stopped answering
+        pings) the drop is a counted disconnect and the calls in flight are lost connections."""
         if offline_for > 0:
             self._offline_until = time.monotonic() + offline_for
-        if self.link.connection is not None:
-            self.link.abort(reason)
-            self._on_close(reason, False)
+        connection = self.link.connection
+        if connection is None or connection.closed:
+            return
+        if csms_fault:
+            self.link.abort(reason, by_us=False)  # -> _on_close(reason, False): counted, reconnects
+            return
+        self.link.abort(reason)  # -> _on_close(reason, True): nothing counted
+        self.drops += 1
+        if self.settings.reconnect and not self._stopping and not self.reconnecting:
+            self._reconnector = gevent.spawn(self._reconnect_loop)
 
     @property
     def offline_for(self) -> float:
@@ -556,7 +567,10 @@ class Station:
         if self.registration == "Accepted":
             self.phase = Phase.booted
             if isinstance(interval, int) and interval > 0:
-                self.configuration.set_internal("HeartbeatInterval", str(interval))
+                # The Boot's interval (§4.2) sets the key; --heartbeat-interval still rules over it.
+                self.configuration.set_internal("HeartbeatInterval", str(interval), notify=False)
+                self.heartbeat_interval = float(interval)
+                self._interval_changed.set()
             self.security_events.on_booted()
             if self._tx_messages is not None:
                 self._tx_messages.kick()  # queued transaction messages may go now (§4.2)
@@ -809,7 +823,7 @@ class Station:
         if tx is None:
             if connector.transaction_id is not None:
                 payload["transactionId"] = connector.transaction_id
-            return self.call("MeterValues", payload) if self.connected else None
+            return self.call("MeterValues", payload) if self.online else None  # not before an Accepted boot (§4.2)
         payload["transactionId"] = tx.wire_id
         return self.transaction_messages.send(TxMessage("MeterValues", payload, tx))
 
@@ -860,6 +874,8 @@ class Station:
     # ------------------------------------------------------------ intervals
 
     def _on_configuration_change(self, key: str, value: str) -> None:
+        if key in ("HeartbeatInterval", "MeterValueSampleInterval"):
+            self._csms_chose = self._csms_chose | {key}
         if key == "HeartbeatInterval":
             self.heartbeat_interval = float(value) if value.isdigit() else self.heartbeat_interval
             self._interval_changed.set()
@@ -896,14 +912,23 @@ class Station:
             after = ChargePointStatus.available if connector.operative else ChargePointStatus.unavailable
             self.report_status(connector_id, after)
 
+    _csms_chose: frozenset[str] = frozenset()
+    """Interval keys the CSMS set with ChangeConfiguration: from then on they rule over the fleet's
+    --heartbeat-interval/--meter-interval for this station (a key we report Accepted takes effect).
+    A class-level default: only a station whose key the CSMS changed holds its own set."""
+
     @property
     def effective_heartbeat_interval(self) -> float:
-        return self.settings.heartbeat_override or self.heartbeat_interval
+        override = self.settings.heartbeat_override
+        if override and "HeartbeatInterval" not in self._csms_chose:
+            return override
+        return self.heartbeat_interval
 
     @property
     def meter_interval(self) -> float:
-        if self.settings.meter_interval_override:
-            return self.settings.meter_interval_override
+        override = self.settings.meter_interval_override
+        if override and "MeterValueSampleInterval" not in self._csms_chose:
+            return override
         return float(self.configuration.get_int("MeterValueSampleInterval", 60))
 
     def run_heartbeats(self) -> None:

@@ -137,7 +137,12 @@ class Conductor:
         round_id = self._round
         self.sent_at[round_id] = time.monotonic()
         self.results[round_id] = {}
-        self.marks[round_id] = {"at": self.sent_at[round_id], "label": _mark_label(kind, data), "duration": None}
+        self.marks[round_id] = {
+            "at": self.sent_at[round_id],
+            "label": _mark_label(kind, data),
+            "duration": None,
+            "outage": float(data.get("outage") or 0.0),
+        }
         runner_of(self.environment).send_message(MSG_COMMAND, {"kind": kind, "round": round_id, **data})
         return round_id
 
@@ -164,12 +169,16 @@ class Conductor:
         outcome = self.outcome(round_id, nodes)
         mark = self.marks.get(round_id)
         if mark is not None:
-            mark["duration"] = outcome.duration
-            mark["figure"] = (
-                f"all {outcome.n} done after {outcome.duration:.3f} s"
-                if outcome.complete and outcome.duration is not None
-                else f"NOT all done: {outcome.done} of {outcome.n}"
-            )
+            # The band runs from the broadcast until all were back; after an outage the way back is
+            # timed from the outage's end, so the band is the outage plus that time.
+            outage = float(mark.get("outage") or 0.0)
+            mark["duration"] = None if outcome.duration is None else outage + outcome.duration
+            if outcome.complete and outcome.duration is not None:
+                took = f"{outcome.duration:.3f} s"
+                when = f"{took} after the {outage:g} s outage" if outage else f"after {took}"
+                mark["figure"] = f"all {outcome.n} done {when}"
+            else:
+                mark["figure"] = f"NOT all done: {outcome.done} of {outcome.n}"
         return outcome
 
     def outcome(self, round_id: int, nodes: int) -> RoundOutcome:

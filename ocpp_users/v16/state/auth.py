@@ -31,12 +31,15 @@ def _expired(info: dict[str, Any], now: datetime) -> bool:
 
 
 def effective_status(info: dict[str, Any] | None, now: datetime | None = None) -> str | None:
-    """The status an entry stands for now: its ``status``, or Expired once its expiryDate passed."""
+    """The status an entry stands for now: its ``status``, or Expired once its expiryDate passed.
+    ConcurrentTx stands for Accepted: §3.5.2, identifiers "can be marked as valid, expired, (temporarily)
+    blocked, or blacklisted, corresponding to IdTagInfo status values Accepted/ConcurrentTx, Expired,
+    Blocked, and Invalid"."""
     if info is None:
         return None
     status = info.get("status")
-    if status == "Accepted" and _expired(info, now or datetime.now(UTC)):
-        return "Expired"
+    if status in ("Accepted", "ConcurrentTx"):
+        return "Expired" if _expired(info, now or datetime.now(UTC)) else "Accepted"
     return status if isinstance(status, str) else None
 
 

@@ -125,6 +125,16 @@ WRITE_ONLY = frozenset({"AuthorizationKey"})
 in plaintext by the Central System when it reads out all configuration keys"."""
 
 
+DERIVED = {
+    "NumberOfConnectors": "it is the number of connectors the charge point has (--connectors)",
+    "SupportedFeatureProfiles": "it lists the profiles the charge point implements (all six)",
+    "ChargingScheduleAllowedChargingRateUnit": "the charge point takes both units (Current,Power)",
+    "SecurityProfile": "it follows the connection's security options (--security-profile)",
+}
+"""Read-only keys that describe what the charge point is: a start-up value would make GetConfiguration
+report what the charger does not do, so they are not settable."""
+
+
 def check_value(name: str, value: str) -> tuple[str, str]:
     """``name=value`` as a charge point's start-up configuration (read-only keys included, as a
     charger's factory settings): the key's canonical name and the value as it is stored; raise
@@ -134,6 +144,8 @@ def check_value(name: str, value: str) -> tuple[str, str]:
         raise ValueError(f"unknown configuration key {name!r}")
     if key.name in WRITE_ONLY:
         raise ValueError(f"{key.name} is write-only (set credentials with their own options)")
+    if key.name in DERIVED:
+        raise ValueError(f"{key.name} cannot be set: {DERIVED[key.name]}")
     if not _valid(key.kind, value):
         raise ValueError(f"{key.name}: {value!r} is not a valid {key.kind.value}")
     if key.kind is Kind.boolean:
@@ -238,11 +250,13 @@ class Configuration:
         value = self.get(name)
         return value.lower() == "true" if value is not None else default
 
-    def set_internal(self, name: str, value: str) -> None:
-        """Set a key from inside the charge point (read-only keys included), notifying listeners."""
+    def set_internal(self, name: str, value: str, *, notify: bool = True) -> None:
+        """Set a key from inside the charge point (read-only keys included), notifying listeners
+        unless ``notify`` is false (the caller applies the change itself)."""
         key = self._write(name, value)
-        for listener in self._listeners:
-            listener(key.name, value)
+        if notify:
+            for listener in self._listeners:
+                listener(key.name, value)
 
     def intercept(self, handler: Intercept) -> None:
         """Let ``handler`` decide the ChangeConfigurations it answers (it stores what it accepts itself)."""
