@@ -341,33 +341,17 @@ def _mask(payload: bytes, key: bytes) -> bytes:
     return (_from_bytes(payload, "little") ^ _from_bytes((key * ((n >> 2) + 1))[:n], "little")).to_bytes(n, "little")
 
 
-_SHORT_HEADERS = [bytes((0x81, 0x80 | n)) for n in range(126)]
-"""The header of a final, masked text frame of 0-125 bytes, by length."""
-
-
 def encode_text_frame(payload: bytes) -> bytes:
-    """One final, masked text frame (RFC 6455 §5.2; a client masks with a fresh random key).
-
-    Once per message sent: :meth:`_MaskKeys.next` and :func:`_mask` are inlined here."""
+    """One final, masked text frame (RFC 6455 §5.2; a client masks with a fresh random key)."""
     n = len(payload)
     if n < 126:
-        header = _SHORT_HEADERS[n]
+        header = bytes((0x81, 0x80 | n))
     elif n < 65536:
         header = struct.pack("!BBH", 0x81, 0xFE, n)
     else:
         header = struct.pack("!BBQ", 0x81, 0xFF, n)
-    keys = _mask_keys
-    offset = keys._offset
-    buffer = keys._buffer
-    if offset + 4 > len(buffer):
-        buffer = keys._buffer = _urandom(4096)
-        offset = 0
-    keys._offset = offset + 4
-    key = buffer[offset : offset + 4]
-    if n == 0:
-        return header + key
-    masked = _from_bytes(payload, "little") ^ _from_bytes((key * ((n >> 2) + 1))[:n], "little")
-    return header + key + masked.to_bytes(n, "little")
+    key = _mask_keys.next()
+    return header + key + _mask(payload, key)
 
 
 def send_text(ws: websocket.WebSocket, payload: bytes) -> None:
