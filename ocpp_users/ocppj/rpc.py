@@ -339,8 +339,8 @@ class OcppConnection:
         if validate:
             try:
                 self.schemas.validate_request(action, payload)
-            except SchemaViolation as exc:
-                self._fire(CP_TO_CSMS, action, 0.0, 0, exc)
+            except SchemaViolation as ours:
+                self._fire(CP_TO_CSMS, action, 0.0, 0, ours)
                 raise
         lock = self._call_lock
         if lock is not None and not lock.acquire(timeout=timeout):
@@ -355,9 +355,9 @@ class OcppConnection:
             if self.closed:
                 if self._closing_by_us:
                     raise self._stopped(action, "the charge point closed the connection")
-                exc: VolatileOcppError = ConnectionLost(f"connection lost: {self.close_reason or 'not connected'}")
-                self._fire(CP_TO_CSMS, action, 0.0, 0, exc)
-                raise exc
+                lost = ConnectionLost(f"connection lost: {self.close_reason or 'not connected'}")
+                self._fire(CP_TO_CSMS, action, 0.0, 0, lost)
+                raise lost
             self._seq += 1
             message_id = f"{self._id_prefix}{self._seq}"  # next_id()
             hub = get_hub()
