@@ -107,6 +107,8 @@ class ProtocolErrorRecord:
 
 
 _text = websocket.ABNF.OPCODE_TEXT
+_close = websocket.ABNF.OPCODE_CLOSE
+_binary = websocket.ABNF.OPCODE_BINARY
 
 
 class _CallTimerExpired(Exception):
@@ -496,11 +498,14 @@ class OcppConnection:
                 except (OSError, websocket.WebSocketException, ValueError) as exc:
                     reason = f"connection error: {type(exc).__name__}"
                     break
-                if opcode == websocket.ABNF.OPCODE_CLOSE:
+                if opcode == _text:  # the common case first
+                    self._on_message(data)
+                    continue
+                if opcode == _close:
                     reason = _close_reason(data)
                     self.close_detail = _close_text(data)
                     break
-                if opcode == websocket.ABNF.OPCODE_BINARY:
+                if opcode == _binary:
                     self._protocol_error("binary frame (OCPP-J uses text frames)", data)
                     continue
                 self._on_message(data)
