@@ -460,6 +460,40 @@ def test_close_by_us_stops_pending_calls_and_reports_by_us(link: Link) -> None:
     assert stopped == ["Heartbeat", "Heartbeat"] and link.sink.failures() == []
 
 
+def test_a_caller_killed_as_its_answer_arrives_is_stopped_once_and_not_woken_later(link: Link) -> None:
+    """The caller is killed while its answer arrives: the kill is queued first, the answer's wake-up
+    behind it. The call is accounted once, as stopped; the wake-up finds no caller waiting and goes
+    nowhere (it must not land in what the greenlet does next: here, a sleep); the next call works."""
+    stopped: list[str] = []
+    link.conn.on_stopped = stopped.append
+    seen: list[str] = []
+
+    def call_then_sleep() -> None:
+        try:
+            link.conn.call("Heartbeat", {})
+        except gevent.GreenletExit:
+            seen.append("call stopped")
+        try:
+            gevent.sleep(0.1)
+            seen.append("slept")
+        except BaseException as exc:
+            seen.append(f"sleep broken: {type(exc).__name__}")
+
+    caller = gevent.spawn(call_then_sleep)
+    frame = link.expect()
+    caller.kill(block=False)
+    # The receive loop's part, here, so that nothing runs in between.
+    link.conn._on_message(orjson.dumps([3, frame[1], {"currentTime": "2026-01-01T00:00:00Z"}]))
+    caller.join(timeout=3)
+    assert seen == ["call stopped", "slept"]
+    assert stopped == ["Heartbeat"] and link.sink.select(CP_TO_CSMS) == []
+    follow = Background(link.conn.call, "Heartbeat", {})
+    follow_frame = link.expect()
+    link.send([3, follow_frame[1], {"currentTime": "2026-01-01T00:00:01Z"}])
+    assert follow.get(timeout=3) == {"currentTime": "2026-01-01T00:00:01Z"}
+    assert link.outcomes() == [("Heartbeat", None)] and link.sink.select(PROTOCOL) == []
+
+
 # ---------------------------------------------------------------- schema validation
 
 

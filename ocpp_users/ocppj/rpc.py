@@ -21,8 +21,8 @@ import gevent
 import gevent.lock
 import orjson
 import websocket
-from gevent import get_hub
-from gevent.event import AsyncResult
+from gevent import get_hub, getcurrent
+from gevent.exceptions import InvalidSwitchError
 
 from ocpp_users.ocppj import schemas
 from ocpp_users.ocppj.errors import (
@@ -41,6 +41,7 @@ from ocpp_users.ocppj.errors import (
     call_error_for,
 )
 from ocpp_users.ocppj.frames import (
+    CALLRESULT,
     MAX_ID_LENGTH,
     Call,
     CallError,
@@ -105,27 +106,70 @@ class ProtocolErrorRecord:
     raw: str
 
 
-@dataclass(slots=True)
-class _Pending:
-    action: str
-    result: AsyncResult
-
-
 _text = websocket.ABNF.OPCODE_TEXT
+_close = websocket.ABNF.OPCODE_CLOSE
+_binary = websocket.ABNF.OPCODE_BINARY
 
 
 class _CallTimerExpired(Exception):
-    """Raised by our own per-call timer only, so a caller's gevent.Timeout is never mistaken for it."""
+    """A call's own timer ran out (never a caller's gevent.Timeout, which is not this)."""
 
 
 _EXPIRED = _CallTimerExpired()
 _dumps = orjson.dumps
+_loads = orjson.loads
+_perf_counter = time.perf_counter
 
 
-def _expire(result: AsyncResult) -> None:
-    """A call's timer ran out (in the event loop): fail its pending result, unless answered."""
-    if not result.ready():
-        result.set_exception(_EXPIRED)
+class _Pending:
+    """One call waiting for its outcome, set once: the answer (a CALLRESULT's payload or a
+    :class:`CallError`), a failure, or the expiry of the call's timer. The calling greenlet is woken
+    only while it waits in :meth:`OcppConnection.call` (a one-shot waiter, lighter than an
+    ``AsyncResult``: no links, no notifier); whatever comes after the first outcome is ignored."""
+
+    __slots__ = ("action", "caller", "done", "error", "frame", "length", "loop", "waiting")
+
+    def __init__(self, action: str, caller: Any, loop: Any) -> None:
+        self.action = action
+        self.caller = caller
+        """The calling greenlet."""
+        self.loop = loop
+        self.done = False
+        self.waiting = False
+        """True only while the caller is parked in the hub for this call."""
+        self.frame: Payload | CallError | None = None
+        self.length = 0
+        self.error: BaseException | None = None
+
+    def answer(self, frame: Payload | CallError, length: int) -> None:
+        """The CSMS answered (called in the receive greenlet)."""
+        if not self.done:
+            self.done = True
+            self.frame = frame
+            self.length = length
+            if self.waiting:
+                self.loop.run_callback(self._wake)
+
+    def fail(self, error: BaseException) -> None:
+        """The call ended without an answer (called in any greenlet)."""
+        if not self.done:
+            self.done = True
+            self.error = error
+            if self.waiting:
+                self.loop.run_callback(self._wake)
+
+    def _wake(self) -> None:
+        # In the hub: the caller may have left already (killed, or its own gevent.Timeout).
+        if self.waiting:
+            self.caller.switch(self)
+
+    def expire(self) -> None:
+        """The call's timer ran out (in the hub): fail the call, unless it has its outcome."""
+        if not self.done:
+            self.done = True
+            self.error = _EXPIRED
+            if self.waiting:
+                self.caller.switch(self)
 
 
 GIVEN_UP_MEMORY = 256
@@ -297,12 +341,14 @@ class OcppConnection:
         event on the sink either way. ``check(result)`` may name a rejection (e.g. "Authorize
         Blocked"): the call then counts as failed and raises :class:`RejectedError`.
         """
-        timeout = self.call_timeout if timeout is None else timeout
-        if self.validate:
+        if timeout is None:
+            timeout = self.call_timeout
+        validate = self.validate
+        if validate:
             try:
                 self.schemas.validate_request(action, payload)
-            except SchemaViolation as exc:
-                self._fire(CP_TO_CSMS, action, 0.0, 0, exc)
+            except SchemaViolation as ours:
+                self._fire(CP_TO_CSMS, action, 0.0, 0, ours)
                 raise
         lock = self._call_lock
         if lock is not None and not lock.acquire(timeout=timeout):
@@ -312,82 +358,87 @@ class OcppConnection:
             self._fire(NOT_SENT, action, 0.0, 0, not_sent)
             raise not_sent
         try:
-            return self._call_unlocked(action, payload, timeout, check)
+            # The exchange, inline (it runs once per call: each function call costs).
+            start = _perf_counter()
+            if self.closed:
+                if self._closing_by_us:
+                    raise self._stopped(action, "the charge point closed the connection")
+                lost = ConnectionLost(f"connection lost: {self.close_reason or 'not connected'}")
+                self._fire(CP_TO_CSMS, action, 0.0, 0, lost)
+                raise lost
+            self._seq += 1
+            message_id = f"{self._id_prefix}{self._seq}"  # next_id()
+            hub = get_hub()
+            pending = _Pending(action, getcurrent(), hub.loop)
+            self._pending[message_id] = pending
+            raw = _dumps([2, message_id, action, payload])  # Call(...).to_json(), without the object
+            try:
+                self._send(raw)
+                if not pending.done:
+                    # A fresh event-loop timer per call that fails the pending call when it expires (no
+                    # exception is thrown into the caller). Never restart a stopped one: gevent 26's libev
+                    # timer, started again after a stop, fires as if it had run all along (a 2 s timer
+                    # reused for 0.5 s calls expired on the fourth: a false "no answer within 2 s").
+                    timer = hub.loop.timer(timeout)
+                    timer.start(pending.expire)
+                    pending.waiting = True
+                    try:
+                        woken = hub.switch()
+                    finally:
+                        pending.waiting = False
+                        timer.close()
+                    if woken is not pending:
+                        raise InvalidSwitchError(f"invalid switch into a call waiting for its answer: {woken!r}")
+            except VolatileOcppError as failure:  # the send failed
+                self._pending.pop(message_id, None)
+                self._fire(CP_TO_CSMS, action, (_perf_counter() - start) * 1000.0, 0, failure)
+                raise
+            except BaseException:
+                # The caller was killed (GreenletExit) or its own gevent.Timeout fired: the harness gave
+                # up on the call. It is accounted for, once, as stopped (never as a CSMS failure), and
+                # its answer, should it come, is recognised.
+                self._give_up(message_id)
+                self._note_stopped(action)
+                raise
+            elapsed = (_perf_counter() - start) * 1000.0
+            error = pending.error
+            if error is not None:
+                if error is _EXPIRED:
+                    self._give_up(message_id)
+                    timed_out = CallTimeout(f"no answer within {timeout:g} s")
+                    self._fire(CP_TO_CSMS, action, elapsed, 0, timed_out)
+                    raise timed_out
+                if isinstance(error, CallCancelled):  # we closed the connection while the call was pending
+                    self._give_up(message_id)
+                    self._note_stopped(action)
+                    raise error
+                self._pending.pop(message_id, None)  # the connection was lost, or the answer was no OCPP-J
+                self._fire(CP_TO_CSMS, action, elapsed, 0, error)
+                raise error
+            frame = pending.frame
+            length = pending.length
+            if isinstance(frame, CallError):
+                err = call_error_for(frame.code, frame.description, frame.details)
+                self._fire(CP_TO_CSMS, action, elapsed, length, err)
+                raise err
+            result: dict[str, Any] = frame  # type: ignore[assignment]
+            if validate:
+                try:
+                    self.schemas.validate_response(action, result)
+                except SchemaViolation as violation:
+                    self._fire(CP_TO_CSMS, action, elapsed, length, violation)
+                    raise
+            if check is not None:
+                rejection = check(result)
+                if rejection:
+                    rejected = RejectedError(rejection, result)
+                    self._fire(CP_TO_CSMS, action, elapsed, length, rejected)
+                    raise rejected
+            report(self.sink, CP_TO_CSMS, action, elapsed, length, None)
+            return result
         finally:
             if lock is not None:
                 lock.release()
-
-    def _call_unlocked(
-        self,
-        action: str,
-        payload: dict[str, Any],
-        timeout: float,
-        check: CheckAnswer | None,
-    ) -> Payload:
-        start = time.perf_counter()
-        if self.closed:
-            if self._closing_by_us:
-                raise self._stopped(action, "the charge point closed the connection")
-            exc: VolatileOcppError = ConnectionLost(f"connection lost: {self.close_reason or 'not connected'}")
-            self._fire(CP_TO_CSMS, action, 0.0, 0, exc)
-            raise exc
-        message_id = self.next_id()
-        pending = _Pending(action, AsyncResult())
-        self._pending[message_id] = pending
-        raw = _dumps([2, message_id, action, payload])  # Call(...).to_json(), without the object
-        try:
-            self._send(raw)
-            # A fresh event-loop timer per call that fails the pending result when it expires (no
-            # exception is thrown into the caller). Never restart a stopped one: gevent 26's libev
-            # timer, started again after a stop, fires as if it had run all along (a 2 s timer
-            # reused for 0.5 s calls expired on the fourth: a false "no answer within 2 s").
-            timer = get_hub().loop.timer(timeout)
-            timer.start(_expire, pending.result)
-            try:
-                outcome = pending.result.get()
-            finally:
-                timer.close()
-        except _CallTimerExpired:
-            self._give_up(message_id)
-            exc = CallTimeout(f"no answer within {timeout:g} s")
-            self._fire(CP_TO_CSMS, action, (time.perf_counter() - start) * 1000.0, 0, exc)
-            raise exc from None
-        except CallCancelled as stopped:  # we closed the connection while the call was pending
-            self._give_up(message_id)
-            self._note_stopped(action)
-            raise stopped from None
-        except VolatileOcppError as failure:
-            self._pending.pop(message_id, None)
-            self._fire(CP_TO_CSMS, action, (time.perf_counter() - start) * 1000.0, 0, failure)
-            raise
-        except BaseException:
-            # The caller was killed (GreenletExit) or its own gevent.Timeout fired: the harness gave
-            # up on the call. It is accounted for, once, as stopped (never as a CSMS failure), and its
-            # answer, should it come, is recognised.
-            self._give_up(message_id)
-            self._note_stopped(action)
-            raise
-        elapsed = (time.perf_counter() - start) * 1000.0
-        frame, length = outcome
-        if isinstance(frame, CallError):
-            err = call_error_for(frame.code, frame.description, frame.details)
-            self._fire(CP_TO_CSMS, action, elapsed, length, err)
-            raise err
-        result: dict[str, Any] = frame.payload
-        if self.validate:
-            try:
-                self.schemas.validate_response(action, result)
-            except SchemaViolation as violation:
-                self._fire(CP_TO_CSMS, action, elapsed, length, violation)
-                raise
-        if check is not None:
-            rejection = check(result)
-            if rejection:
-                rejected = RejectedError(rejection, result)
-                self._fire(CP_TO_CSMS, action, elapsed, length, rejected)
-                raise rejected
-        self._fire(CP_TO_CSMS, action, elapsed, length, None)
-        return result
 
     def _give_up(self, message_id: str) -> None:
         self._pending.pop(message_id, None)
@@ -453,11 +504,14 @@ class OcppConnection:
                 except (OSError, websocket.WebSocketException, ValueError) as exc:
                     reason = f"connection error: {type(exc).__name__}"
                     break
-                if opcode == websocket.ABNF.OPCODE_CLOSE:
+                if opcode == _text:  # the common case first
+                    self._on_message(data)
+                    continue
+                if opcode == _close:
                     reason = _close_reason(data)
                     self.close_detail = _close_text(data)
                     break
-                if opcode == websocket.ABNF.OPCODE_BINARY:
+                if opcode == _binary:
                     self._protocol_error("binary frame (OCPP-J uses text frames)", data)
                     continue
                 self._on_message(data)
@@ -482,9 +536,9 @@ class OcppConnection:
         pending, self._pending = self._pending, {}
         for item in pending.values():
             if by_us:  # the harness closed its own connection: its pending calls are stopped, not failed
-                item.result.set_exception(CallCancelled("call stopped: the charge point closed the connection"))
+                item.fail(CallCancelled("call stopped: the charge point closed the connection"))
             else:
-                item.result.set_exception(ConnectionLost(f"connection lost: {reason}"))
+                item.fail(ConnectionLost(f"connection lost: {reason}"))
         if self.on_close is not None:
             try:
                 self.on_close(reason, by_us)
@@ -506,6 +560,30 @@ class OcppConnection:
     def _on_message(self, raw: str | bytes) -> None:
         if self.wire_log is not None:
             self.wire_log("in", raw)
+        # The common case first, read once: a CALLRESULT to a pending call (what parse() accepts as
+        # one: message type the integer 3, an id of at most 36 characters, an object as payload).
+        try:
+            data = _loads(raw)
+        except (ValueError, TypeError):
+            data = None
+        if type(data) is list and len(data) == 3:
+            kind, message_id, payload = data
+            if (
+                type(kind) is int
+                and kind == CALLRESULT
+                and type(message_id) is str
+                and type(payload) is dict
+                and len(message_id) <= MAX_ID_LENGTH
+            ):
+                pending = self._pending.pop(message_id, None)
+                if pending is not None:
+                    pending.answer(payload, len(raw))
+                    return
+        self._on_frame(raw)
+
+    def _on_frame(self, raw: str | bytes) -> None:
+        """Any inbound message but an answer to a pending call (and that, when it is no plain
+        CALLRESULT), parsed in full."""
         try:
             frame = parse(raw)
         except FrameError as exc:
@@ -521,7 +599,7 @@ class OcppConnection:
             pending = self._pending.pop(message_id, None) if message_id is not None else None
             if pending is not None:
                 failure = FrameError(f"invalid answer frame: {exc.reason}", raw).with_detail(exc.detail)
-                pending.result.set_exception(failure)
+                pending.fail(failure)
             else:
                 self._protocol_error(f"invalid frame: {exc.reason}", raw, detail=exc.detail)
             return
@@ -544,7 +622,7 @@ class OcppConnection:
             else:
                 self._protocol_error(f"{kind} with unknown message id", raw, UnknownMessageId)
             return
-        pending.result.set((frame, len(raw)))
+        pending.answer(frame.payload if isinstance(frame, CallResult) else frame, len(raw))
 
     def _refuse_call(self, message_id: str, problem: FrameError, raw: str | bytes) -> None:
         """Answer a CALL that is not valid OCPP-J, so the CSMS is not left waiting: FormationViolation,

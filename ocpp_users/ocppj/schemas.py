@@ -75,6 +75,8 @@ def _validator(package: str, action: str, response: bool) -> Validator | None:
 # checks that it accepts nothing fastjsonschema rejects.
 
 _MISSING = object()
+_FAST_MEMORY = 1024
+"""Actions whose fast predicate a :class:`SchemaSet` keeps at hand."""
 _IGNORED = frozenset({"title", "description", "$schema", "$id", "id", "javaType"})
 _HANDLED = _IGNORED | {"type", "properties", "required", "additionalProperties", "enum", "maxLength", "minLength"}
 _HANDLED |= {"format", "items", "minItems", "maxItems"}
@@ -136,8 +138,13 @@ class _FastCompiler:
                 self.emit(depth, f"if not {var}.keys() <= {self.const(frozenset(properties))}: {fail}")
             elif extra is not True and extra != {}:
                 raise _Unsupported(schema)
+            present = frozenset(required or ())
             for key, sub in properties.items():
                 child = self.var()
+                if key in present:  # checked above: read it, no default
+                    self.emit(depth, f"{child} = {var}[{key!r}]")
+                    self.node(sub, child, depth)
+                    continue
                 self.emit(depth, f"{child} = {var}.get({key!r}, _MISSING)")
                 self.emit(depth, f"if {child} is not _MISSING:")
                 self.emit(depth + 1, "pass")
@@ -178,7 +185,8 @@ class _FastCompiler:
                 raise _Unsupported(schema)
             if kind == "integer":
                 test = f"isinstance({var}, int) or isinstance({var}, float) and {var}.is_integer()"
-                self.emit(depth, f"if not ({test}) or isinstance({var}, bool): {fail}")
+                # type() is int first: the common case, and never a bool (a subclass of int).
+                self.emit(depth, f"if type({var}) is not int and (not ({test}) or isinstance({var}, bool)): {fail}")
             elif kind == "number":
                 self.emit(depth, f"if not isinstance({var}, (int, float, _Decimal)) or isinstance({var}, bool): {fail}")
             else:
@@ -240,12 +248,22 @@ def _bounded_message(message: str, rule: str) -> str:
 class SchemaSet:
     """The official JSON schemas of one OCPP version (``package`` holds a ``schemas/`` folder)."""
 
-    __slots__ = ("package", "suffixes")
+    __slots__ = ("_fast_requests", "_fast_responses", "package", "suffixes")
 
     def __init__(self, package: str, suffixes: tuple[str, str] = ("req", "conf")) -> None:
         self.package = package
         self.suffixes = suffixes
         """How violations name a request and a response (1.6: ``.req``/``.conf``)."""
+        self._fast_requests: dict[str, Callable[[Any], bool] | None] = {}
+        self._fast_responses: dict[str, Callable[[Any], bool] | None] = {}
+        """The fast predicates by action, looked up once per call (None: no fast path)."""
+
+    def _fast(self, action: str, response: bool) -> Callable[[Any], bool] | None:
+        fast = _fast_validator(self.package, action, response)
+        known = self._fast_responses if response else self._fast_requests
+        if len(known) < _FAST_MEMORY:  # a CSMS's made-up action names must not grow it for ever
+            known[action] = fast
+        return fast
 
     def has_schema(self, action: str) -> bool:
         return _validator(self.package, action, False) is not None
@@ -287,13 +305,17 @@ class SchemaSet:
             ).with_detail(precise) from None
 
     def validate_request(self, action: str, payload: Any) -> None:
-        fast = _fast_validator(self.package, action, False)
-        if fast is None or not fast(payload):
+        fast = self._fast_requests.get(action, _MISSING)
+        if fast is _MISSING:
+            fast = self._fast(action, False)
+        if fast is None or not fast(payload):  # type: ignore[operator]
             self.validate(action, payload, response=False)
 
     def validate_response(self, action: str, payload: Any) -> None:
-        fast = _fast_validator(self.package, action, True)
-        if fast is None or not fast(payload):
+        fast = self._fast_responses.get(action, _MISSING)
+        if fast is _MISSING:
+            fast = self._fast(action, True)
+        if fast is None or not fast(payload):  # type: ignore[operator]
             self.validate(action, payload, response=True)
 
     def warm_up(self, actions: list[str]) -> None:

@@ -14,6 +14,7 @@ import socket
 import ssl
 import struct
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -381,7 +382,7 @@ class FrameReader:
     bytes (checked before anything of the payload is read), ``OSError`` on a socket error.
     """
 
-    __slots__ = ("_buf", "_fragment_size", "_fragments", "_opcode", "max_size", "pongs", "ws")
+    __slots__ = ("_buf", "_fragment_size", "_fragments", "_opcode", "_sock", "_wait", "max_size", "pongs", "ws")
 
     def __init__(self, ws: websocket.WebSocket, max_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
         self.ws = ws
@@ -393,23 +394,36 @@ class FrameReader:
         self._opcode = 0
         self.pongs = 0
         """Pong frames received (a WebSocket ping sender checks its pings are answered)."""
+        self._sock: Any = None
+        self._wait: Callable[[], object] | None = None
+
+    def _waiter(self, sock: Any) -> Callable[[], object] | None:
+        """How to wait until ``sock`` is readable before a read, or None (worked out once per socket).
+
+        A plain gevent socket: wait until readable, then read (gevent's recv() would first try,
+        fail with EAGAIN and raise/catch an exception on every message). Not for TLS: decrypted
+        bytes may already wait in the SSL object, invisible to poll."""
+        self._sock = sock
+        wait = getattr(sock, "_wait", None)
+        watcher = getattr(sock, "_read_event", None)
+        if wait is not None and watcher is not None and not hasattr(sock, "_sslobj"):
+            self._wait = functools.partial(wait, watcher)
+        else:
+            self._wait = None
+        return self._wait
 
     def _fill(self, need: int) -> bytes:
         """The buffer, after reading until it holds at least ``need`` bytes."""
         sock = self.ws.sock
         if sock is None:
             raise websocket.WebSocketConnectionClosedException("socket is already closed.")
+        wait = self._wait if sock is self._sock else self._waiter(sock)
         buf = self._buf
         parts = [buf] if buf else []
         have = len(buf)
         while have < need:
-            wait = getattr(sock, "_wait", None)
-            watcher = getattr(sock, "_read_event", None)
-            if wait is not None and watcher is not None and not hasattr(sock, "_sslobj"):
-                # A plain gevent socket: wait until readable, then read (gevent's recv() would
-                # first try, fail with EAGAIN and raise/catch an exception on every message). Not
-                # for TLS: decrypted bytes may already wait in the SSL object, invisible to poll.
-                wait(watcher)
+            if wait is not None:
+                wait()
             chunk = sock.recv(min(max(_RECV_SIZE, need - have), _RECV_MAX))
             if not chunk:
                 raise websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")
