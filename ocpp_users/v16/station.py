@@ -456,7 +456,7 @@ class Station:
         replayed from it, and when the last replay ran, since the start."""
         messages = self._tx_messages
         if messages is None:
-            return ReplayCounts(0, 0, 0, 0, None, None)
+            return ReplayCounts(0, 0, 0, 0, 0, 0, 0, None, None)
         return messages.counts
 
     @property
@@ -1128,6 +1128,8 @@ class Station:
         for connector in self.connectors.values():
             if connector.session is not None and connector.session is not current:
                 connector.session.kill(block=False)
+        if self._tx_messages is not None:
+            self._tx_messages.abandon()  # still queued: never delivered, counted unsent (the run stopped)
         self.phase = Phase.stopped
 
     @property
