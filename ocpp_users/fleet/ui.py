@@ -50,8 +50,14 @@ STOPPED_KEY = "calls_stopped"
 """Calls the harness stopped (the run ending, users stopping): shown apart, never failures."""
 
 
+UNSENT_KEY = "unsent_messages"
+"""Transaction messages still queued when their charge point stopped (the run ending): never delivered."""
+OVERFLOW_KEY = "overflow_messages"
+"""MeterValues dropped because a charge point's offline queue was full (--offline-queue-max)."""
+
+
 def empty_counts() -> dict[str, int]:
-    return dict.fromkeys(("total", *STATES, STOPPED_KEY), 0)
+    return dict.fromkeys(("total", *STATES, STOPPED_KEY, UNSENT_KEY, OVERFLOW_KEY), 0)
 
 
 def summary_line(counts: dict[str, int]) -> str:
@@ -60,6 +66,12 @@ def summary_line(counts: dict[str, int]) -> str:
     stopped = counts.get(STOPPED_KEY, 0)
     if stopped:
         line += f"; {stopped} call(s) stopped by the run (not CSMS failures)"
+    unsent = counts.get(UNSENT_KEY, 0)
+    if unsent:
+        line += f"; {unsent} transaction message(s) never delivered (queued when the run stopped)"
+    overflow = counts.get(OVERFLOW_KEY, 0)
+    if overflow:
+        line += f"; {overflow} MeterValues dropped (offline queue full, --offline-queue-max)"
     return line
 
 
@@ -91,6 +103,8 @@ class FleetMonitor:
         counts = empty_counts()
         counts.update(state.counts)
         counts[STOPPED_KEY] = sum(state.calls_stopped.values())
+        counts[UNSENT_KEY] = state.unsent_messages
+        counts[OVERFLOW_KEY] = state.overflow_messages
         return counts
 
     def prune_workers(self) -> None:
