@@ -10,8 +10,11 @@ happened offline.
 from __future__ import annotations
 
 import itertools
+import json
 import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +23,7 @@ from ocpp_users.fleet.state import FleetState
 from ocpp_users.fleet.ui import summary_line
 from ocpp_users.v16.settings import Habits
 from tests.station_helpers import MakeStation, back, clear, go_offline, messages, session, station_factory
+from tests.test_distributed import run_local
 from tests.test_handlers import TAG, wait_until
 
 TX_ACTIONS = ("StartTransaction", "MeterValues", "StopTransaction")
@@ -79,6 +83,43 @@ def test_messages_queued_when_the_charge_point_stops_are_counted_never_delivered
     assert f"{queued} transaction message(s) never delivered (queued when the run stopped)" in line
     assert "never delivered" not in summary_line({"total": 0})  # only when there are some
     assert not [m for m in messages(csms, cp) if m["action"] in TX_ACTIONS]
+
+
+def test_the_fleet_reports_the_messages_its_stop_left_undelivered(csms: TestbedProcess, tmp_path: Path) -> None:
+    """A fleet run whose CSMS never answers StopTransaction: each charge point's StopTransaction
+    waits for its retry (TransactionMessageRetryInterval, 60 s) when the run ends after 4 s. It is
+    never delivered: ``--json-summary`` counts it in ``fleet.unsent_messages`` and the console says so
+    after the stop, apart from the failures (the missing answer is the CSMS's; the stop is ours)."""
+    assert csms.api("PUT", "/faults", {"name": "no_answer", "action": "StopTransaction"})[0] == 200
+    summary = tmp_path / "summary.json"
+    run = run_local(
+        [
+            "--host",
+            csms.ws_url,
+            "-u",
+            "2",
+            "-r",
+            "10",
+            "-t",
+            "4",
+            "--cp-id-template",
+            "UNS" + uuid.uuid4().hex[:6] + "-{n}",
+            "--session-duration",
+            "0.3",
+            "--idle-duration",
+            "0.1",
+            "--call-timeout",
+            "1",
+            "--json-summary",
+            str(summary),
+        ],
+        timeout=60,
+    )
+    fleet = json.loads(summary.read_text())["fleet"]
+    unsent = fleet["unsent_messages"]
+    assert unsent >= 2, (fleet, run.output[-3000:])  # a StopTransaction per charge point at least
+    assert f"fleet after the stop: {unsent} transaction message(s) never delivered" in run.output, run.output[-3000:]
+    assert fleet["overflow_messages"] == 0
 
 
 def test_the_replay_rate_paces_only_the_messages_queued_offline(csms: TestbedProcess, make_cp: MakeStation) -> None:

@@ -66,13 +66,22 @@ def summary_line(counts: dict[str, int]) -> str:
     stopped = counts.get(STOPPED_KEY, 0)
     if stopped:
         line += f"; {stopped} call(s) stopped by the run (not CSMS failures)"
+    lost = queue_losses(counts)
+    return f"{line}; {lost}" if lost else line
+
+
+def queue_losses(counts: dict[str, int]) -> str:
+    """The transaction messages the charge points' queues never delivered ("" when none): still
+    queued when the run stopped (the harness stopping, not a CSMS failure), or dropped from a full
+    queue."""
+    parts = []
     unsent = counts.get(UNSENT_KEY, 0)
     if unsent:
-        line += f"; {unsent} transaction message(s) never delivered (queued when the run stopped)"
+        parts.append(f"{unsent} transaction message(s) never delivered (queued when the run stopped)")
     overflow = counts.get(OVERFLOW_KEY, 0)
     if overflow:
-        line += f"; {overflow} MeterValues dropped (offline queue full, --offline-queue-max)"
-    return line
+        parts.append(f"{overflow} MeterValues dropped (offline queue full, --offline-queue-max)")
+    return "; ".join(parts)
 
 
 class FleetMonitor:
@@ -185,7 +194,17 @@ class FleetMonitor:
         events.request.add_listener(self._on_request)
         events.report_to_master.add_listener(self._on_report_to_master)
         events.worker_report.add_listener(self._on_worker_report)
+        events.test_stop.add_listener(self._on_test_stop)
         self.rows.install()
+
+    def _on_test_stop(self, **_: Any) -> None:
+        """The charge points have stopped: say what their queues never delivered (the end-of-test
+        line is printed before they stop, so it cannot)."""
+        if is_worker(self.environment.runner):
+            return
+        lost = queue_losses(self.counts())
+        if lost:
+            log.info("fleet after the stop: %s", lost)
 
     def _on_report_to_master(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         data[REPORT_KEY] = self.local_counts()
