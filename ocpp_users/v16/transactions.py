@@ -149,6 +149,7 @@ class TransactionMessages:
     __slots__ = (
         "_drainer",
         "busy",
+        "current",
         "delivered",
         "given_up",
         "in_doubt",
@@ -169,6 +170,8 @@ class TransactionMessages:
         the size of a small charge point's configuration)."""
         self.busy = False
         """A message is being delivered (a new one waits behind it)."""
+        self.current: TxMessage | None = None
+        """The queued message the replay is delivering (never dropped to make room)."""
         self.queued = 0
         """Messages that had to wait in the queue (offline, or behind others)."""
         self.offline = 0
@@ -264,9 +267,8 @@ class TransactionMessages:
 
     def _make_room(self, pending: deque[TxMessage]) -> bool:
         """Drop the oldest queued MeterValues (not the one being delivered); False: there is none."""
-        start = 1 if self.busy else 0
-        for index in range(start, len(pending)):
-            if pending[index].action == "MeterValues":
+        for index, queued in enumerate(pending):
+            if queued.action == "MeterValues" and queued is not self.current:
                 del pending[index]
                 self.overflow += 1
                 return True
@@ -333,6 +335,7 @@ class TransactionMessages:
                 if not paced:
                     self.replay_started = time.monotonic()
             self.busy = True
+            self.current = message
             result: Payload | None = None
             try:
                 result = self.deliver(message)
@@ -358,6 +361,7 @@ class TransactionMessages:
                 self.delivered += 1
             finally:
                 self.busy = False
+                self.current = None
             pending = self.pending
             if pending and pending[0] is message:
                 pending.popleft()
