@@ -1087,7 +1087,9 @@ class Station:
         answer. Running sessions stop (reason Local: StopTransaction, Finishing, Available), open
         transactions are stopped, then the connection is closed with a close handshake. A call still
         unanswered at the deadline (a frozen CSMS) is stopped by that close: accounted as stopped by
-        the run, never as a CSMS failure. Safe to call again (a second call only shortens the wait).
+        the run, never as a CSMS failure. Transaction messages still queued then (offline, or waiting
+        for a retry) are never delivered: counted ``unsent`` (:attr:`replay_counts`), not failures.
+        Safe to call again (a second call only shortens the wait).
         """
         if deadline is None:
             deadline = time.monotonic() + STOP_GRACE

@@ -116,7 +116,9 @@ class TxMessage:
 
 
 class ReplayCounts(NamedTuple):
-    """A charge point's queue, counted since its start."""
+    """A charge point's queue, counted since its start. Every queued message ends as exactly one of
+    ``delivered``, ``given_up``, ``overflow``, ``unsent``, or is still waiting: ``queued`` is their
+    sum."""
 
     queued: int
     """Transaction messages that waited in the queue (offline, or behind others)."""
