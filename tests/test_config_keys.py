@@ -412,3 +412,110 @@ def test_the_csms_changing_an_interval_key_overrides_the_fleets_option(
     finally:
         cp.stop(stop_transactions=False)
         heartbeats.join(timeout=5)
+
+
+# ---------------------------------------------------------------- transactions (§3.7.1, §3.16, errata 3.17)
+
+
+def _arrivals(csms: TestbedProcess, cp: Station, action: str) -> list[dict]:
+    status, body = csms.api("GET", f"/cps/{cp.cp_id}/messages")
+    assert status == 200
+    return [m for m in body["messages"] if m["direction"] == "in" and m["type"] == 2 and m["action"] == action]
+
+
+def test_transaction_message_attempts_and_retry_interval(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§9.1.32/§9.1.33 TransactionMessageAttempts and TransactionMessageRetryInterval, §3.7.1: a
+    StopTransaction the CSMS fails to process (CALLERROR) is sent again after RetryInterval x n
+    seconds, at most Attempts times. Both changed at runtime; the interval is real seconds like every
+    configuration key (the charge point runs at time factor 20 here: a simulated interval would be
+    20 times shorter)."""
+    cp = make_cp(configuration={"TransactionMessageAttempts": "1", "TransactionMessageRetryInterval": "0"})
+    assert cp.settings.time_factor > 1
+    assert csms.api("PUT", "/faults", {"name": "callerror", "action": "StopTransaction"})[0] == 200
+    session(cp, 0.1)
+    assert len(_arrivals(csms, cp, "StopTransaction")) == 1  # one attempt: given up at once
+    assert change(csms, cp, "TransactionMessageAttempts", "3") == "Accepted"
+    assert change(csms, cp, "TransactionMessageRetryInterval", "1") == "Accepted"
+    clear(csms, cp)
+    session(cp, 0.1)
+    stops = _arrivals(csms, cp, "StopTransaction")
+    assert len(stops) == 3, stops
+    assert len({m["payload"]["transactionId"] for m in stops}) == 1  # the same message each time
+    gaps = [b["ts"] - a["ts"] for a, b in itertools.pairwise(stops)]
+    # "wait as many seconds as specified in its TransactionMessageRetryInterval key, multiplied by
+    # the number of preceding transmissions": 1 s, then 2 s (a little slack for clock resolution).
+    assert gaps[0] >= 0.95 and gaps[1] >= 1.95, gaps
+
+
+def test_stop_transaction_on_invalid_id(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§9.1.31 StopTransactionOnInvalidId, errata 3.17, changed at runtime: a StartTransaction.conf
+    that refuses the idTag stops the transaction (reason DeAuthorized) while true; while false the
+    transaction goes on without energy (SuspendedEVSE) and stops at its end (reason Local)."""
+    cp = make_cp()
+    session(cp, 0.6, tag="VOCPP-BLOCKED", authorize=False)
+    [stop] = [m["payload"] for m in _arrivals(csms, cp, "StopTransaction")]
+    assert stop["reason"] == "DeAuthorized"
+    assert change(csms, cp, "StopTransactionOnInvalidId", "false") == "Accepted"
+    clear(csms, cp)
+    session(cp, 0.6, tag="VOCPP-BLOCKED", authorize=False)
+    [stop] = [m["payload"] for m in _arrivals(csms, cp, "StopTransaction")]
+    assert stop["reason"] == "Local"
+    sent = [
+        m["payload"]["status"] for m in _arrivals(csms, cp, "StatusNotification") if m["payload"]["connectorId"] == 1
+    ]
+    assert "SuspendedEVSE" in sent and "Charging" not in sent, sent
+    assert change(csms, cp, "StopTransactionOnInvalidId", "true") == "Accepted"
+    clear(csms, cp)
+    session(cp, 0.6, tag="VOCPP-BLOCKED", authorize=False)
+    [stop] = [m["payload"] for m in _arrivals(csms, cp, "StopTransaction")]
+    assert stop["reason"] == "DeAuthorized"
+
+
+def _sampled_measurands(csms: TestbedProcess, cp: Station) -> set[str]:
+    """The measurands of the periodic (Sample.Periodic) readings the testbed received."""
+    return {
+        value.get("measurand", "Energy.Active.Import.Register")
+        for m in _arrivals(csms, cp, "MeterValues")
+        for reading in m["payload"]["meterValue"]
+        for value in reading["sampledValue"]
+        if value.get("context", "Sample.Periodic") == "Sample.Periodic"
+    }
+
+
+def test_meter_values_sampled_data(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§9.1.17 MeterValuesSampledData, changed at runtime: the periodic MeterValues of a transaction
+    carry the measurands the key lists, and only those."""
+    cp = make_cp(meter_interval_override=0.1)
+    session(cp, 0.5)
+    before = _sampled_measurands(csms, cp)
+    assert {"Voltage", "Power.Active.Import"} <= before, before
+    assert change(csms, cp, "MeterValuesSampledData", "Energy.Active.Import.Register,Current.Import") == "Accepted"
+    clear(csms, cp)
+    session(cp, 0.5)
+    assert _sampled_measurands(csms, cp) == {"Energy.Active.Import.Register", "Current.Import"}
+
+
+def test_local_auth_list_enabled(csms: TestbedProcess, make_cp: MakeStation) -> None:
+    """§9.1.11 LocalAuthListEnabled, §3.5.3: with LocalPreAuthorize (and no cache) an idTag in the
+    Local Authorization List starts without Authorize.req while the list is enabled; once the key is
+    false the list is not consulted and the CSMS is asked."""
+    cp = make_cp(configuration={"LocalPreAuthorize": "true", "AuthorizationCacheEnabled": "false"})
+    listed = {
+        "listVersion": 1,
+        "updateType": "Full",
+        "localAuthorizationList": [{"idTag": TAG, "idTagInfo": {"status": "Accepted"}}],
+    }
+    assert result_of(csms, cp.cp_id, "SendLocalList", listed)["status"] == "Accepted"
+    clear(csms, cp)
+    session(cp, 0.1)
+    sent = actions(csms, cp)
+    assert "Authorize" not in sent and "StartTransaction" in sent, sent
+    assert change(csms, cp, "LocalAuthListEnabled", "false") == "Accepted"
+    clear(csms, cp)
+    session(cp, 0.1)
+    sent = actions(csms, cp)
+    assert sent.count("Authorize") == 1 and sent.index("Authorize") < sent.index("StartTransaction"), sent
+    assert change(csms, cp, "LocalAuthListEnabled", "true") == "Accepted"
+    clear(csms, cp)
+    session(cp, 0.1)
+    assert "Authorize" not in actions(csms, cp)

@@ -66,7 +66,8 @@ def assert_replayed(csms: TestbedProcess, cp: Station, replayed: list[dict[str, 
     keys = [(m["action"], m["raw"].split(",", 2)[2]) for m in replayed]  # the payload as sent, without the id
     assert len(set(keys)) == len(keys), "nothing came twice"
     counts = cp.replay_counts
-    assert len(replayed) == counts.replayed == counts.queued == counts.offline
+    assert len(replayed) == counts.delivered == counts.queued == counts.offline
+    assert counts.given_up == counts.overflow == 0
 
 
 def test_offline_transaction_replayed_in_order_with_the_csms_transaction_id(
@@ -172,7 +173,9 @@ def test_replay_retries_a_failed_message_then_goes_on(csms: TestbedProcess, make
     assert readings >= 4 and readings % 2 == 0, sent
     assert sent == ["StartTransaction", *["MeterValues"] * readings, "StopTransaction"], sent
     counts = cp.replay_counts
-    assert counts.replayed == counts.queued == counts.offline == 2 + readings // 2
+    # Start and Stop delivered; each reading given up after its 2 attempts (lost, counted apart).
+    assert counts.queued == counts.offline == 2 + readings // 2
+    assert (counts.delivered, counts.given_up) == (2, readings // 2), counts
 
 
 def test_a_start_that_never_gets_through_gives_transaction_id_minus_one(

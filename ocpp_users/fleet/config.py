@@ -468,6 +468,7 @@ def fleet_config(
             offline_replay_rate=parse_number(
                 _get(options, "offline_replay_rate", 0.0), "--offline-replay-rate", strict=False
             ),
+            offline_queue_max=parse_int(_get(options, "offline_queue_max", 1000), "--offline-queue-max", 0, 10_000_000),
             plug_in_delay=parse_range(_get(options, "plug_in_delay", "0"), "--plug-in-delay"),
             driver_return=parse_range(_get(options, "driver_return", DEFAULT_DRIVER_RETURN), "--driver-return"),
             battery_wh=_kwh(parse_range(_get(options, "ev_battery", DEFAULT_BATTERY), "--ev-battery")),

@@ -354,6 +354,16 @@ BEHAVIOUR = OptionGroup(
             label="Offline replay rate (messages/s, 0 = burst)",
         ),
         Option(
+            "--offline-queue-max",
+            "transaction messages each charge point keeps queued while offline; real chargers have limited "
+            "storage: when full the oldest MeterValues is dropped, never a StartTransaction or StopTransaction; "
+            "drops are counted and reported (0 = no bound; default 1000)",
+            default=1000,
+            metavar="N",
+            type=_int_checked("--offline-queue-max", 0, 10_000_000),
+            label="Offline queue size (messages per charge point, 0 = no bound)",
+        ),
+        Option(
             "--plug-in-delay",
             "seconds from the driver's identification (or a remote start) until the EV is plugged in, drawn per "
             "session; longer than the ConnectionTimeOut key and the session is cancelled, Preparing back to "

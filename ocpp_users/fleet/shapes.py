@@ -219,15 +219,19 @@ class FleetShape(LoadTestShape):
 
 
 def _replay_line(outcome: RoundOutcome) -> list[str]:
-    """How many transaction messages were queued offline and replayed, and how fast (none when the
-    round queued nothing)."""
+    """How many transaction messages were queued offline and replayed (delivered, and given up after
+    TransactionMessageAttempts: lost), and how fast (none when the round queued nothing)."""
     extra = outcome.extra
     if not extra.get("queued") and not extra.get("replayed"):
         return []
     span = extra.get("replay_s")
     rate = extra.get("replay_per_s")
     pace = f" in {span:.2f} s ({rate:g}/s)" if span and rate else ""
+    given_up = extra.get("given_up", 0)
+    lost = f" ({given_up} given up after TransactionMessageAttempts: lost)" if given_up else ""
     left = f"; {extra['left']} still queued" if extra.get("left") else ""
+    if extra.get("overflow"):
+        left += f"; {extra['overflow']} MeterValues dropped, the queue full"
     doubt = extra.get("in_doubt", 0)
     if doubt:
         left += f"; {doubt} were in flight at the drop and went again"
@@ -235,7 +239,8 @@ def _replay_line(outcome: RoundOutcome) -> list[str]:
     waited = f" (and {behind} that waited behind them)" if behind > 0 else ""
     return [
         f"queued offline: {extra.get('offline', 0)} transaction messages{waited}; "
-        f"replayed {extra['replayed']}{pace}{left}"
+        f"replayed {extra['replayed']}{pace}: delivered {extra.get('delivered', extra['replayed'] - given_up)}"
+        f"{lost}{left}"
     ]
 
 

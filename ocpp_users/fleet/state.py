@@ -219,6 +219,11 @@ class FleetState:
         """Calls the harness stopped (run ending, users stopping), by action: never CSMS failures."""
         self.late_answers = 0
         """Answers that came for calls already accounted (timed out or stopped)."""
+        self.unsent_messages = 0
+        """Transaction messages still queued when their charge point stopped: never delivered (the
+        harness stopping, never a CSMS failure); added as each charge point leaves."""
+        self.overflow_messages = 0
+        """MeterValues dropped because a charge point's offline queue was full (--offline-queue-max)."""
         self.members: set[Member] = set()
         self.awaiters: list[Awaiter] = []
         self.t0 = time.monotonic()
@@ -233,6 +238,8 @@ class FleetState:
         self.deliberate_drops = 0
         self.calls_stopped.clear()
         self.late_answers = 0
+        self.unsent_messages = 0
+        self.overflow_messages = 0
         self.max_users = self.users
         self.t0 = time.monotonic()
         self.departed.clear()
@@ -276,6 +283,9 @@ class FleetState:
         station = member.station
         if station is not None:
             self.late_answers += station.late_answers
+            replay = station.replay_counts
+            self.unsent_messages += replay.unsent
+            self.overflow_messages += replay.overflow
         self._set(member, None, False, False, False)
         member.since = None
         for awaiter in list(self.awaiters):
@@ -371,6 +381,8 @@ class FleetState:
             "deliberate_drops": self.deliberate_drops,
             "calls_stopped": sum(self.calls_stopped.values()),
             "late_answers": self.late_answers,
+            "unsent_messages": self.unsent_messages,
+            "overflow_messages": self.overflow_messages,
         }
 
 

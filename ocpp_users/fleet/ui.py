@@ -50,8 +50,14 @@ STOPPED_KEY = "calls_stopped"
 """Calls the harness stopped (the run ending, users stopping): shown apart, never failures."""
 
 
+UNSENT_KEY = "unsent_messages"
+"""Transaction messages still queued when their charge point stopped (the run ending): never delivered."""
+OVERFLOW_KEY = "overflow_messages"
+"""MeterValues dropped because a charge point's offline queue was full (--offline-queue-max)."""
+
+
 def empty_counts() -> dict[str, int]:
-    return dict.fromkeys(("total", *STATES, STOPPED_KEY), 0)
+    return dict.fromkeys(("total", *STATES, STOPPED_KEY, UNSENT_KEY, OVERFLOW_KEY), 0)
 
 
 def summary_line(counts: dict[str, int]) -> str:
@@ -60,7 +66,22 @@ def summary_line(counts: dict[str, int]) -> str:
     stopped = counts.get(STOPPED_KEY, 0)
     if stopped:
         line += f"; {stopped} call(s) stopped by the run (not CSMS failures)"
-    return line
+    lost = queue_losses(counts)
+    return f"{line}; {lost}" if lost else line
+
+
+def queue_losses(counts: dict[str, int]) -> str:
+    """The transaction messages the charge points' queues never delivered ("" when none): still
+    queued when the run stopped (the harness stopping, not a CSMS failure), or dropped from a full
+    queue."""
+    parts = []
+    unsent = counts.get(UNSENT_KEY, 0)
+    if unsent:
+        parts.append(f"{unsent} transaction message(s) never delivered (queued when the run stopped)")
+    overflow = counts.get(OVERFLOW_KEY, 0)
+    if overflow:
+        parts.append(f"{overflow} MeterValues dropped (offline queue full, --offline-queue-max)")
+    return "; ".join(parts)
 
 
 class FleetMonitor:
@@ -91,6 +112,8 @@ class FleetMonitor:
         counts = empty_counts()
         counts.update(state.counts)
         counts[STOPPED_KEY] = sum(state.calls_stopped.values())
+        counts[UNSENT_KEY] = state.unsent_messages
+        counts[OVERFLOW_KEY] = state.overflow_messages
         return counts
 
     def prune_workers(self) -> None:
@@ -235,13 +258,18 @@ class FleetMonitor:
         log.info("%s%s", prefix, self.summary())
 
     def print_stopped(self) -> None:
-        """Once the run has stopped its charge points: the calls it stopped (never CSMS failures).
-        Printed after the users are gone, when every stopped call has been counted."""
-        stopped = self.counts().get(STOPPED_KEY, 0)
+        """Once the run has stopped its charge points: the calls it stopped and the transaction
+        messages their queues never delivered (neither is a CSMS failure). Printed after the users
+        are gone (the ``test_stop`` event), when all of it has been counted; the end-of-test line
+        comes before the charge points stop, so it cannot say it."""
+        counts = self.counts()
+        stopped = counts.get(STOPPED_KEY, 0)
         if stopped:
-            log.info("fleet stopped: %d call(s) stopped by the run (not CSMS failures)", stopped)
+            line = f"fleet stopped: {stopped} call(s) stopped by the run (not CSMS failures)"
         else:
-            log.info("fleet stopped: every call was answered before its charge point stopped")
+            line = "fleet stopped: every call was answered before its charge point stopped"
+        lost = queue_losses(counts)
+        log.info("%s", f"{line}; {lost}" if lost else line)
 
     def stop_printer(self) -> None:
         if self._printer is not None:

@@ -52,6 +52,9 @@ class Habits:
     offline_replay_rate: float = 0.0
     """Queued transaction messages delivered per second after a reconnect (0: each as soon as the
     previous one is answered, a burst; 0.5: a trickle, one every two seconds)."""
+    offline_queue_max: int = 1000
+    """Transaction messages a charge point keeps queued (a real charger has limited storage): when
+    full, the oldest MeterValues is dropped, never a Start/StopTransaction (0: no bound)."""
     plug_in_delay: tuple[float, float] = (0.0, 0.0)
     """Seconds (simulated: divided by ``time_factor``) from the driver's identification (or a remote
     start) until the EV is plugged in, drawn per session; ConnectionTimeOut cancels a session whose

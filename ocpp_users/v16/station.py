@@ -467,7 +467,7 @@ class Station:
         replayed from it, and when the last replay ran, since the start."""
         messages = self._tx_messages
         if messages is None:
-            return ReplayCounts(0, 0, 0, 0, None, None)
+            return ReplayCounts(0, 0, 0, 0, 0, 0, 0, None, None)
         return messages.counts
 
     @property
@@ -1112,7 +1112,9 @@ class Station:
         answer. Running sessions stop (reason Local: StopTransaction, Finishing, Available), open
         transactions are stopped, then the connection is closed with a close handshake. A call still
         unanswered at the deadline (a frozen CSMS) is stopped by that close: accounted as stopped by
-        the run, never as a CSMS failure. Safe to call again (a second call only shortens the wait).
+        the run, never as a CSMS failure. Transaction messages still queued then (offline, or waiting
+        for a retry) are never delivered: counted ``unsent`` (:attr:`replay_counts`), not failures.
+        Safe to call again (a second call only shortens the wait).
         """
         if deadline is None:
             deadline = time.monotonic() + STOP_GRACE
@@ -1153,6 +1155,8 @@ class Station:
         for connector in self.connectors.values():
             if connector.session is not None and connector.session is not current:
                 connector.session.kill(block=False)
+        if self._tx_messages is not None:
+            self._tx_messages.abandon()  # still queued: never delivered, counted unsent (the run stopped)
         self.phase = Phase.stopped
 
     @property

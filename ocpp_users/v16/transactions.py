@@ -12,10 +12,18 @@ greenlet when nothing waits before it and the charge point is online (connected,
 BootNotification Accepted); otherwise it joins the queue. The queue is delivered by one greenlet
 that exists only while there is something to deliver (an idle charge point holds none), after the
 reconnect (and the boot, when one is needed), in order, at most ``Habits.offline_replay_rate`` messages a
-second when that pace is set. A CALLERROR or a missing answer is a "failure to process the
-message" (§3.7.1): it is tried again after TransactionMessageRetryInterval x n, at most
-TransactionMessageAttempts times, then dropped. A dropped connection is no attempt: the message
-waits, first in the queue, for the next connection.
+second when that pace is set (only the messages that happened offline: one that merely waits
+behind another while online is not slowed). A CALLERROR or a missing answer is a "failure to
+process the message" (§3.7.1): it is tried again after TransactionMessageRetryInterval x n seconds
+(real seconds, as every configuration key), at most TransactionMessageAttempts times, then given up
+(counted ``given_up``, apart from the ``delivered`` ones). A dropped connection is no attempt: the
+message waits, first in the queue, for the next connection.
+
+The queue is bounded (``Habits.offline_queue_max``: a real charger has limited storage). When it is
+full the oldest MeterValues goes first, never a StartTransaction or StopTransaction (when only
+those remain, the new MeterValues is the one dropped); drops are counted (``overflow``). What is
+still queued when the charge point stops (the run ends) is counted ``unsent``: never delivered,
+queued when the run stopped (the harness stopping, not a CSMS failure).
 
 A StopTransaction (or MeterValues) whose StartTransaction was queued names the transaction by the
 transactionId the CSMS assigns when that StartTransaction is replayed: the id is filled in as the
@@ -69,10 +77,15 @@ class Offline(Exception):
         self.sent = sent
 
 
+class Stopped(Exception):
+    """The charge point is stopping before the message's attempts are done: it stays queued and
+    is counted ``unsent`` (the run stopped it, not the CSMS)."""
+
+
 class TxMessage:
     """One transaction-related message, as it happened."""
 
-    __slots__ = ("action", "answered", "check", "payload", "timeout", "transaction")
+    __slots__ = ("action", "answered", "check", "offline", "payload", "timeout", "transaction")
 
     def __init__(
         self,
@@ -92,6 +105,8 @@ class TxMessage:
         self.check = check
         self.answered = answered
         """Told of the answer when the message was delivered from the queue."""
+        self.offline = False
+        """It happened while the charge point was offline (queued then): the replay pace applies."""
 
     def fill_in(self) -> None:
         """Put in the transactionId known now (a StartTransaction answered since this was queued)."""
@@ -101,7 +116,9 @@ class TxMessage:
 
 
 class ReplayCounts(NamedTuple):
-    """A charge point's queue, counted since its start."""
+    """A charge point's queue, counted since its start. Every queued message ends as exactly one of
+    ``delivered``, ``given_up``, ``overflow``, ``unsent``, or is still waiting: ``queued`` is their
+    sum."""
 
     queued: int
     """Transaction messages that waited in the queue (offline, or behind others)."""
@@ -109,12 +126,23 @@ class ReplayCounts(NamedTuple):
     """Of those, the ones that happened while offline."""
     in_doubt: int
     """Messages sent again because their connection was lost before their answer."""
-    replayed: int
-    """Messages delivered from the queue (answered, or dropped after their attempts)."""
+    delivered: int
+    """Queued messages the CSMS answered (delivered)."""
+    given_up: int
+    """Queued messages given up after TransactionMessageAttempts failures (lost: never processed)."""
+    overflow: int
+    """Messages dropped because the queue was full (``Habits.offline_queue_max``)."""
+    unsent: int
+    """Messages still queued when the charge point stopped: never delivered (the run stopped)."""
     started: float | None
     """``time.monotonic()`` when the last replay began (None: never)."""
     ended: float | None
-    """When a replay last emptied the queue."""
+    """When a replay last delivered (or gave up) a message queued offline."""
+
+    @property
+    def replayed(self) -> int:
+        """Queued messages done with: delivered or given up."""
+        return self.delivered + self.given_up
 
 
 class TransactionMessages:
@@ -123,14 +151,18 @@ class TransactionMessages:
     __slots__ = (
         "_drainer",
         "busy",
+        "current",
+        "delivered",
+        "given_up",
         "in_doubt",
         "offline",
+        "overflow",
         "pending",
         "queued",
         "replay_ended",
         "replay_started",
-        "replayed",
         "station",
+        "unsent",
     )
 
     def __init__(self, station: Station) -> None:
@@ -140,6 +172,8 @@ class TransactionMessages:
         the size of a small charge point's configuration)."""
         self.busy = False
         """A message is being delivered (a new one waits behind it)."""
+        self.current: TxMessage | None = None
+        """The queued message the replay is delivering (never dropped to make room)."""
         self.queued = 0
         """Messages that had to wait in the queue (offline, or behind others)."""
         self.offline = 0
@@ -147,12 +181,18 @@ class TransactionMessages:
         self.in_doubt = 0
         """Messages whose connection was lost after they were sent, before their answer: the CSMS may
         have them already, and gets them again from the queue (at least once, as chargers deliver)."""
-        self.replayed = 0
-        """Queued messages delivered (answered by the CSMS, or dropped after their attempts)."""
+        self.delivered = 0
+        """Queued messages answered by the CSMS."""
+        self.given_up = 0
+        """Queued messages given up after TransactionMessageAttempts failures."""
+        self.overflow = 0
+        """Messages dropped because the queue was full."""
+        self.unsent = 0
+        """Messages still queued when the charge point stopped."""
         self.replay_started: float | None = None
-        """``time.monotonic()`` when the last replay began (None: never)."""
+        """``time.monotonic()`` when the last replay of messages queued offline began (None: never)."""
         self.replay_ended: float | None = None
-        """When the queue was last emptied by a replay."""
+        """When the last message queued offline was delivered or given up."""
         self._drainer: gevent.Greenlet | None = None
 
     # ------------------------------------------------------------ state
@@ -160,7 +200,15 @@ class TransactionMessages:
     @property
     def counts(self) -> ReplayCounts:
         return ReplayCounts(
-            self.queued, self.offline, self.in_doubt, self.replayed, self.replay_started, self.replay_ended
+            self.queued,
+            self.offline,
+            self.in_doubt,
+            self.delivered,
+            self.given_up,
+            self.overflow,
+            self.unsent,
+            self.replay_started,
+            self.replay_ended,
         )
 
     @property
@@ -189,6 +237,9 @@ class TransactionMessages:
                 self.in_doubt += exc.sent
                 self._enqueue(message, first=True)
                 return None
+            except Stopped:
+                self._enqueue(message, first=True)  # counted unsent when the stop ends
+                return None
             finally:
                 self.busy = False
                 if self.pending:
@@ -201,13 +252,37 @@ class TransactionMessages:
         pending = self.pending
         if pending is None:
             pending = self.pending = deque()
+        self.queued += 1
+        if not self.online():
+            self.offline += 1
+            message.offline = True
+        limit = self.station.settings.habits.offline_queue_max
+        if limit > 0 and len(pending) >= limit and not self._make_room(pending):
+            if message.action == "MeterValues":
+                self.overflow += 1  # only Start/StopTransaction queued: the new reading goes
+                return
+            # A StartTransaction or StopTransaction is never dropped: the queue goes over its bound.
         if first:
             pending.appendleft(message)
         else:
             pending.append(message)
-        self.queued += 1
-        if not self.online():
-            self.offline += 1
+
+    def _make_room(self, pending: deque[TxMessage]) -> bool:
+        """Drop the oldest queued MeterValues (not the one being delivered); False: there is none."""
+        for index, queued in enumerate(pending):
+            if queued.action == "MeterValues" and queued is not self.current:
+                del pending[index]
+                self.overflow += 1
+                return True
+        return False
+
+    def abandon(self) -> int:
+        """The charge point stopped: what is still queued is never delivered (counted ``unsent``)."""
+        pending = self.pending
+        left = len(pending) if pending is not None else 0
+        self.unsent += left
+        self.pending = None
+        return left
 
     def deliver(self, message: TxMessage) -> Payload:
         """Send ``message`` with the retries of §3.7.1; raise :class:`Offline` when the connection
@@ -227,20 +302,20 @@ class TransactionMessages:
                 raise Offline(sent=True) from None
             except RETRYABLE:
                 failures += 1
-                if failures >= attempts or station.stopping:
+                if failures >= attempts:
                     raise
                 # §3.7.1: "it SHOULD wait as many seconds as specified in its
                 # TransactionMessageRetryInterval key, multiplied by the number of preceding
-                # transmissions of this same message."
-                if station.wait_stopping(retry_interval * failures / max(station.settings.time_factor, 1.0)):
-                    raise
+                # transmissions of this same message." Real seconds, as every configuration key.
+                if station.stopping or station.wait_stopping(retry_interval * failures):
+                    raise Stopped from None
 
     # ------------------------------------------------------------ the queue
 
     def kick(self) -> None:
         """Start delivering the queue when there is one, the CSMS can take it and nobody is at it."""
-        if not self.pending or self.busy or not self.online():
-            return
+        if not self.pending or self.busy or not self.online() or self.station.stopping:
+            return  # stopping: a drainer at work goes on; what no drainer takes is counted unsent
         drainer = self._drainer
         if drainer is not None and not drainer.dead:
             return
@@ -250,18 +325,23 @@ class TransactionMessages:
         station = self.station
         rate = station.settings.habits.offline_replay_rate
         pause = 1.0 / rate if rate > 0 else 0.0
-        self.replay_started = time.monotonic()
-        delivered = False
+        paced = False  # a message queued offline went out in this replay: the next one waits its turn
         while self.pending and not self.busy:
-            if delivered and pause and not station.stopping:
-                station.wait_stopping(pause)  # a stop ends the pause: what is left goes out at once
-                if not self.pending:
-                    break
             message = self.pending[0]
+            if message.offline:
+                if paced and pause and not station.stopping:
+                    station.wait_stopping(pause)  # a stop ends the pause: what is left goes out at once
+                    if not self.pending or self.busy:
+                        break
+                    message = self.pending[0]
+                if not paced:
+                    self.replay_started = time.monotonic()
             self.busy = True
+            self.current = message
             result: Payload | None = None
             try:
                 result = self.deliver(message)
+                self.delivered += 1
             except Offline as exc:
                 self.in_doubt += exc.sent
                 self.busy = False
@@ -270,17 +350,26 @@ class TransactionMessages:
                 if station.wait_stopping(0.1) or not self.online():
                     return  # the next connection replays it
                 continue
+            except Stopped:
+                return  # it stays queued: counted unsent when the stop ends
             except RejectedError as exc:  # strict mode: a valid answer refusing the idTag
                 result = exc.payload if isinstance(exc.payload, dict) else None
-            except VolatileOcppError as exc:  # dropped after its attempts, or an unusable answer
+                self.delivered += 1
+            except RETRYABLE as exc:  # given up after TransactionMessageAttempts (§3.7.1): lost
                 station.last_error = exc.reason
+                self.given_up += 1
+            except VolatileOcppError as exc:  # answered, but the answer is unusable (counted)
+                station.last_error = exc.reason
+                self.delivered += 1
             finally:
                 self.busy = False
+                self.current = None
             pending = self.pending
             if pending and pending[0] is message:
                 pending.popleft()
-            self.replayed += 1
-            delivered = True
+            if message.offline:
+                paced = True
+                self.replay_ended = time.monotonic()
             answered = message.answered
             if answered is not None:
                 try:
@@ -289,5 +378,4 @@ class TransactionMessages:
                     log.error("after %s: %s: %s", message.action, type(exc).__name__, exc)
         if not self.pending:
             self.pending = None
-            self.replay_ended = time.monotonic()
             station.queue_emptied()

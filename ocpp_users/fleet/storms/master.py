@@ -111,6 +111,8 @@ class Conductor:
                 "deliberate_drops",
                 "calls_stopped",
                 "late_answers",
+                "unsent_messages",
+                "overflow_messages",
             ),
             0,
         )
@@ -216,6 +218,9 @@ class Conductor:
                 offline=sum(int(a.get("offline") or 0) for a in replays),
                 in_doubt=sum(int(a.get("in_doubt") or 0) for a in replays),
                 queued=sum(int(a.get("queued") or 0) for a in replays),
+                delivered=sum(int(a.get("delivered") or 0) for a in replays),
+                given_up=sum(int(a.get("given_up") or 0) for a in replays),
+                overflow=sum(int(a.get("overflow") or 0) for a in replays),
                 replayed=replayed,
                 left=sum(int(a.get("left") or 0) for a in replays),
                 replay_s=rounded(span, 3),

@@ -325,10 +325,11 @@ class Replay:
     def figures(self, stations: list[Station]) -> dict[str, Any]:
         """``offline`` (transaction messages that happened offline and were queued), ``queued``
         (those and the ones that waited behind them), ``in_doubt`` (sent when the drop came, so
-        sent again), ``replayed`` (delivered from the queue),
-        ``left`` (still queued), and ``replay_s``: from the first replay's start to the last queue
-        emptied."""
-        queued = offline = in_doubt = replayed = left = 0
+        sent again), ``delivered`` (answered by the CSMS), ``given_up`` (dropped after
+        TransactionMessageAttempts failures: lost), ``replayed`` (the two together), ``overflow``
+        (dropped, the queue full), ``left`` (still queued), and ``replay_s``: from the first
+        replay's start to the last message queued offline delivered or given up."""
+        queued = offline = in_doubt = delivered = given_up = overflow = left = 0
         first: float | None = None
         last: float | None = None
         for station in stations:
@@ -337,8 +338,10 @@ class Replay:
             queued += now.queued - was.queued
             offline += now.offline - was.offline
             in_doubt += now.in_doubt - was.in_doubt
+            delivered += now.delivered - was.delivered
+            given_up += now.given_up - was.given_up
+            overflow += now.overflow - was.overflow
             done = now.replayed - was.replayed
-            replayed += done
             left += station.queued_messages
             if done and now.started is not None and now.started >= self.started:
                 first = now.started if first is None else min(first, now.started)
@@ -349,7 +352,10 @@ class Replay:
             "queued": queued,
             "offline": offline,
             "in_doubt": in_doubt,
-            "replayed": replayed,
+            "delivered": delivered,
+            "given_up": given_up,
+            "replayed": delivered + given_up,
+            "overflow": overflow,
             "left": left,
             "replay_s": span,
         }
