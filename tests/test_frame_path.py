@@ -10,6 +10,7 @@ import socket
 import struct
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import gevent
 import orjson
@@ -235,3 +236,49 @@ def test_engine_answers_pings_and_reads_fragmented_and_large_answers(
     finally:
         conn.close()
     assert conn.closed
+
+
+CLOSED_BETWEEN_READS = """
+from gevent import monkey; monkey.patch_all()
+import socket
+from ocpp_users.ocppj.transport import FrameReader
+
+a, b = socket.socketpair()
+
+class ClosedAfterRead:  # a gevent socket that another greenlet closes right after a read
+    def __init__(self, sock):
+        self.sock = sock
+    @property
+    def _read_event(self):
+        return self.sock._read_event
+    @property
+    def _wait(self):
+        return self.sock._wait
+    def recv(self, n):
+        data = self.sock.recv(n)
+        self.sock.close()
+        return data
+
+class WS:
+    sock = ClosedAfterRead(a)
+
+b.sendall(b"\\x81")  # one byte of a two-byte frame header
+try:
+    FrameReader(WS()).next()
+except OSError as exc:
+    print("clean", type(exc).__name__)
+"""
+
+
+def test_a_socket_closed_between_two_reads_is_an_error_not_an_abort() -> None:
+    """Waiting on the read watcher of a socket closed meanwhile aborts the process inside libev
+    ("I/O watcher with invalid fd"): the reader must look at the watcher again before each wait.
+    In a child process, so that a regression fails this test instead of killing the run."""
+    import subprocess
+    import sys
+
+    root = str(Path(__file__).resolve().parent.parent)
+    command = [sys.executable, "-c", CLOSED_BETWEEN_READS]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=root)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("clean"), result.stdout + result.stderr[-2000:]

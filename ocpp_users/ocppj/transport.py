@@ -395,21 +395,20 @@ class FrameReader:
         self.pongs = 0
         """Pong frames received (a WebSocket ping sender checks its pings are answered)."""
         self._sock: Any = None
-        self._wait: Callable[[], object] | None = None
+        self._wait: Callable[[Any], object] | None = None
 
-    def _waiter(self, sock: Any) -> Callable[[], object] | None:
+    def _waiter(self, sock: Any) -> Callable[[Any], object] | None:
         """How to wait until ``sock`` is readable before a read, or None (worked out once per socket).
 
         A plain gevent socket: wait until readable, then read (gevent's recv() would first try,
         fail with EAGAIN and raise/catch an exception on every message). Not for TLS: decrypted
-        bytes may already wait in the SSL object, invisible to poll."""
+        bytes may already wait in the SSL object, invisible to poll. The read watcher itself is
+        read again before every wait: closing the socket (another greenlet's shutdown) closes it and
+        sets it to None, and waiting on a closed libev watcher aborts the process."""
         self._sock = sock
         wait = getattr(sock, "_wait", None)
-        watcher = getattr(sock, "_read_event", None)
-        if wait is not None and watcher is not None and not hasattr(sock, "_sslobj"):
-            self._wait = functools.partial(wait, watcher)
-        else:
-            self._wait = None
+        usable = wait is not None and getattr(sock, "_read_event", None) is not None and not hasattr(sock, "_sslobj")
+        self._wait = wait if usable else None
         return self._wait
 
     def _fill(self, need: int) -> bytes:
@@ -423,7 +422,9 @@ class FrameReader:
         have = len(buf)
         while have < need:
             if wait is not None:
-                wait()
+                watcher = getattr(sock, "_read_event", None)  # None once closed: recv() then says so
+                if watcher is not None:
+                    wait(watcher)
             chunk = sock.recv(min(max(_RECV_SIZE, need - have), _RECV_MAX))
             if not chunk:
                 raise websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")

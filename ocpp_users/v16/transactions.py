@@ -314,8 +314,8 @@ class TransactionMessages:
 
     def kick(self) -> None:
         """Start delivering the queue when there is one, the CSMS can take it and nobody is at it."""
-        if not self.pending or self.busy or not self.online() or self.station.stopping:
-            return  # stopping: a drainer at work goes on; what no drainer takes is counted unsent
+        if not self.pending or self.busy or not self.online():
+            return  # (also while stopping: a StopTransaction that waited behind a reading still goes out)
         drainer = self._drainer
         if drainer is not None and not drainer.dead:
             return
