@@ -140,13 +140,14 @@ def test_change_configuration_unknown_key_is_not_supported() -> None:
 
 def test_accepted_change_notifies_listeners_rejected_does_not() -> None:
     config = Configuration()
-    seen: list[tuple[str, str]] = []
-    config.listen(lambda key, value: seen.append((key, value)))
+    seen: list[tuple[str, str, bool]] = []
+    config.listen(lambda key, value, by_csms: seen.append((key, value, by_csms)))
     config.change("HeartbeatInterval", "12")
     config.change("HeartbeatInterval", "x")
     config.change("NumberOfConnectors", "4")
-    assert seen == [("HeartbeatInterval", "12")]
-    assert config.get_int("HeartbeatInterval") == 12
+    config.set_internal("HeartbeatInterval", "30")  # from inside the charger (e.g. a case's clean-up)
+    assert seen == [("HeartbeatInterval", "12", True), ("HeartbeatInterval", "30", False)]
+    assert config.get_int("HeartbeatInterval") == 30
 
 
 def test_overrides_and_typed_getters() -> None:
