@@ -895,3 +895,56 @@ def test_slow_answers_one_after_another_never_time_out_early(csms: TestbedProces
     finally:
         cp.stop(stop_transactions=False)
     assert sink.failures() == []
+
+
+# ---------------------------------------------------------------- our own close is never the CSMS's failure
+
+
+def test_a_call_made_while_we_abort_is_stopped_not_failed(link: Link) -> None:
+    """A storm's abort yields while it ends the receiver; a call another greenlet makes meanwhile is
+    stopped by the run, never a ConnectionLost failure row."""
+    stopped: list[str] = []
+    link.conn.on_stopped = stopped.append
+    caller = gevent.spawn(link.conn.call, "Heartbeat", {})  # runs when abort() yields
+    link.conn.abort("storm")
+    caller.join(timeout=3)
+    assert isinstance(caller.exception, errors.CallCancelled), caller.exception
+    assert link.sink.failures() == [] and stopped == ["Heartbeat"]
+
+
+def test_the_answer_to_a_csms_call_cut_off_by_our_close_is_no_failure(link: Link) -> None:
+    """The CSMS's CALL is on the wire when we close (a stop): its answer cannot go out, and that is ours."""
+    link.send([2, "r2", "Reset", {"type": "Soft"}])
+    link.conn.close(wait=1.0)
+    gevent.sleep(0.3)
+    assert [r for r in link.sink.select(CSMS_TO_CP) if r.exception is not None] == []
+    assert link.sink.failures() == []
+
+
+def test_a_caller_killed_while_waiting_its_turn_is_counted_once_as_stopped(link: Link) -> None:
+    stopped: list[str] = []
+    link.conn.on_stopped = stopped.append
+    first = Background(link.conn.call, "Heartbeat", {})
+    frame = link.expect()
+    second = gevent.spawn(link.conn.call, "Heartbeat", {})  # waits for the first (one outstanding CALL)
+    gevent.sleep(0.05)
+    second.kill(block=True)
+    link.send([3, frame[1], {"currentTime": "2026-01-01T00:00:00Z"}])
+    first.get(timeout=3)
+    assert stopped == ["Heartbeat"]
+    assert link.outcomes() == [("Heartbeat", None)]
+
+
+def test_a_peer_fault_abort_during_our_close_does_not_turn_it_into_a_failure(link: Link) -> None:
+    """close() under way (the peer does not answer the close frame), then a missing pong's abort:
+    our close decides; its calls in flight are stopped, not the CSMS's failures."""
+    call = Background(link.conn.call, "Heartbeat", {})
+    link.expect()
+    closer = gevent.spawn(link.conn.close, 1000, "", 1.0)
+    gevent.sleep(0)
+    link.conn.abort("no pong", by_us=False)
+    closer.join(timeout=3)
+    with pytest.raises(errors.CallCancelled):
+        call.get(timeout=3)
+    assert link.sink.failures() == []
+    assert [by_us for _reason, by_us in link.closes] == [True]

@@ -34,7 +34,7 @@ from ocpp_users.fleet.ids import IdPool, IdsExhausted
 from ocpp_users.fleet.runtime import Fleet
 from ocpp_users.fleet.sessions import SessionPlan
 from ocpp_users.fleet.state import Member, fleet_state
-from ocpp_users.ocppj.errors import ConnectionLost, TransportError, VolatileOcppError
+from ocpp_users.ocppj.errors import CallCancelled, ConnectionLost, TransportError, VolatileOcppError
 from ocpp_users.ocppj.sink import report
 from ocpp_users.v16.state.status import ChargePointStatus
 from ocpp_users.v16.station import SHARED_RNG, STOP_GRACE, Station
@@ -234,8 +234,8 @@ class ChargePointUser(User):
                 continue
             try:
                 cp.boot_until_accepted()
-            except ConnectionLost:
-                continue  # the engine reconnects (and boots) in the background
+            except (ConnectionLost, CallCancelled):
+                continue  # dropped (by the CSMS or a storm): the engine reconnects and boots in the background
             except VolatileOcppError:
                 cp.wait_stopping(cp.settings.boot_retry_default)  # timeout, CALLERROR, schema: counted already
 

@@ -277,6 +277,10 @@ class OcppConnection:
         """Drop the socket without a close handshake (as a power cut would). ``by_us``: the harness's
         own choice (its calls in flight are stopped, not failed); False when the peer caused it (e.g. it
         stopped answering pings): the calls in flight are lost connections and ``on_close`` says so."""
+        if self._closing_by_us or self.closed:
+            if not self.closed:  # a close or abort of ours is under way: it decides, not this one
+                self._shutdown_socket()
+            return
         self._closing_by_us = by_us
         if not by_us:
             self._abort_reason = reason  # the receive loop ends with this reason, not the socket error
@@ -286,10 +290,18 @@ class OcppConnection:
             receiver.join(timeout=1.0)
         self._finish(reason, by_us=by_us)
 
+    @property
+    def closing_by_us(self) -> bool:
+        """A close or abort of ours has begun (the connection may not be closed yet)."""
+        return self._closing_by_us
+
     def ping(self) -> bool:
         """Send a WebSocket ping (RFC 6455 §5.5.2); False, and nothing sent, when the previous ping
         has had no pong since ("Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
-        response"): the peer or the path to it is gone. A send that fails is the connection's end."""
+        response"): the peer or the path to it is gone. A send that fails is the connection's end,
+        which the receive loop reports itself (True here: it is not a missing pong)."""
+        if self._closing_by_us or self.closed:
+            return True
         reader = self._reader
         if reader is not None:
             if self._pongs_at_ping is not None and reader.pongs <= self._pongs_at_ping:
@@ -298,7 +310,7 @@ class OcppConnection:
         try:
             self.ws.ping()
         except (OSError, websocket.WebSocketException):
-            return False
+            return True
         return True
 
     def _shutdown_socket(self) -> None:
@@ -351,8 +363,13 @@ class OcppConnection:
                 self._fire(CP_TO_CSMS, action, 0.0, 0, ours)
                 raise
         lock = self._call_lock
-        if lock is not None and not lock.acquire(timeout=timeout):
-            if self.closed and self._closing_by_us:
+        try:
+            acquired = lock is None or lock.acquire(timeout=timeout)
+        except BaseException:  # killed (GreenletExit) or its own gevent.Timeout while waiting its turn
+            self._note_stopped(action)
+            raise
+        if not acquired:
+            if self._closing_by_us:
                 raise self._stopped(action, "the charge point closed the connection")
             not_sent = CallNotSent(f"not sent: the previous call was still unanswered after {timeout:g} s")
             self._fire(NOT_SENT, action, 0.0, 0, not_sent)
@@ -360,9 +377,9 @@ class OcppConnection:
         try:
             # The exchange, inline (it runs once per call: each function call costs).
             start = _perf_counter()
+            if self._closing_by_us:  # closing, or closed, by our own choice: nothing goes out
+                raise self._stopped(action, "the charge point closed the connection")
             if self.closed:
-                if self._closing_by_us:
-                    raise self._stopped(action, "the charge point closed the connection")
                 lost = ConnectionLost(f"connection lost: {self.close_reason or 'not connected'}")
                 self._fire(CP_TO_CSMS, action, 0.0, 0, lost)
                 raise lost
@@ -391,6 +408,8 @@ class OcppConnection:
                         raise InvalidSwitchError(f"invalid switch into a call waiting for its answer: {woken!r}")
             except VolatileOcppError as failure:  # the send failed
                 self._pending.pop(message_id, None)
+                if self._closing_by_us:  # because we are closing the connection ourselves: stopped
+                    raise self._stopped(action, "the charge point closed the connection") from None
                 self._fire(CP_TO_CSMS, action, (_perf_counter() - start) * 1000.0, 0, failure)
                 raise
             except BaseException:
@@ -687,8 +706,14 @@ class OcppConnection:
         name = call.action if call.action in self.version.actions else "(unknown action)"
         try:
             raw = out.to_json()
+            if self._closing_by_us:  # we are closing: the answer cannot go out, and that is ours
+                self._note_stopped(name)
+                return
             self._send(raw)
         except ConnectionLost as exc:
+            if self._closing_by_us:
+                self._note_stopped(name)
+                return
             self._fire(CSMS_TO_CP, name, (time.perf_counter() - start) * 1000.0, 0, exc)
             return
         self._fire(CSMS_TO_CP, name, (time.perf_counter() - start) * 1000.0, len(raw), failure)

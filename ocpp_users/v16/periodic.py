@@ -150,7 +150,7 @@ def _ping_due(station: Station, connection: OcppConnection) -> None:
 
 
 def _ping(station: Station, connection: OcppConnection) -> None:
-    if connection.ping():
+    if station.stopping or connection.ping():
         return
     # No pong since the previous ping, a whole WebSocketPingInterval ago: the link is dead (a
     # half-open TCP connection); drop it and reconnect, as a charger's watchdog does.

@@ -408,7 +408,7 @@ class Station:
                     self.boot_until_accepted()
                     self.back_online()
                     return
-                except ConnectionLost as exc:
+                except (ConnectionLost, CallCancelled) as exc:  # dropped again (by the CSMS or a storm)
                     self.last_error = exc.reason
                     break
                 except VolatileOcppError as exc:
@@ -420,25 +420,27 @@ class Station:
         CSMS's close frame)."""
         self.link.close(wait)
 
-    def drop(self, offline_for: float = 0.0, reason: str = "dropped on purpose", *, csms_fault: bool = False) -> None:
+    def drop(self, offline_for: float = 0.0, reason: str = "dropped on purpose", *, csms_fault: bool = False) -> bool:
         """Drop the connection as a network fault would; reconnect follows if enabled, not before
         ``offline_for`` seconds (an outage: meanwhile the charger works offline, OCPP 1.6 §3.5).
 
         A drop the run makes (a storm) is the harness's own doing: no failure is counted, and the
         calls in flight are stopped by the run. With ``csms_fault`` (the CSMS stopped answering
-        pings) the drop is a counted disconnect and the calls in flight are lost connections."""
+        pings) the drop is a counted disconnect and the calls in flight are lost connections. Returns
+        whether there was a connection to drop (one closed or closing already is left alone)."""
+        connection = self.link.connection
+        if connection is None or connection.closed or connection.closing_by_us:
+            return False
         if offline_for > 0:
             self._offline_until = time.monotonic() + offline_for
-        connection = self.link.connection
-        if connection is None or connection.closed:
-            return
         if csms_fault:
             self.link.abort(reason, by_us=False)  # -> _on_close(reason, False): counted, reconnects
-            return
+            return True
         self.link.abort(reason)  # -> _on_close(reason, True): nothing counted
         self.drops += 1
         if self.settings.reconnect and not self._stopping and not self.reconnecting:
             self._reconnector = gevent.spawn(self._reconnect_loop)
+        return True
 
     @property
     def offline_for(self) -> float:
@@ -873,8 +875,8 @@ class Station:
 
     # ------------------------------------------------------------ intervals
 
-    def _on_configuration_change(self, key: str, value: str) -> None:
-        if key in ("HeartbeatInterval", "MeterValueSampleInterval"):
+    def _on_configuration_change(self, key: str, value: str, by_csms: bool = False) -> None:
+        if by_csms and key in ("HeartbeatInterval", "MeterValueSampleInterval"):
             self._csms_chose = self._csms_chose | {key}
         if key == "HeartbeatInterval":
             self.heartbeat_interval = float(value) if value.isdigit() else self.heartbeat_interval

@@ -198,8 +198,8 @@ class LocalFleet:
                     saved[station.cp_id] = station.settings.backoff_jitter
                     station.settings.backoff_jitter = float(jitter)
                 replay.before(station)
-                station.drop(offline_for=outage)
-                self.state.deliberate_drops += 1
+                if station.drop(offline_for=outage):
+                    self.state.deliberate_drops += 1
             targets = [member for member, _station in chosen]
 
             def done(station: Station) -> bool:

@@ -191,7 +191,7 @@ class Configuration:
 
     def __init__(self, number_of_connectors: int = 1, overrides: dict[str, str] | None = None) -> None:
         self._own: dict[str, Key] = {}
-        self._listeners: list[Callable[[str, str], None]] = []
+        self._listeners: list[Callable[[str, str, bool], None]] = []
         self._intercept: Intercept | None = None
         self._write("NumberOfConnectors", str(number_of_connectors))
         for name, value in (overrides or {}).items():
@@ -234,8 +234,9 @@ class Configuration:
         own.value = value
         return own
 
-    def listen(self, listener: Callable[[str, str], None]) -> None:
-        """``listener(key, value)`` runs after every accepted change (e.g. to apply a new interval)."""
+    def listen(self, listener: Callable[[str, str, bool], None]) -> None:
+        """``listener(key, value, by_csms)`` runs after every accepted change (e.g. to apply a new
+        interval); ``by_csms``: the change came from the CSMS's ChangeConfiguration.req."""
         self._listeners.append(listener)
 
     def get(self, name: str) -> str | None:
@@ -250,13 +251,13 @@ class Configuration:
         value = self.get(name)
         return value.lower() == "true" if value is not None else default
 
-    def set_internal(self, name: str, value: str, *, notify: bool = True) -> None:
+    def set_internal(self, name: str, value: str, *, notify: bool = True, by_csms: bool = False) -> None:
         """Set a key from inside the charge point (read-only keys included), notifying listeners
         unless ``notify`` is false (the caller applies the change itself)."""
         key = self._write(name, value)
         if notify:
             for listener in self._listeners:
-                listener(key.name, value)
+                listener(key.name, value, by_csms)
 
     def intercept(self, handler: Intercept) -> None:
         """Let ``handler`` decide the ChangeConfigurations it answers (it stores what it accepts itself)."""
@@ -281,7 +282,7 @@ class Configuration:
             value = value.lower()
         if key.kind is Kind.integer:
             value = str(int(value))
-        self.set_internal(name, value)
+        self.set_internal(name, value, by_csms=True)
         return ConfigStatus.accepted, None
 
     def report(self, names: list[str] | None) -> tuple[list[dict[str, object]], list[str]]:
