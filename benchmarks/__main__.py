@@ -101,6 +101,8 @@ def _flatten(results: dict[str, Any], options: Options) -> dict[str, Any]:
         slow = lat.get("slow_csms") or {}
         if slow.get("p50"):
             flat["latency_p50_ratio_max_up_to_70pct_cpu_csms_5ms"] = slow["p50"]["p50_ratio_max"]
+            flat["latency_caller_p50_ratio_max_up_to_70pct_cpu_csms_5ms"] = slow["p50"].get("caller_p50_ratio_max")
+        flat["latency_caller_p50_ratio_max_up_to_70pct_cpu"] = lat["p50"].get("caller_p50_ratio_max")
         flat["latency_low_load"] = lat["low_load"]
         flat["latency_high_load"] = lat["high_load"]
         flat["max_faithful_rate_per_s"] = lat["max_faithful_rate_per_s"]

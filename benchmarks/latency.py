@@ -4,12 +4,17 @@
 that rises step by step. At each step:
 
 * what the harness reports (the engine's ``response_time``, exact, not Locust's rounded buckets):
-  from just before the CALL is encoded until the calling greenlet has the answer;
+  from just before the CALL is handed to the socket to the kernel's receive timestamp of its
+  answer (``ocpp_users.ocppj.arrival``); and, beside it, each call as the calling greenlet lived
+  it (``caller_*``: encoding, our event loop's queueing and the wake-up included);
 * the reference (:mod:`benchmarks.probe`): the same round trip, taken at the same time against the
   same CSMS process by a client with (almost) nothing in it: a pre-built frame written on a plain
-  blocking socket, the answer read with one ``recv()``, :data:`PROBE_RATE` times a second on its
-  own connection. The CSMS's load at that step, its queueing and answer time, loopback TCP and a
-  process wake-up are in both figures, once each; the difference is the harness.
+  blocking socket, the answer read with one ``recvmsg()``, :data:`PROBE_RATE` times a second on its
+  own connection, timed the same way (write to the kernel's receive timestamp; with code of its
+  own); and until ``recvmsg()`` returned (``reference_user_*``). The CSMS's load at that step, its
+  queueing and answer time and loopback TCP are in both figures, once each; the difference is the
+  harness (what it does before the write, and any delay between the time it takes and the write).
+  ``caller_p50_ratio`` compares the two user-space figures.
 * offered versus achieved messages per second, the harness's CPU, and the fidelity tracker's
   verdict (``ocpp_users.fleet.fidelity``: due vs sent-on-time, loop lag, its warning).
 
@@ -106,6 +111,8 @@ def p50_verdict(steps: list[dict[str, Any]]) -> dict[str, Any]:
             for k in ("offered_per_s", "harness_cpu_percent", "harness_p50_ms", "reference_p50_ms", "inflation_p50_ms")
         },
         "inflation_p50_ms_max": max(s["inflation_p50_ms"] for s in eligible),
+        # The same steps in user space (the caller's wait against the probe's until recvmsg() returned).
+        "caller_p50_ratio_max": max((s.get("caller_p50_ratio") or 0.0 for s in eligible), default=None),
         "steps_considered": len(eligible),
         "up_to_cpu_percent": max(s["harness_cpu_percent"] for s in eligible),
     }
@@ -113,6 +120,8 @@ def p50_verdict(steps: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _item(rate: float, step: dict[str, Any], reference: dict[str, Any], server: dict[str, Any]) -> dict[str, Any]:
     ref_ms = {k: v * 1000.0 for k, v in reference["latency_s"].items() if k != "n"}
+    ref_user_ms = {k: v * 1000.0 for k, v in reference.get("user_latency_s", {}).items() if k != "n"}
+    caller = step.get("caller_latency_ms", {})
     server_ms = {k: v * 1000.0 for k, v in server["recv_to_send_s"].items() if k != "n"}
     lag_ms = {k: v * 1000.0 for k, v in server["loop_lag_s"].items() if k != "n"}
     lat = step["latency_ms"]
@@ -130,6 +139,11 @@ def _item(rate: float, step: dict[str, Any], reference: dict[str, Any], server: 
         "reference_p50_ms": round(ref_ms.get("p50", 0.0), 3),
         "reference_p99_ms": round(ref_ms.get("p99", 0.0), 3),
         "reference_samples": int(reference["latency_s"].get("n", 0)),
+        "reference_unstamped": int(reference.get("unstamped", 0)),
+        "caller_p50_ms": round(caller.get("p50", 0.0), 3),
+        "caller_p99_ms": round(caller.get("p99", 0.0), 3),
+        "reference_user_p50_ms": round(ref_user_ms.get("p50", 0.0), 3),
+        "reference_user_p99_ms": round(ref_user_ms.get("p99", 0.0), 3),
         "csms_recv_to_send_p50_ms": round(server_ms.get("p50", 0.0), 3),
         "csms_recv_to_send_p99_ms": round(server_ms.get("p99", 0.0), 3),
         "csms_loop_lag_p99_ms": round(lag_ms.get("p99", 0.0), 3),
@@ -148,6 +162,10 @@ def _item(rate: float, step: dict[str, Any], reference: dict[str, Any], server: 
     item["inflation_p99_ms"] = round(item["harness_p99_ms"] - item["reference_p99_ms"], 3)
     ref_p50 = item["reference_p50_ms"]
     item["p50_ratio"] = round(item["harness_p50_ms"] / ref_p50, 3) if ref_p50 > 0 else None
+    # The same comparison in user space (the caller's wait against the probe's until recvmsg()
+    # returned): what the target would read if neither used the kernel's receive timestamps.
+    ref_user = item["reference_user_p50_ms"]
+    item["caller_p50_ratio"] = round(item["caller_p50_ms"] / ref_user, 3) if ref_user > 0 else None
     item["faithful"] = _faithful(item)
     return item
 
@@ -174,6 +192,7 @@ def _series(options: Options, rates: list[int], duration: float, delay_ms: float
                 f" cpu {item['harness_cpu_percent']}%"
                 f" p50 {item['harness_p50_ms']:.3f} ms (ref {item['reference_p50_ms']:.3f})"
                 f" p99 {item['harness_p99_ms']:.2f} ms (ref {item['reference_p99_ms']:.2f})"
+                f" caller p50 {item['caller_p50_ms']:.3f} ms (ref {item['reference_user_p50_ms']:.3f})"
                 f" on time {item['fidelity_totals']['on_time_ratio']:.3f}"
                 f" {'faithful' if item['faithful'] else 'NOT faithful'}"
             )

@@ -2,10 +2,14 @@
 
 One blocking connection, no gevent, no engine, no Locust. Each probe writes a pre-built masked text
 frame (Heartbeat or MeterValues in turn, as the harness's open loop sends) on the raw socket and
-reads the answer with one ``recv()``; the time between the two calls is the round trip: loopback
-TCP both ways, the CSMS's wake-up, queueing and answer, and the kernel waking this process. It is
-taken while the harness runs its step, against the same CSMS process, so the CSMS's load at that
-step is in both figures once, and only the client differs.
+reads the answer with one ``recvmsg()``. The round trip, timed as the harness times its own
+(``ocpp_users.ocppj.arrival``), runs from just before the write to the kernel's receive timestamp
+of the answer (``SO_TIMESTAMPNS``): loopback TCP both ways, the CSMS's wake-up, queueing and
+answer. The time until ``recvmsg()`` returned (the same plus the kernel waking this process) is
+kept too (``user_latency_s``). It is taken while the harness runs its step, against the same CSMS
+process, so the CSMS's load at that step is in both figures once, and only the client differs.
+The timestamp is read here with code of its own, not the engine's: a bug shared by the reference
+and the harness would hide itself.
 
 A child of :mod:`benchmarks.latency`: ``python -m benchmarks.probe --url ws://127.0.0.1:P/`` prints
 ``{"ready": true}`` and answers JSON-line commands on stdin:
@@ -16,6 +20,8 @@ second for S seconds and answers with the round trips' percentiles (seconds).
 from __future__ import annotations
 
 import argparse
+import socket
+import struct
 import sys
 import time
 from typing import Any
@@ -25,6 +31,9 @@ import websocket
 
 from benchmarks.messages import BOOT, MESSAGES
 from benchmarks.procutil import percentiles
+
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+"""Linux's receive-timestamp option (its control message has the same number)."""
 
 PROBED = ("Heartbeat", "MeterValues")
 """What the harness's open loop sends, alternating by charge point."""
@@ -49,6 +58,9 @@ class Probe:
         self.ws.send(orjson.dumps([2, "boot", "BootNotification", BOOT]), websocket.ABNF.OPCODE_TEXT)
         self.ws.recv()
         self.frames = prebuilt_frames()
+        sock = self.ws.sock
+        assert sock is not None
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
 
     def probe(self, rate: float, duration: float, delay: float = 0.0) -> dict[str, Any]:
         if delay > 0:
@@ -57,6 +69,8 @@ class Probe:
         if sock is None:
             raise ConnectionError("the probe's connection is closed")
         latencies: list[float] = []
+        user_latencies: list[float] = []
+        unstamped = 0
         split = 0
         interval = 1.0 / rate
         due = time.monotonic()
@@ -68,10 +82,16 @@ class Probe:
                 time.sleep(due - now)
             data = self.frames[k % len(self.frames)]
             k += 1
+            sent_ns = time.time_ns()
             t0 = time.perf_counter()
             sock.sendall(data)
-            answer = sock.recv(65536)
+            answer, ancillary, _flags, _address = sock.recvmsg(65536, 64)
             t1 = time.perf_counter()
+            arrived_ns = 0
+            for level, kind, raw in ancillary:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) == 16:
+                    seconds, nanoseconds = struct.unpack("@qq", raw)
+                    arrived_ns = seconds * 1_000_000_000 + nanoseconds
             # A whole answer in one read is the common case against a fast CSMS; otherwise read
             # the rest (the time to the first byte is kept: the answer had started arriving).
             while len(answer) < 2 or len(answer) < 2 + (answer[1] & 0x7F):
@@ -80,9 +100,21 @@ class Probe:
                 if not more:
                     raise ConnectionError("the CSMS closed the probe's connection")
                 answer += more
-            latencies.append(t1 - t0)
+            user = t1 - t0
+            kernel = (arrived_ns - sent_ns) / 1e9
+            if not 0.0 <= kernel <= user:  # no stamp, or the wall clock stepped: the user-space figure
+                unstamped += 1
+                kernel = user
+            latencies.append(kernel)
+            user_latencies.append(user)
             due += interval
-        return {"latency_s": percentiles(latencies), "rate": rate, "split_answers": split}
+        return {
+            "latency_s": percentiles(latencies),
+            "user_latency_s": percentiles(user_latencies),
+            "unstamped": unstamped,
+            "rate": rate,
+            "split_answers": split,
+        }
 
     def close(self) -> None:
         self.ws.close()

@@ -16,13 +16,14 @@ import gevent
 import orjson
 import pytest
 import websocket
-from websockets.sync.server import ServerConnection, serve
+from websockets.sync.server import ServerConnection
 
 from ocpp_users.ocppj.handlers import HandlerTable
 from ocpp_users.ocppj.rpc import OcppConnection
 from ocpp_users.ocppj.sink import CP_TO_CSMS, Recorder
 from ocpp_users.ocppj.transport import FrameReader, SecurityConfig, connect, encode_text_frame, send_text
 from ocpp_users.v16.protocol import VERSION
+from tests.inprocess_ws import serve_in_process
 
 
 class FakeWS:
@@ -201,9 +202,7 @@ def server() -> Iterator[tuple[str, queue.Queue[ServerConnection]]]:
         connections.put(connection)
         connection.wait_closed()
 
-    srv = serve(handle, "127.0.0.1", 0, subprotocols=["ocpp1.6"])
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
+    srv = serve_in_process(handle, subprotocols=["ocpp1.6"])
     yield f"ws://127.0.0.1:{srv.socket.getsockname()[1]}/ocpp/CP1", connections
     srv.shutdown()
 

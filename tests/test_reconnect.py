@@ -195,3 +195,39 @@ def test_no_reconnect_when_disabled_or_stopped(csms: TestbedProcess, cp_id: str)
     other.stop()
     gevent.sleep(0.6)
     assert other.drops == 0 and other.reconnects == 0 and not other.connected
+
+
+def test_a_drop_of_ours_during_a_reconnects_boot_reconnects_at_once(csms: TestbedProcess, cp_id: str) -> None:
+    """A storm drops a charge point again while its reconnect's BootNotification is in flight: that
+    boot is stopped by the run (CallCancelled), and the charge point reconnects after its backoff,
+    not after the boot retry interval (which would inflate a storm's "all back after" figure)."""
+    sink = Recorder()
+    cp = Station(settings(csms.ws_url, cp_id, boot_retry_default=8.0), sink=sink)
+    try:
+        cp.connect()  # never booted: every reconnect boots
+        status, _ = csms.api("PUT", "/faults", {"name": "late_answer", "seconds": 1.0, "action": "BootNotification"})
+        assert status == 200
+        assert cp.drop()
+        wait_until(lambda: cp.reconnects == 1 and cp.connected, 3, "the first reconnect")
+        gevent.sleep(0.3)  # its BootNotification is waiting for the late answer
+        assert cp.drop()
+        started = time.monotonic()
+        wait_until(lambda: cp.reconnects == 2 and cp.connected, 4, "the second reconnect")
+        assert time.monotonic() - started < 4
+        csms.api("DELETE", "/faults")
+        wait_until(lambda: cp.registration == "Accepted", 5, "the boot")
+        assert sink.failures() == []
+    finally:
+        cp.stop(stop_transactions=False)
+
+
+def test_a_drop_finds_nothing_to_drop_on_a_closed_connection(csms: TestbedProcess, cp_id: str) -> None:
+    """A storm counts only the drops it made: none on a charge point whose connection is closed."""
+    cp = Station(settings(csms.ws_url, cp_id, reconnect=False), sink=Recorder())
+    try:
+        cp.connect()
+        cp.close()
+        assert not cp.drop(offline_for=5.0)
+        assert cp.drops == 0 and cp.offline_for == 0
+    finally:
+        cp.stop(stop_transactions=False)

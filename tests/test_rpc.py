@@ -10,7 +10,6 @@ and test_reconnect.py. Every call must end in exactly one sink event.
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ import gevent
 import gevent.event
 import orjson
 import pytest
-from websockets.sync.server import ServerConnection, serve
+from websockets.sync.server import ServerConnection
 
 from ocpp_users.embedded import TestbedProcess
 from ocpp_users.ocppj import errors
@@ -32,6 +31,7 @@ from ocpp_users.v16.actions import KNOWN_ACTIONS, Action
 from ocpp_users.v16.protocol import VERSION
 from ocpp_users.v16.settings import ChargePointSettings
 from ocpp_users.v16.station import Station
+from tests.inprocess_ws import serve_in_process
 
 NOW = "2024-05-01T10:00:00.000Z"
 HEARTBEAT_CONF = {"currentTime": NOW}
@@ -42,10 +42,8 @@ class ScriptedPeer:
 
     def __init__(self) -> None:
         self.connections: queue.Queue[ServerConnection] = queue.Queue()
-        self.server = serve(self._handle, "127.0.0.1", 0, subprotocols=["ocpp1.6"])
+        self.server = serve_in_process(self._handle, subprotocols=["ocpp1.6"])
         self.port = self.server.socket.getsockname()[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     def _handle(self, connection: ServerConnection) -> None:
         self.connections.put(connection)

@@ -25,6 +25,7 @@ from gevent import get_hub, getcurrent
 from gevent.exceptions import InvalidSwitchError
 
 from ocpp_users.ocppj import schemas
+from ocpp_users.ocppj.arrival import round_trip_ms
 from ocpp_users.ocppj.errors import (
     CallCancelled,
     CallNotSent,
@@ -119,6 +120,8 @@ _EXPIRED = _CallTimerExpired()
 _dumps = orjson.dumps
 _loads = orjson.loads
 _perf_counter = time.perf_counter
+_time_ns = time.time_ns
+_round_trip_ms = round_trip_ms
 
 
 class _Pending:
@@ -127,7 +130,7 @@ class _Pending:
     only while it waits in :meth:`OcppConnection.call` (a one-shot waiter, lighter than an
     ``AsyncResult``: no links, no notifier); whatever comes after the first outcome is ignored."""
 
-    __slots__ = ("action", "caller", "done", "error", "frame", "length", "loop", "waiting")
+    __slots__ = ("action", "arrived_ns", "caller", "done", "error", "frame", "length", "loop", "waiting")
 
     def __init__(self, action: str, caller: Any, loop: Any) -> None:
         self.action = action
@@ -139,14 +142,17 @@ class _Pending:
         """True only while the caller is parked in the hub for this call."""
         self.frame: Payload | CallError | None = None
         self.length = 0
+        self.arrived_ns = 0
+        """When the answer's bytes arrived (wall-clock ns; 0: unknown), see :mod:`.arrival`."""
         self.error: BaseException | None = None
 
-    def answer(self, frame: Payload | CallError, length: int) -> None:
+    def answer(self, frame: Payload | CallError, length: int, arrived_ns: int = 0) -> None:
         """The CSMS answered (called in the receive greenlet)."""
         if not self.done:
             self.done = True
             self.frame = frame
             self.length = length
+            self.arrived_ns = arrived_ns
             if self.waiting:
                 self.loop.run_callback(self._wake)
 
@@ -376,7 +382,6 @@ class OcppConnection:
             raise not_sent
         try:
             # The exchange, inline (it runs once per call: each function call costs).
-            start = _perf_counter()
             if self._closing_by_us:  # closing, or closed, by our own choice: nothing goes out
                 raise self._stopped(action, "the charge point closed the connection")
             if self.closed:
@@ -389,6 +394,11 @@ class OcppConnection:
             pending = _Pending(action, getcurrent(), hub.loop)
             self._pending[message_id] = pending
             raw = _dumps([2, message_id, action, payload])  # Call(...).to_json(), without the object
+            # The round trip starts as the CALL is handed to the socket and ends when its answer
+            # arrived (the kernel's receive time where it has one: see arrival.py), not when this
+            # greenlet is back: the harness's own scheduling is not the CSMS's latency.
+            sent_ns = _time_ns()
+            start = _perf_counter()
             try:
                 self._send(raw)
                 if not pending.done:
@@ -436,6 +446,7 @@ class OcppConnection:
                 raise error
             frame = pending.frame
             length = pending.length
+            elapsed = _round_trip_ms(sent_ns, pending.arrived_ns, elapsed)
             if isinstance(frame, CallError):
                 err = call_error_for(frame.code, frame.description, frame.details)
                 self._fire(CP_TO_CSMS, action, elapsed, length, err)
@@ -596,7 +607,8 @@ class OcppConnection:
             ):
                 pending = self._pending.pop(message_id, None)
                 if pending is not None:
-                    pending.answer(payload, len(raw))
+                    reader = self._reader
+                    pending.answer(payload, len(raw), reader.arrived_ns if reader is not None else 0)
                     return
         self._on_frame(raw)
 
@@ -641,7 +653,9 @@ class OcppConnection:
             else:
                 self._protocol_error(f"{kind} with unknown message id", raw, UnknownMessageId)
             return
-        pending.answer(frame.payload if isinstance(frame, CallResult) else frame, len(raw))
+        reader = self._reader
+        arrived_ns = reader.arrived_ns if reader is not None else 0
+        pending.answer(frame.payload if isinstance(frame, CallResult) else frame, len(raw), arrived_ns)
 
     def _refuse_call(self, message_id: str, problem: FrameError, raw: str | bytes) -> None:
         """Answer a CALL that is not valid OCPP-J, so the CSMS is not left waiting: FormationViolation,

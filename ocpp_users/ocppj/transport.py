@@ -14,6 +14,7 @@ import socket
 import ssl
 import struct
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from urllib.parse import quote, urlsplit
 
 import websocket
 
+from ocpp_users.ocppj import arrival
 from ocpp_users.ocppj.errors import AuthenticationFailed, HandshakeRefused, SubprotocolMismatch, TransportError
 
 DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
@@ -279,6 +281,9 @@ def _close_quietly(ws: websocket.WebSocket) -> None:
 
 _OP_CONT, _OP_TEXT, _OP_BINARY, _OP_CLOSE, _OP_PING, _OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 _RECV_SIZE = 16384
+_ANCILLARY_SIZE = arrival.ANCILLARY_SIZE
+_stamp = arrival.stamp
+_time_ns = time.time_ns
 _RECV_MAX = 1 << 20
 
 CLOSE_PROTOCOL_ERROR = 1002
@@ -382,7 +387,19 @@ class FrameReader:
     bytes (checked before anything of the payload is read), ``OSError`` on a socket error.
     """
 
-    __slots__ = ("_buf", "_fragment_size", "_fragments", "_opcode", "_sock", "_wait", "max_size", "pongs", "ws")
+    __slots__ = (
+        "_buf",
+        "_fragment_size",
+        "_fragments",
+        "_opcode",
+        "_sock",
+        "_stamped",
+        "_wait",
+        "arrived_ns",
+        "max_size",
+        "pongs",
+        "ws",
+    )
 
     def __init__(self, ws: websocket.WebSocket, max_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
         self.ws = ws
@@ -396,6 +413,10 @@ class FrameReader:
         """Pong frames received (a WebSocket ping sender checks its pings are answered)."""
         self._sock: Any = None
         self._wait: Callable[[Any], object] | None = None
+        self._stamped = False
+        self.arrived_ns = 0
+        """When the bytes of the last message returned arrived (wall-clock ns): the kernel's receive
+        timestamp on a plain socket, else when this reader read them (see :mod:`.arrival`)."""
 
     def _waiter(self, sock: Any) -> Callable[[Any], object] | None:
         """How to wait until ``sock`` is readable before a read, or None (worked out once per socket).
@@ -404,11 +425,13 @@ class FrameReader:
         fail with EAGAIN and raise/catch an exception on every message). Not for TLS: decrypted
         bytes may already wait in the SSL object, invisible to poll. The read watcher itself is
         read again before every wait: closing the socket (another greenlet's shutdown) closes it and
-        sets it to None, and waiting on a closed libev watcher aborts the process."""
+        sets it to None, and waiting on a closed libev watcher aborts the process. Such a socket
+        also carries the kernel's receive timestamps when the platform has them."""
         self._sock = sock
         wait = getattr(sock, "_wait", None)
         usable = wait is not None and getattr(sock, "_read_event", None) is not None and not hasattr(sock, "_sslobj")
         self._wait = wait if usable else None
+        self._stamped = usable and arrival.enable(sock)
         return self._wait
 
     def _fill(self, need: int) -> bytes:
@@ -420,12 +443,20 @@ class FrameReader:
         buf = self._buf
         parts = [buf] if buf else []
         have = len(buf)
+        stamped = self._stamped
         while have < need:
             if wait is not None:
                 watcher = getattr(sock, "_read_event", None)  # None once closed: recv() then says so
                 if watcher is not None:
                     wait(watcher)
-            chunk = sock.recv(min(max(_RECV_SIZE, need - have), _RECV_MAX))
+            if stamped:
+                chunk, ancillary, _flags, _address = sock.recvmsg(
+                    min(max(_RECV_SIZE, need - have), _RECV_MAX), _ANCILLARY_SIZE
+                )
+                self.arrived_ns = _stamp(ancillary) if ancillary else _time_ns()
+            else:
+                chunk = sock.recv(min(max(_RECV_SIZE, need - have), _RECV_MAX))
+                self.arrived_ns = _time_ns()
             if not chunk:
                 raise websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")
             parts.append(chunk)
