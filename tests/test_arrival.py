@@ -19,6 +19,7 @@ import gevent
 from ocpp_users.embedded import TestbedProcess
 from ocpp_users.ocppj import arrival
 from ocpp_users.ocppj.sink import CP_TO_CSMS, Recorder
+from ocpp_users.ocppj.transport import FrameReader
 from ocpp_users.v16.station import Station
 from tests.test_handlers import make_charger  # noqa: F401  (the fixture)
 
@@ -64,10 +65,75 @@ def test_a_slow_csms_is_still_measured_slow(make_charger: Callable[..., Station]
 
 def test_round_trip_falls_back_to_user_space_when_the_stamp_does_not_fit() -> None:
     sent = 1_000_000_000_000
-    assert arrival.round_trip_ms(sent, 0, 7.5) == 7.5  # no stamp
-    assert arrival.round_trip_ms(sent, sent + 2_000_000, 7.5) == 2.0  # arrived 2 ms after the send
-    assert arrival.round_trip_ms(sent, sent - 1, 7.5) == 7.5  # before the send: the wall clock stepped
-    assert arrival.round_trip_ms(sent, sent + 9_000_000, 7.5) == 7.5  # after we had the answer: stepped
+    woken = sent + 7_500_000  # the wall clock agrees with the monotonic 7.5 ms
+    assert arrival.round_trip_ms(sent, 0, 7.5, woken) == 7.5  # no stamp
+    assert arrival.round_trip_ms(sent, sent + 2_000_000, 7.5, woken) == 2.0  # arrived 2 ms after the send
+    assert arrival.round_trip_ms(sent, sent - 1, 7.5, woken) == 7.5  # before the send
+    assert arrival.round_trip_ms(sent, sent + 9_000_000, 7.5, woken) == 7.5  # after we had the answer
+    # The wall clock stepped back 5 ms during the call: the stamp would say 2 ms; the call took 7.5.
+    assert arrival.round_trip_ms(sent, sent + 2_000_000, 7.5, woken - 5_000_000) == 7.5
+
+
+# ---------------------------------------------------------------- the frame reader's arrival times
+
+
+def _frame(payload: bytes) -> bytes:
+    return bytes((0x81, len(payload))) + payload  # unmasked text frame, < 126 bytes
+
+
+class _WS:
+    """What FrameReader reads from: a connected socket (a real one, loopback TCP)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.connected = True
+
+
+def _tcp_pair() -> tuple[socket.socket, socket.socket]:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        ours = socket.create_connection(server.getsockname())
+        theirs, _ = server.accept()
+    return ours, theirs
+
+
+def test_a_frame_read_late_keeps_the_kernels_arrival_time() -> None:
+    ours, theirs = _tcp_pair()
+    with ours, theirs:
+        reader = FrameReader(_WS(ours))  # type: ignore[arg-type]
+        sent = time.time_ns()
+        theirs.sendall(_frame(b'[3,"a",{}]'))
+        _stall_our_loop(0.2)  # the bytes wait in the kernel meanwhile
+        assert reader.next() == (1, b'[3,"a",{}]')
+        assert reader.arrived_ns - sent < 100_000_000, (reader.arrived_ns - sent) / 1e6
+
+
+def test_a_frame_split_over_reads_arrived_with_its_last_part() -> None:
+    ours, theirs = _tcp_pair()
+    with ours, theirs:
+        reader = FrameReader(_WS(ours))  # type: ignore[arg-type]
+        whole = _frame(b'[3,"b",{}]')
+        theirs.sendall(whole[:5])
+        receiving = gevent.spawn(reader.next)
+        gevent.sleep(0.2)
+        rest_sent = time.time_ns()
+        theirs.sendall(whole[5:])
+        assert receiving.get(timeout=3) == (1, b'[3,"b",{}]')
+        assert reader.arrived_ns >= rest_sent, (reader.arrived_ns - rest_sent) / 1e6
+
+
+def test_frames_read_together_are_never_given_an_earlier_time_than_their_read() -> None:
+    """Two frames in one read: the stamp (the last packet's, possibly merged) is not trusted for
+    the first; it gets the time the reader took it, which is never earlier than its arrival."""
+    ours, theirs = _tcp_pair()
+    with ours, theirs:
+        reader = FrameReader(_WS(ours))  # type: ignore[arg-type]
+        theirs.sendall(_frame(b"first") + _frame(b"second"))
+        _stall_our_loop(0.2)
+        read_after = time.time_ns()
+        assert reader.next() == (1, b"first")
+        assert reader.arrived_ns >= read_after
+        assert reader.next() == (1, b"second")
+        assert reader.arrived_ns >= read_after
 
 
 def test_stamp_reads_a_timespec_control_message() -> None:

@@ -214,6 +214,7 @@ def test_a_drop_of_ours_during_a_reconnects_boot_reconnects_at_once(csms: Testbe
         started = time.monotonic()
         wait_until(lambda: cp.reconnects == 2 and cp.connected, 4, "the second reconnect")
         assert time.monotonic() - started < 4
+        assert cp.calls_stopped == 1  # the drop did hit the boot in flight (stopped by the run)
         csms.api("DELETE", "/faults")
         wait_until(lambda: cp.registration == "Accepted", 5, "the boot")
         assert sink.failures() == []
@@ -229,5 +230,45 @@ def test_a_drop_finds_nothing_to_drop_on_a_closed_connection(csms: TestbedProces
         cp.close()
         assert not cp.drop(offline_for=5.0)
         assert cp.drops == 0 and cp.offline_for == 0
+    finally:
+        cp.stop(stop_transactions=False)
+
+
+def test_a_boot_never_spins_on_a_connection_that_is_closing(csms: TestbedProcess, cp_id: str) -> None:
+    """A drop or close of ours under way: every call on the connection is stopped at once. The
+    fleet user's boot loop waits for the connection to go instead of calling again and again
+    without yielding (which froze the worker's event loop and counted a stopped call per turn)."""
+    from locust.env import Environment
+
+    from ocpp_users.fleet.users import ChargePointUser
+
+    cp = Station(settings(csms.ws_url, cp_id, reconnect=False), sink=Recorder())
+    try:
+        cp.connect()  # not booted
+        connection = cp.link.connection
+        assert connection is not None
+        connection._closing_by_us = True  # the state between the start of our close and its end
+        assert cp.closing and cp.connected
+        user = ChargePointUser(Environment(user_classes=[ChargePointUser]))
+        user.cp = cp
+        attempts: list[int] = []
+        boot = cp.boot_until_accepted
+
+        def counted(max_attempts: int | None = None) -> dict:
+            attempts.append(1)
+            if len(attempts) > 50:  # a bound, so that a loop that spins ends (and fails below) rather than hangs
+                cp._stopping = True
+            return boot(max_attempts)
+
+        cp.boot_until_accepted = counted  # type: ignore[method-assign]
+        others_ran: list[bool] = []
+        booting = gevent.spawn(user._boot)
+        gevent.spawn(others_ran.append, True)
+        gevent.sleep(0.3)
+        assert others_ran == [True]
+        assert len(attempts) <= 1 and cp.calls_stopped <= 1, (len(attempts), cp.calls_stopped)
+        cp._stopping = True  # what stop() sets first: the boot loop ends
+        booting.join(timeout=2)
+        assert booting.dead
     finally:
         cp.stop(stop_transactions=False)

@@ -912,11 +912,41 @@ def test_a_call_made_while_we_abort_is_stopped_not_failed(link: Link) -> None:
 
 def test_the_answer_to_a_csms_call_cut_off_by_our_close_is_no_failure(link: Link) -> None:
     """The CSMS's CALL is on the wire when we close (a stop): its answer cannot go out, and that is ours."""
+    stopped: list[str] = []
+    link.conn.on_stopped = stopped.append
     link.send([2, "r2", "Reset", {"type": "Soft"}])
     link.conn.close(wait=1.0)
     gevent.sleep(0.3)
+    assert link.handlers.seen == [("Reset", {"type": "Soft"})]  # the CALL was read and handled
+    assert stopped == ["Reset"]  # its answer, cut off by our close, is stopped by the run
     assert [r for r in link.sink.select(CSMS_TO_CP) if r.exception is not None] == []
     assert link.sink.failures() == []
+
+
+def test_an_invalid_csms_call_cut_off_by_our_close_is_still_its_failure(link: Link) -> None:
+    """Our close keeps the answer from going out, but what the CSMS sent was wrong all the same."""
+    stopped: list[str] = []
+    link.conn.on_stopped = stopped.append
+    link.send([2, "r3", "Reset", {"type": "NotAType"}])
+    link.conn.close(wait=1.0)
+    gevent.sleep(0.3)
+    assert stopped == []
+    [record] = link.sink.select(CSMS_TO_CP)
+    assert record.name == "Reset" and isinstance(record.exception, errors.OcppCallError), record
+
+
+def test_an_abort_of_ours_during_a_peer_fault_abort_leaves_it_the_peers(link: Link) -> None:
+    """A missing pong's abort is under way (it waits for the receiver) when a storm's abort of ours
+    comes: the connection still ends as the CSMS's doing (a counted disconnect, calls lost)."""
+    call = Background(link.conn.call, "Heartbeat", {})
+    link.expect()
+    storm = gevent.spawn(link.conn.abort, "storm")  # runs while the first abort waits
+    link.conn.abort("no pong", by_us=False)
+    storm.join(timeout=3)
+    with pytest.raises(errors.ConnectionLost):
+        call.get(timeout=3)
+    assert link.closes == [("no pong", False)]
+    assert [name for name, outcome in link.outcomes() if outcome == "ConnectionLost"] == ["Heartbeat"]
 
 
 def test_a_caller_killed_while_waiting_its_turn_is_counted_once_as_stopped(link: Link) -> None:

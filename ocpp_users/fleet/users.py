@@ -228,6 +228,9 @@ class ChargePointUser(User):
             if cp.reconnecting:
                 cp.wait_stopping(0.5)
                 continue
+            if cp.closing:  # a drop or close is under way: a boot now would be stopped at once, again and again
+                cp.wait_stopping(0.05)
+                continue
             if not cp.connected:
                 cp.reconnect_in_background()
                 cp.wait_stopping(0.5)

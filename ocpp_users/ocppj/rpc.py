@@ -237,6 +237,9 @@ class OcppConnection:
         self._seq = 0
         self._id_prefix = os.urandom(4).hex() + "-"
         self._closing_by_us = False
+        self._peer_ending = False
+        """The peer's doing has begun to end the connection (a missing pong, a frame we cannot take):
+        a close or abort of ours arriving meanwhile does not make it ours."""
         self._abort_reason: str | None = None
         """Why the charge point dropped the connection for the peer's fault (see :meth:`abort`)."""
         self._receiver: gevent.Greenlet | None = None
@@ -260,8 +263,12 @@ class OcppConnection:
         return self
 
     def close(self, status: int = 1000, reason: str = "", wait: float = 2.0) -> None:
-        """Close cleanly: send a close frame, wait for the peer's, then drop the socket."""
+        """Close cleanly: send a close frame, wait for the peer's, then drop the socket. When the
+        peer's doing is already ending the connection, it ends as that (and at once)."""
         if self.closed:
+            return
+        if self._peer_ending:
+            self._end_for_the_peer()
             return
         self._closing_by_us = True
         try:
@@ -283,12 +290,16 @@ class OcppConnection:
         """Drop the socket without a close handshake (as a power cut would). ``by_us``: the harness's
         own choice (its calls in flight are stopped, not failed); False when the peer caused it (e.g. it
         stopped answering pings): the calls in flight are lost connections and ``on_close`` says so."""
-        if self._closing_by_us or self.closed:
-            if not self.closed:  # a close or abort of ours is under way: it decides, not this one
-                self._shutdown_socket()
+        if self.closed:
             return
-        self._closing_by_us = by_us
-        if not by_us:
+        if self._closing_by_us or self._peer_ending:
+            # An end already under way (ours, or the peer's doing) decides what it was, not this one.
+            self._shutdown_socket()
+            return
+        if by_us:
+            self._closing_by_us = True
+        else:
+            self._peer_ending = True
             self._abort_reason = reason  # the receive loop ends with this reason, not the socket error
         self._shutdown_socket()
         receiver = self._receiver
@@ -296,10 +307,24 @@ class OcppConnection:
             receiver.join(timeout=1.0)
         self._finish(reason, by_us=by_us)
 
+    def _end_for_the_peer(self) -> None:
+        """Drop the socket of a connection the peer's doing is ending; it ends as that."""
+        self._shutdown_socket()
+        receiver = self._receiver
+        if receiver is not None and not receiver.dead:
+            receiver.join(timeout=1.0)
+        self._finish(self._abort_reason or "connection closed", by_us=False)
+
     @property
     def closing_by_us(self) -> bool:
         """A close or abort of ours has begun (the connection may not be closed yet)."""
         return self._closing_by_us
+
+    @property
+    def ending(self) -> bool:
+        """The connection is on its way to closed (by our choice or the peer's doing): nothing new
+        should be started on it."""
+        return self._closing_by_us or self._peer_ending
 
     def ping(self) -> bool:
         """Send a WebSocket ping (RFC 6455 §5.5.2); False, and nothing sent, when the previous ping
@@ -446,7 +471,7 @@ class OcppConnection:
                 raise error
             frame = pending.frame
             length = pending.length
-            elapsed = _round_trip_ms(sent_ns, pending.arrived_ns, elapsed)
+            elapsed = _round_trip_ms(sent_ns, pending.arrived_ns, elapsed, _time_ns())
             if isinstance(frame, CallError):
                 err = call_error_for(frame.code, frame.description, frame.details)
                 self._fire(CP_TO_CSMS, action, elapsed, length, err)
@@ -578,6 +603,8 @@ class OcppConnection:
     def _fail_connection(self, code: int, text: str, reason: str, detail: str) -> None:
         """A frame we cannot take: a counted failure, then a close frame with ``code`` before the
         socket is dropped (the charge point reconnects: the CSMS caused it)."""
+        if not self._closing_by_us:
+            self._peer_ending = True
         self.close_detail = sanitize(detail)
         self.protocol_errors.append(ProtocolErrorRecord(time.time(), reason, sanitize(detail)))
         self._fire(PROTOCOL, "inbound frame", 0.0, 0, FrameError(reason).with_detail(detail))
@@ -721,12 +748,18 @@ class OcppConnection:
         try:
             raw = out.to_json()
             if self._closing_by_us:  # we are closing: the answer cannot go out, and that is ours
-                self._note_stopped(name)
+                if failure is None:
+                    self._note_stopped(name)
+                else:  # what the CSMS sent was wrong (or our handler failed) all the same
+                    self._fire(CSMS_TO_CP, name, (time.perf_counter() - start) * 1000.0, 0, failure)
                 return
             self._send(raw)
         except ConnectionLost as exc:
-            if self._closing_by_us:
-                self._note_stopped(name)
+            if self._closing_by_us:  # cut off by our own close, after it began
+                if failure is None:
+                    self._note_stopped(name)
+                else:
+                    self._fire(CSMS_TO_CP, name, (time.perf_counter() - start) * 1000.0, 0, failure)
                 return
             self._fire(CSMS_TO_CP, name, (time.perf_counter() - start) * 1000.0, 0, exc)
             return

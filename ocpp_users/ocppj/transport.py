@@ -417,6 +417,9 @@ class FrameReader:
         self.arrived_ns = 0
         """When the bytes of the last message returned arrived (wall-clock ns): the kernel's receive
         timestamp on a plain socket, else when this reader read them (see :mod:`.arrival`)."""
+        sock = getattr(ws, "sock", None)
+        if sock is not None:
+            self._waiter(sock)  # now: the kernel stamps only what arrives once it has been asked to
 
     def _waiter(self, sock: Any) -> Callable[[Any], object] | None:
         """How to wait until ``sock`` is readable before a read, or None (worked out once per socket).
@@ -535,5 +538,12 @@ class FrameReader:
             payload = buf[2:]
         else:
             payload = buf[pos:end]
-        self._buf = buf[end:] if end < len(buf) else b""
+        if end < len(buf):
+            self._buf = buf[end:]
+            # More came with this frame in the same read: the kernel's stamp is the last packet's,
+            # possibly merged with this one's, so it may be earlier than this frame's arrival (a
+            # lost and resent frame overtaken by the next). The time now is never earlier.
+            self.arrived_ns = _time_ns()
+        else:
+            self._buf = b""
         return opcode, b0 & 0x80, payload

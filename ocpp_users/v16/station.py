@@ -263,6 +263,13 @@ class Station:
     def connected(self) -> bool:
         return self.link.connected
 
+    @property
+    def closing(self) -> bool:
+        """The connection is still open but on its way to closed (every call on it is stopped or
+        lost at once): wait for it to go rather than call on it."""
+        connection = self.link.connection
+        return connection is not None and not connection.closed and connection.ending
+
     def connect(self, name: str = "connect") -> None:
         """Open the WebSocket (security profile from the settings); raise TransportError on failure."""
         self.phase = Phase.connecting if name == "connect" else Phase.reconnecting
@@ -429,8 +436,8 @@ class Station:
         pings) the drop is a counted disconnect and the calls in flight are lost connections. Returns
         whether there was a connection to drop (one closed or closing already is left alone)."""
         connection = self.link.connection
-        if connection is None or connection.closed or connection.closing_by_us:
-            return False
+        if connection is None or connection.closed or connection.ending:
+            return False  # nothing to drop, or already ending (by us or the CSMS's doing): not this drop's
         if offline_for > 0:
             self._offline_until = time.monotonic() + offline_for
         if csms_fault:
