@@ -416,3 +416,16 @@ def test_with_follow_ups_off_the_caller_reconnects(
     assert isinstance(security, SecurityAnswers)
     assert security.reconnect("scripted") is True
     assert record(proc, cp_id)["security_profile"] == 2
+
+
+def test_over_tls_a_round_trip_ends_when_our_loop_read_the_answer(
+    split: TestbedProcess, stations: Callable[..., Station], cp_id: str, pki: Pki
+) -> None:
+    """OpenSSL reads a wss:// socket itself, so no kernel stamp reaches us: the arrival is when our
+    receive loop read the answer (README, "A round trip is the CSMS's time"), our own stall included."""
+    from tests.test_arrival import STALL_S, _heartbeat_during_a_stall
+
+    proc = reset(split)
+    cp = stations(proc, cp_id, SecurityConfig(profile=2, password=PASSWORD, ca_file=pki.ca), url=tls_url(proc))
+    reported, wall = _heartbeat_during_a_stall(cp)
+    assert STALL_S * 1000.0 <= reported <= wall, (reported, wall)

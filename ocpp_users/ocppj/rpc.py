@@ -422,10 +422,9 @@ class OcppConnection:
             # The round trip starts as the CALL is handed to the socket and ends when its answer
             # arrived (the kernel's receive time where it has one: see arrival.py), not when this
             # greenlet is back: the harness's own scheduling is not the CSMS's latency.
-            sent_ns = _time_ns()
             start = _perf_counter()
             try:
-                self._send(raw)
+                sent_ns = self._send(raw)
                 if not pending.done:
                     # A fresh event-loop timer per call that fails the pending call when it expires (no
                     # exception is thrown into the caller). Never restart a stopped one: gevent 26's libev
@@ -515,14 +514,16 @@ class OcppConnection:
         self._note_stopped(action)
         return CallCancelled(f"call stopped by the charge point: {why}")
 
-    def _send(self, raw: bytes) -> None:
+    def _send(self, raw: bytes) -> int:
+        """Send one text frame; return the wall-clock time (ns) it was handed to the socket."""
         if self.wire_log is not None:
             self.wire_log("out", raw)
         try:
             if self._fast:
-                send_text(self.ws, raw)
-            else:
-                self.ws.send(raw, _text)
+                return send_text(self.ws, raw)
+            handed_ns = _time_ns()
+            self.ws.send(raw, _text)
+            return handed_ns
         except (OSError, websocket.WebSocketException) as exc:
             raise ConnectionLost(f"connection lost: send failed ({type(exc).__name__})") from None
 

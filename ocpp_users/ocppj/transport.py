@@ -360,8 +360,9 @@ def encode_text_frame(payload: bytes) -> bytes:
     return header + key + _mask(payload, key)
 
 
-def send_text(ws: websocket.WebSocket, payload: bytes) -> None:
-    """Send ``payload`` as one text frame on ``ws`` (under its send lock, as ``ws.send`` does)."""
+def send_text(ws: websocket.WebSocket, payload: bytes) -> int:
+    """Send ``payload`` as one text frame on ``ws`` (under its send lock, as ``ws.send`` does);
+    return the wall-clock time (ns) just before the frame was handed to the socket."""
     sock = ws.sock
     if sock is None or not ws.connected:
         # RFC 6455 §5.5.1: "After sending a Close frame, the endpoint MUST NOT send any further data
@@ -370,10 +371,12 @@ def send_text(ws: websocket.WebSocket, payload: bytes) -> None:
     data = encode_text_frame(payload)
     with ws.lock:
         # send(), not sendall(): gevent's sendall() asks the kernel for SO_SNDBUF on every call.
+        handed_ns = _time_ns()
         sent = sock.send(data)
         while sent < len(data):
             data = data[sent:]
             sent = sock.send(data)
+    return handed_ns
 
 
 class FrameReader:
