@@ -102,6 +102,9 @@ def _flatten(results: dict[str, Any], options: Options) -> dict[str, Any]:
         if slow.get("p50"):
             flat["latency_p50_ratio_max_up_to_70pct_cpu_csms_5ms"] = slow["p50"]["p50_ratio_max"]
             flat["latency_caller_p50_ratio_max_up_to_70pct_cpu_csms_5ms"] = slow["p50"].get("caller_p50_ratio_max")
+            flat["latency_reference_spread_p50_max_csms_5ms"] = slow["p50"].get("reference_spread_p50_max")
+        flat["latency_p50_ratio_min_up_to_70pct_cpu"] = lat["p50"].get("p50_ratio_min")
+        flat["latency_reference_spread_p50_max_up_to_70pct_cpu"] = lat["p50"].get("reference_spread_p50_max")
         flat["latency_caller_p50_ratio_max_up_to_70pct_cpu"] = lat["p50"].get("caller_p50_ratio_max")
         flat["latency_low_load"] = lat["low_load"]
         flat["latency_high_load"] = lat["high_load"]

@@ -62,24 +62,26 @@ def start_probe(url: str) -> Child:
     return Child("benchmarks.probe", f"--url={url}", ready='"ready"', timeout=30)
 
 
-def _step(harness: Child, probe: Child, rate: float, duration: float) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The harness's open loop and the probe, at the same time."""
-    answers: dict[str, dict[str, Any]] = {}
+def _step(
+    harness: Child, probes: list[Child], rate: float, duration: float
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The harness's open loop and the probes, at the same time."""
+    answers: dict[int, dict[str, Any]] = {}
 
-    def run_probe() -> None:
-        answers["probe"] = probe.command(
-            "probe", rate=PROBE_RATE, duration=duration, delay=WARMUP_S, timeout=duration + 60
-        )
+    def run_probe(k: int, probe: Child) -> None:
+        answers[k] = probe.command("probe", rate=PROBE_RATE, duration=duration, delay=WARMUP_S, timeout=duration + 60)
 
-    thread = threading.Thread(target=run_probe)
-    thread.start()
+    threads = [threading.Thread(target=run_probe, args=(k, probe)) for k, probe in enumerate(probes)]
+    for thread in threads:
+        thread.start()
     try:
         step = harness.command("open_loop", cps=CPS, rate=rate, duration=duration, timeout=duration + 120)
     finally:
-        thread.join(duration + 90)
-    if "probe" not in answers:
-        raise RuntimeError("the latency probe did not answer")
-    return step, answers["probe"]
+        for thread in threads:
+            thread.join(duration + 90)
+    if len(answers) != len(probes):
+        raise RuntimeError("a latency probe did not answer")
+    return step, [answers[k] for k in range(len(probes))]
 
 
 def _faithful(step: dict[str, Any]) -> bool:
@@ -115,6 +117,11 @@ def p50_verdict(steps: list[dict[str, Any]]) -> dict[str, Any]:
         },
         "inflation_p50_ms_max": max(s["inflation_p50_ms"] for s in eligible),
         # The same steps in user space (the caller's wait against the probe's until recvmsg() returned).
+        # Two identical probes' p50s at the same steps: the comparison's own noise floor.
+        "reference_spread_p50_max": max(
+            (s["reference_spread_p50"] for s in eligible if s.get("reference_spread_p50") is not None), default=None
+        ),
+        "p50_ratio_min": min(s["p50_ratio"] for s in eligible),
         "caller_p50_ratio_max": max(
             (s["caller_p50_ratio"] for s in eligible if s.get("caller_p50_ratio") is not None), default=None
         ),
@@ -123,7 +130,9 @@ def p50_verdict(steps: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _item(rate: float, step: dict[str, Any], reference: dict[str, Any], server: dict[str, Any]) -> dict[str, Any]:
+def _item(
+    rate: float, step: dict[str, Any], reference: dict[str, Any], server: dict[str, Any], twin: dict[str, Any] | None
+) -> dict[str, Any]:
     ref_ms = {k: v * 1000.0 for k, v in reference["latency_s"].items() if k != "n"}
     ref_user_ms = {k: v * 1000.0 for k, v in reference.get("user_latency_s", {}).items() if k != "n"}
     caller = step.get("caller_latency_ms", {})
@@ -172,6 +181,13 @@ def _item(rate: float, step: dict[str, Any], reference: dict[str, Any], server: 
     # returned): what the target would read if neither used the kernel's receive timestamps.
     ref_user = item["reference_user_p50_ms"]
     item["caller_p50_ratio"] = round(item["caller_p50_ms"] / ref_user, 3) if ref_user > 0 else None
+    # A second probe, the same as the first, at the same time: how far two identical clients' p50s
+    # lie apart is the noise floor of any comparison with the reference at this step.
+    if twin is not None:
+        twin_p50 = twin["latency_s"].get("p50", 0.0) * 1000.0
+        item["twin_reference_p50_ms"] = round(twin_p50, 3)
+        low, high = sorted((twin_p50, item["reference_p50_ms"]))
+        item["reference_spread_p50"] = round(high / low, 3) if low > 0 else None
     item["faithful"] = _faithful(item)
     return item
 
@@ -180,18 +196,19 @@ def _series(options: Options, rates: list[int], duration: float, delay_ms: float
     """One CSMS, one harness with :data:`CPS` charge points, one probe; the steps in rising rate."""
     csms = start_csms(options, heartbeat_interval=86400, delay_ms=delay_ms)
     harness = start_harness()
-    probe: Child | None = None
+    probes: list[Child] = []
     label = f"CSMS +{delay_ms:g} ms" if delay_ms else "CSMS at once"
     try:
         url = csms_urls(csms)[0]
-        probe = start_probe(url)
-        idle = probe.command("probe", rate=PROBE_RATE, duration=2.0 if options.quick else 3.0)
+        probes.append(start_probe(url))
+        idle = probes[0].command("probe", rate=PROBE_RATE, duration=2.0 if options.quick else 3.0)
+        probes.append(start_probe(url))  # the twin, for the references' own spread
         harness.command("ramp", urls=[url], count=CPS, prefix="LAT", concurrency=100, heartbeats=False)
         steps = []
         for rate in rates:
             csms.command("reset")
-            step, reference = _step(harness, probe, rate, duration)
-            item = _item(rate, step, reference, csms.command("latency"))
+            step, (reference, twin) = _step(harness, probes, rate, duration)
+            item = _item(rate, step, reference, csms.command("latency"), twin)
             steps.append(item)
             log(
                 f"latency ({label}): offered {rate}/s achieved {item['achieved_per_s']:.0f}/s"
@@ -199,6 +216,7 @@ def _series(options: Options, rates: list[int], duration: float, delay_ms: float
                 f" p50 {item['harness_p50_ms']:.3f} ms (ref {item['reference_p50_ms']:.3f})"
                 f" p99 {item['harness_p99_ms']:.2f} ms (ref {item['reference_p99_ms']:.2f})"
                 f" caller p50 {item['caller_p50_ms']:.3f} ms (ref {item['reference_user_p50_ms']:.3f})"
+                f" twin ref p50 {item.get('twin_reference_p50_ms', 0.0):.3f}"
                 f" on time {item['fidelity_totals']['on_time_ratio']:.3f}"
                 f" {'faithful' if item['faithful'] else 'NOT faithful'}"
             )
@@ -210,7 +228,7 @@ def _series(options: Options, rates: list[int], duration: float, delay_ms: float
             "steps": steps,
         }
     finally:
-        if probe is not None:
+        for probe in probes:
             probe.stop()
         harness.stop()
         csms.stop()
