@@ -283,6 +283,9 @@ _OP_CONT, _OP_TEXT, _OP_BINARY, _OP_CLOSE, _OP_PING, _OP_PONG = 0x0, 0x1, 0x2, 0
 _RECV_SIZE = 16384
 _ANCILLARY_SIZE = arrival.ANCILLARY_SIZE
 _stamp = arrival.stamp
+_SO_TIMESTAMPNS = arrival.SO_TIMESTAMPNS
+_SOL_SOCKET = socket.SOL_SOCKET
+_unpack_timespec = struct.Struct("@qq").unpack_from
 _time_ns = time.time_ns
 _RECV_MAX = 1 << 20
 
@@ -395,6 +398,7 @@ class FrameReader:
         "_fragment_size",
         "_fragments",
         "_opcode",
+        "_recvmsg",
         "_sock",
         "_stamped",
         "_wait",
@@ -417,6 +421,7 @@ class FrameReader:
         self._sock: Any = None
         self._wait: Callable[[Any], object] | None = None
         self._stamped = False
+        self._recvmsg: Callable[[int, int], tuple[bytes, list[tuple[int, int, bytes]], int, Any]] | None = None
         self.arrived_ns = 0
         """When the bytes of the last message returned arrived (wall-clock ns): the kernel's receive
         timestamp on a plain socket, else when this reader read them (see :mod:`.arrival`)."""
@@ -437,7 +442,11 @@ class FrameReader:
         wait = getattr(sock, "_wait", None)
         usable = wait is not None and getattr(sock, "_read_event", None) is not None and not hasattr(sock, "_sslobj")
         self._wait = wait if usable else None
-        self._stamped = usable and arrival.enable(sock)
+        # Read with the plain socket's own recvmsg once it is readable (gevent's wrapper would try,
+        # then wait, in Python, for each read).
+        plain = getattr(sock, "_sock", None)
+        self._recvmsg = getattr(plain, "recvmsg", None)
+        self._stamped = usable and self._recvmsg is not None and arrival.enable(sock)
         return self._wait
 
     def _fill(self, need: int) -> bytes:
@@ -456,10 +465,21 @@ class FrameReader:
                 if watcher is not None:
                     wait(watcher)
             if stamped:
-                chunk, ancillary, _flags, _address = sock.recvmsg(
-                    min(max(_RECV_SIZE, need - have), _RECV_MAX), _ANCILLARY_SIZE
-                )
-                self.arrived_ns = _stamp(ancillary) if ancillary else _time_ns()
+                try:
+                    chunk, ancillary, _flags, _address = self._recvmsg(  # type: ignore[misc]
+                        min(max(_RECV_SIZE, need - have), _RECV_MAX), _ANCILLARY_SIZE
+                    )
+                except BlockingIOError:
+                    continue  # woken with nothing to read: wait again
+                if ancillary:
+                    level, kind, data = ancillary[0]  # the one control message asked for, the common case
+                    if kind == _SO_TIMESTAMPNS and level == _SOL_SOCKET and len(data) == 16:
+                        seconds, nanoseconds = _unpack_timespec(data)
+                        self.arrived_ns = seconds * 1_000_000_000 + nanoseconds
+                    else:
+                        self.arrived_ns = _stamp(ancillary)
+                else:
+                    self.arrived_ns = _time_ns()
             else:
                 chunk = sock.recv(min(max(_RECV_SIZE, need - have), _RECV_MAX))
                 self.arrived_ns = _time_ns()
