@@ -61,6 +61,11 @@ def _options(argv: list[str] | None) -> tuple[argparse.Namespace, Options]:
     parser.add_argument(
         "--csms-loop", choices=("auto", "asyncio", "uvloop"), default="auto", help="benchmark CSMS event loop"
     )
+    parser.add_argument(
+        "--latency-shared-cores",
+        action="store_true",
+        help="latency: let the CSMS share cores with the clients (default: the CSMS on a core of its own)",
+    )
     args = parser.parse_args(argv)
     only = SECTIONS if not args.only else tuple(s.strip() for s in args.only.split(",") if s.strip())
     unknown = [s for s in only if s not in SECTIONS]
@@ -74,7 +79,13 @@ def _options(argv: list[str] | None) -> tuple[argparse.Namespace, Options]:
         except ImportError:
             parser.error("--csms-loop uvloop: uvloop is not installed")
     args.only = only
-    return args, Options(quick=args.quick, host=args.host, out_dir=args.out, loop=args.csms_loop)
+    return args, Options(
+        quick=args.quick,
+        host=args.host,
+        out_dir=args.out,
+        loop=args.csms_loop,
+        latency_own_core=not args.latency_shared_cores,
+    )
 
 
 def _flatten(results: dict[str, Any], options: Options) -> dict[str, Any]:

@@ -20,6 +20,8 @@ class Options:
     out_dir: str = "benchmark-results"
     loop: str = "auto"
     """Event loop of the benchmark CSMS: asyncio, uvloop, or auto (uvloop when installed)."""
+    latency_own_core: bool = True
+    """The latency steps: the CSMS on a core of its own, the harness and probes on the others."""
 
 
 def log(message: str) -> None:

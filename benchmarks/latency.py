@@ -33,12 +33,22 @@ A step is *faithful* when the harness achieves at least 97% of the offered rate,
 99% on time (within 50 ms of the due time) and adds at most ``INFLATION_MS`` to the reference at
 the 99th percentile, both in what it reports and in what its charge points live (``caller_*``
 against ``reference_user_*``: a charge point that gets its answer late also sends its next message
-late, even when the latency it reports is true). Saturation starts at the lowest step from which every higher step is
+late, even when the latency it reports is true).
+
+Where the CSMS runs matters at these sizes. On one small machine the CSMS shares cores with the
+harness: a probe blocks right after its write and leaves its core to the CSMS it woke, while the
+harness goes on with its own work, so the CSMS it woke waits for that core or for another one to
+wake (tens of microseconds in a VM). A CSMS under test runs on machines of its own. By default the
+steps therefore put the CSMS on a core of its own (the last one) and the harness and the probes
+on the others (``placement`` in the JSON; ``--latency-shared-cores`` to leave placement to the OS).
+
+Saturation starts at the lowest step from which every higher step is
 unfaithful; unfaithful steps below it are reported apart with how often the process was preempted.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -82,6 +92,21 @@ def _step(
     if len(answers) != len(probes):
         raise RuntimeError("a latency probe did not answer")
     return step, [answers[k] for k in range(len(probes))]
+
+
+def _place(options: Options, csms: Child, clients: list[Child]) -> str:
+    """The CSMS on the last core and every client on the others, when asked and possible."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if not options.latency_own_core or len(cores) < 2:
+        return "shared cores (placement left to the OS)"
+    own, rest = cores[-1], set(cores[:-1])
+    try:
+        os.sched_setaffinity(csms.pid, {own})
+        for child in clients:
+            os.sched_setaffinity(child.pid, rest)
+    except OSError as exc:
+        return f"shared cores (could not pin: {exc})"
+    return f"CSMS on core {own} alone; harness and probes on core(s) {', '.join(map(str, sorted(rest)))}"
 
 
 def _faithful(step: dict[str, Any]) -> bool:
@@ -201,8 +226,9 @@ def _series(options: Options, rates: list[int], duration: float, delay_ms: float
     try:
         url = csms_urls(csms)[0]
         probes.append(start_probe(url))
-        idle = probes[0].command("probe", rate=PROBE_RATE, duration=2.0 if options.quick else 3.0)
         probes.append(start_probe(url))  # the twin, for the references' own spread
+        placement = _place(options, csms, [harness, *probes])
+        idle = probes[0].command("probe", rate=PROBE_RATE, duration=2.0 if options.quick else 3.0)
         harness.command("ramp", urls=[url], count=CPS, prefix="LAT", concurrency=100, heartbeats=False)
         steps = []
         for rate in rates:
@@ -223,6 +249,7 @@ def _series(options: Options, rates: list[int], duration: float, delay_ms: float
         harness.command("stop")
         return {
             "csms_delay_ms": delay_ms,
+            "placement": placement,
             "reference_without_harness_ms": {k: round(v * 1000.0, 3) for k, v in idle["latency_s"].items() if k != "n"},
             "p50": p50_verdict(steps),
             "steps": steps,
@@ -276,6 +303,7 @@ def run_latency(options: Options) -> dict[str, Any]:
         "charge_points": CPS,
         "step_s": duration,
         "reference": f"benchmarks.probe: one blocking connection, {PROBE_RATE:g} frames/s, same CSMS, same time",
+        "placement": main["placement"],
         "reference_without_harness_ms": main["reference_without_harness_ms"],
         "inflation_threshold_ms": INFLATION_MS,
         "p50_ratio_max_up_to_70pct_cpu": main["p50"]["p50_ratio_max"],
