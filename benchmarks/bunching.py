@@ -1,0 +1,128 @@
+"""Do the harness's sends leave evenly spaced, and what does it do to the round trips it reports?
+
+``python -m benchmarks.bunching [--rates 2000,4000,8000] [--seconds 4] [--shared-cores]``
+
+1,000 booted charge points (engine objects, as in :mod:`benchmarks.latency`) send on a fixed
+schedule at each offered rate, against the benchmark CSMS on a core of its own. Every call's send
+time and reported round trip are kept; the round trips are grouped by how long after the previous
+send (of any charge point) the call went out, and printed as count and p50 per group. A send that
+follows another closely finds the CSMS awake; one after a quiet gap pays its wake-up, as a lone
+client's does (the latency probe sends 200 a second).
+"""
+
+from __future__ import annotations
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import itertools  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+import gevent  # noqa: E402
+from gevent import getcurrent  # noqa: E402
+
+from benchmarks.common import Options, csms_urls, start_csms  # noqa: E402
+from benchmarks.harness import Harness  # noqa: E402
+from benchmarks.messages import MESSAGES  # noqa: E402
+
+CPS = 1000
+GROUPS = ((20.0, "< 20 us"), (100.0, "20-100 us"), (300.0, "100-300 us"), (float("inf"), "> 300 us"))
+"""Upper bounds (microseconds after the previous send) and their labels."""
+
+
+def _group(gap_us: float) -> str:
+    return next(label for bound, label in GROUPS if gap_us < bound)
+
+
+def run_rate(harness: Harness, rate: float, seconds: float) -> dict[str, Any]:
+    """One open-loop step; the round trips grouped by the gap before their send."""
+    last: dict[Any, float] = {}
+
+    def on_request(request_type: str, response_time: float, exception: BaseException | None = None, **_: Any) -> None:
+        if exception is None:
+            last[getcurrent()] = response_time  # fired in the calling greenlet, after its call
+
+    samples: list[tuple[float, float]] = []
+    running = True
+    start = time.monotonic() + 0.2
+    interval = CPS / rate
+
+    def loop(index: int, cp: Any) -> None:
+        action, payload = MESSAGES[0] if index % 2 == 0 else MESSAGES[2]
+        due = start + interval * index / CPS
+        while running:
+            now = time.monotonic()
+            if due > now:
+                gevent.sleep(due - now)
+                if not running:
+                    return
+            sent = time.perf_counter()
+            try:
+                cp.call(action, payload)
+            except Exception:
+                pass
+            else:
+                response_time = last.get(getcurrent())
+                if response_time is not None:
+                    samples.append((sent, response_time))
+            due += interval
+
+    harness.env.events.request.add_listener(on_request)
+    greenlets = [gevent.spawn(loop, i, cp) for i, cp in enumerate(harness.cps[:CPS])]
+    gevent.sleep(seconds + 0.2)
+    running = False
+    gevent.joinall(greenlets, timeout=5)
+    harness.env.events.request.remove_listener(on_request)
+    samples.sort()
+    samples = samples[len(samples) // 20 :]  # the first 5 %: the schedule settling
+    groups: dict[str, list[float]] = {label: [] for _, label in GROUPS}
+    for (previous, _), (sent, response_time) in itertools.pairwise(samples):
+        groups[_group((sent - previous) * 1e6)].append(response_time)
+    return {
+        "offered_per_s": rate,
+        "p50_ms": round(statistics.median(r for _, r in samples), 3) if samples else None,
+        "groups": {
+            label: {"calls": len(values), "p50_ms": round(statistics.median(values), 3) if values else None}
+            for label, values in groups.items()
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bunching", description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", default="2000,4000,8000", help="offered messages per second, comma-separated")
+    parser.add_argument("--seconds", type=float, default=4.0, help="seconds per rate")
+    parser.add_argument("--shared-cores", action="store_true", help="leave placement to the OS")
+    args = parser.parse_args(argv)
+    try:
+        rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    except ValueError:
+        parser.error(f"--rates {args.rates!r}: comma-separated numbers")
+    csms = start_csms(Options(), heartbeat_interval=86400)
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+        if not args.shared_cores and len(cores) >= 2:
+            os.sched_setaffinity(csms.pid, {cores[-1]})
+            os.sched_setaffinity(0, set(cores[:-1]))
+        harness = Harness()
+        harness.cmd_ramp(urls=[csms_urls(csms)[0]], count=CPS, prefix="BUNCH", concurrency=100, heartbeats=False)
+        for rate in rates:
+            result = run_rate(harness, rate, args.seconds)
+            cells = ", ".join(
+                f"{label}: {g['calls']} calls p50 {g['p50_ms']} ms" for label, g in result["groups"].items()
+            )
+            print(f"{rate:g}/s: p50 {result['p50_ms']} ms; by gap before the send: {cells}", flush=True)
+        harness.cmd_stop()
+    finally:
+        csms.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
