@@ -37,7 +37,9 @@ TARGETS: dict[str, tuple[str, float]] = {
     "ratio_vs_raw": (">=", 0.9),
     "ratio_vs_raw_frame": (">=", 0.5),
     "latency_p50_ratio_max_up_to_70pct_cpu": ("<=", 1.1),
+    "latency_p50_ratio_min_up_to_70pct_cpu": (">=", 0.9),
     "latency_p50_ratio_max_up_to_70pct_cpu_csms_5ms": ("<=", 1.1),
+    "latency_p50_ratio_min_up_to_70pct_cpu_csms_5ms": (">=", 0.9),
     "compliance_suite_s": ("<", 30),
     "probe_s": ("<", 2),
 }
@@ -112,6 +114,7 @@ def _flatten(results: dict[str, Any], options: Options) -> dict[str, Any]:
         slow = lat.get("slow_csms") or {}
         if slow.get("p50"):
             flat["latency_p50_ratio_max_up_to_70pct_cpu_csms_5ms"] = slow["p50"]["p50_ratio_max"]
+            flat["latency_p50_ratio_min_up_to_70pct_cpu_csms_5ms"] = slow["p50"].get("p50_ratio_min")
             flat["latency_caller_p50_ratio_max_up_to_70pct_cpu_csms_5ms"] = slow["p50"].get("caller_p50_ratio_max")
             flat["latency_reference_spread_p50_max_csms_5ms"] = slow["p50"].get("reference_spread_p50_max")
         flat["latency_p50_ratio_min_up_to_70pct_cpu"] = lat["p50"].get("p50_ratio_min")
