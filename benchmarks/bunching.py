@@ -21,17 +21,12 @@ import itertools  # noqa: E402
 import os  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from typing import Any  # noqa: E402
-
-import gevent  # noqa: E402
-from gevent import getcurrent  # noqa: E402
 
 from benchmarks.common import Options, csms_urls, start_csms  # noqa: E402
 from benchmarks.harness import Harness  # noqa: E402
-from benchmarks.messages import MESSAGES  # noqa: E402
+from benchmarks.latency import CPS, place  # noqa: E402
 
-CPS = 1000
 GROUPS = ((20.0, "< 20 us"), (100.0, "20-100 us"), (300.0, "100-300 us"), (float("inf"), "> 300 us"))
 """Upper bounds (microseconds after the previous send) and their labels."""
 
@@ -41,44 +36,11 @@ def _group(gap_us: float) -> str:
 
 
 def run_rate(harness: Harness, rate: float, seconds: float) -> dict[str, Any]:
-    """One open-loop step; the round trips grouped by the gap before their send."""
-    last: dict[Any, float] = {}
-
-    def on_request(request_type: str, response_time: float, exception: BaseException | None = None, **_: Any) -> None:
-        if exception is None:
-            last[getcurrent()] = response_time  # fired in the calling greenlet, after its call
-
-    samples: list[tuple[float, float]] = []
-    running = True
-    start = time.monotonic() + 0.2
-    interval = CPS / rate
-
-    def loop(index: int, cp: Any) -> None:
-        action, payload = MESSAGES[0] if index % 2 == 0 else MESSAGES[2]
-        due = start + interval * index / CPS
-        while running:
-            now = time.monotonic()
-            if due > now:
-                gevent.sleep(due - now)
-                if not running:
-                    return
-            sent = time.perf_counter()
-            try:
-                cp.call(action, payload)
-            except Exception:
-                pass
-            else:
-                response_time = last.get(getcurrent())
-                if response_time is not None:
-                    samples.append((sent, response_time))
-            due += interval
-
-    harness.env.events.request.add_listener(on_request)
-    greenlets = [gevent.spawn(loop, i, cp) for i, cp in enumerate(harness.cps[:CPS])]
-    gevent.sleep(seconds + 0.2)
-    running = False
-    gevent.joinall(greenlets, timeout=5)
-    harness.env.events.request.remove_listener(on_request)
+    """One open-loop step (the latency benchmark's, :meth:`Harness.cmd_open_loop`); the round
+    trips grouped by the gap before their send."""
+    samples: list[tuple[float, float]] = harness.cmd_open_loop(cps=CPS, rate=rate, duration=seconds, record_calls=True)[
+        "calls"
+    ]
     samples.sort()
     samples = samples[len(samples) // 20 :]  # the first 5 %: the schedule settling
     groups: dict[str, list[float]] = {label: [] for _, label in GROUPS}
@@ -106,10 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--rates {args.rates!r}: comma-separated numbers")
     csms = start_csms(Options(), heartbeat_interval=86400)
     try:
-        cores = sorted(os.sched_getaffinity(0))
-        if not args.shared_cores and len(cores) >= 2:
-            os.sched_setaffinity(csms.pid, {cores[-1]})
-            os.sched_setaffinity(0, set(cores[:-1]))
+        print(f"placement: {place(not args.shared_cores, csms.pid, [os.getpid()])}", flush=True)
         harness = Harness()
         harness.cmd_ramp(urls=[csms_urls(csms)[0]], count=CPS, prefix="BUNCH", concurrency=100, heartbeats=False)
         for rate in rates:

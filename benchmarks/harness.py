@@ -252,11 +252,14 @@ class Harness:
         rate: float,
         duration: float,
         tolerance: float = 0.05,
+        record_calls: bool = False,
     ) -> dict[str, Any]:
         """The first ``cps`` ramped charge points each send on a fixed schedule (Heartbeat or
         MeterValues, alternating by charge point) so that together they offer ``rate`` messages per
         second. Latency is what the engine reports (``response_time`` of its request events: from the
-        send to the answer's arrival); ``caller_latency_ms`` is each call as its greenlet lived it."""
+        send to the answer's arrival); ``caller_latency_ms`` is each call as its greenlet lived it.
+        With ``record_calls`` the answer also has ``calls``: (perf_counter before the call, its
+        reported round trip) for every answered call, in the order they ended."""
         if len(self.cps) < cps:
             raise ValueError("ramp the charge points first")
         fleet = self.cps[:cps]
@@ -265,6 +268,8 @@ class Harness:
         latencies: array[float] = array("d")
         waited: array[float] = array("d")
         """Each call's time as the calling greenlet lived it (encoding and wake-up included), in ms."""
+        calls: list[tuple[float, float]] | None = [] if record_calls else None
+        reported: dict[Any, float] = {}
         running = True
         start = time.monotonic() + 0.2
 
@@ -273,6 +278,8 @@ class Harness:
         ) -> None:
             if request_type == CP_TO_CSMS and exception is None:
                 latencies.append(response_time)
+                if calls is not None:
+                    reported[gevent.getcurrent()] = response_time  # fired in the calling greenlet
 
         def loop(index: int, cp: Station) -> None:
             action, payload = MESSAGES[0] if index % 2 == 0 else MESSAGES[2]
@@ -297,6 +304,10 @@ class Harness:
                     pass
                 else:
                     waited.append((time.perf_counter() - began) * 1000.0)
+                    if calls is not None:
+                        response_time = reported.pop(gevent.getcurrent(), None)
+                        if response_time is not None:
+                            calls.append((began, response_time))
                 due += interval
 
         gc.collect()
@@ -314,7 +325,7 @@ class Harness:
         gevent.killall(greenlets, timeout=5)
         tracker.stop_sampling()
         self.env.events.request.remove_listener(on_request)
-        return {
+        answer: dict[str, Any] = {
             "offered_per_s": rate,
             "achieved_per_s": (n1 - n0) / (t1 - t0),
             "cpu_percent": 100.0 * (c1 - c0) / (t1 - t0),
@@ -325,6 +336,9 @@ class Harness:
             "fidelity": snapshot.as_dict(),
             "warning": warning,
         }
+        if calls is not None:
+            answer["calls"] = calls
+        return answer
 
     def cmd_gc_freeze(self) -> dict[str, Any]:
         """Move every object alive now out of the collector's sight (``gc.freeze()``)."""

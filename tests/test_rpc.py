@@ -910,13 +910,19 @@ def test_a_call_made_while_we_abort_is_stopped_not_failed(link: Link) -> None:
     assert link.sink.failures() == [] and stopped == ["Heartbeat"]
 
 
-def test_the_answer_to_a_csms_call_cut_off_by_our_close_is_no_failure(link: Link) -> None:
-    """The CSMS's CALL is on the wire when we close (a stop): its answer cannot go out, and that is ours."""
+def _csms_call_then_our_close(link: Link, call: list[Any]) -> list[str]:
+    """The CSMS's CALL is on the wire when we close (a stop); the actions counted as stopped by the run."""
     stopped: list[str] = []
     link.conn.on_stopped = stopped.append
-    link.send([2, "r2", "Reset", {"type": "Soft"}])
+    link.send(call)
     link.conn.close(wait=1.0)
     gevent.sleep(0.3)
+    return stopped
+
+
+def test_the_answer_to_a_csms_call_cut_off_by_our_close_is_no_failure(link: Link) -> None:
+    """The CSMS's CALL is on the wire when we close (a stop): its answer cannot go out, and that is ours."""
+    stopped = _csms_call_then_our_close(link, [2, "r2", "Reset", {"type": "Soft"}])
     assert link.handlers.seen == [("Reset", {"type": "Soft"})]  # the CALL was read and handled
     assert stopped == ["Reset"]  # its answer, cut off by our close, is stopped by the run
     assert [r for r in link.sink.select(CSMS_TO_CP) if r.exception is not None] == []
@@ -925,11 +931,7 @@ def test_the_answer_to_a_csms_call_cut_off_by_our_close_is_no_failure(link: Link
 
 def test_an_invalid_csms_call_cut_off_by_our_close_is_still_its_failure(link: Link) -> None:
     """Our close keeps the answer from going out, but what the CSMS sent was wrong all the same."""
-    stopped: list[str] = []
-    link.conn.on_stopped = stopped.append
-    link.send([2, "r3", "Reset", {"type": "NotAType"}])
-    link.conn.close(wait=1.0)
-    gevent.sleep(0.3)
+    stopped = _csms_call_then_our_close(link, [2, "r3", "Reset", {"type": "NotAType"}])
     assert stopped == []
     [record] = link.sink.select(CSMS_TO_CP)
     assert record.name == "Reset" and isinstance(record.exception, errors.OcppCallError), record

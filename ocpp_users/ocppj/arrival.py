@@ -47,8 +47,9 @@ mips, parisc, alpha, powerpc) it is not asked for, and arrival times are taken i
 ANCILLARY_SIZE = 64
 """Room for one ``struct timespec`` control message (16 bytes and its header)."""
 
-_timespec = struct.Struct("@qq")
-_unpack_timespec = _timespec.unpack_from
+TIMESPEC = struct.Struct("@qq")
+"""The control message's data: a ``struct timespec`` (seconds, nanoseconds) of 64-bit fields."""
+_unpack_timespec = TIMESPEC.unpack_from
 _SOL_SOCKET = socket.SOL_SOCKET
 _time_ns = time.time_ns
 
@@ -69,7 +70,7 @@ def stamp(ancillary: list[tuple[int, int, bytes]]) -> int:
     """The kernel's receive time in the control messages of one ``recvmsg`` (wall-clock ns), or
     the time now when there is none."""
     for level, kind, data in ancillary:
-        if kind == SO_TIMESTAMPNS and level == _SOL_SOCKET and len(data) == _timespec.size:
+        if kind == SO_TIMESTAMPNS and level == _SOL_SOCKET and len(data) == TIMESPEC.size:
             seconds, nanoseconds = _unpack_timespec(data)
             return int(seconds) * 1_000_000_000 + int(nanoseconds)
     return _time_ns()

@@ -285,7 +285,8 @@ _ANCILLARY_SIZE = arrival.ANCILLARY_SIZE
 _stamp = arrival.stamp
 _SO_TIMESTAMPNS = arrival.SO_TIMESTAMPNS
 _SOL_SOCKET = socket.SOL_SOCKET
-_unpack_timespec = struct.Struct("@qq").unpack_from
+_unpack_timespec = arrival.TIMESPEC.unpack_from
+_TIMESPEC_SIZE = arrival.TIMESPEC.size
 _time_ns = time.time_ns
 _RECV_MAX = 1 << 20
 
@@ -473,7 +474,7 @@ class FrameReader:
                     continue  # woken with nothing to read: wait again
                 if ancillary:
                     level, kind, data = ancillary[0]  # the one control message asked for, the common case
-                    if kind == _SO_TIMESTAMPNS and level == _SOL_SOCKET and len(data) == 16:
+                    if kind == _SO_TIMESTAMPNS and level == _SOL_SOCKET and len(data) == _TIMESPEC_SIZE:
                         seconds, nanoseconds = _unpack_timespec(data)
                         self.arrived_ns = seconds * 1_000_000_000 + nanoseconds
                     else:
