@@ -35,6 +35,7 @@ from benchmarks.engine import (
     Station,
     VolatileOcppError,
     null_sink,
+    sleep_until,
 )
 from benchmarks.messages import MESSAGES
 from benchmarks.procutil import cpu_s, open_fds, percentiles, preemptions, raise_nofile, rss_kib
@@ -287,7 +288,7 @@ class Harness:
             while running:
                 now = time.monotonic()
                 if due > now:
-                    gevent.sleep(due - now)
+                    sleep_until(due)
                     if not running:
                         return
                     now = time.monotonic()

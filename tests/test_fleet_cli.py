@@ -177,6 +177,7 @@ def test_every_option_is_parsed(tmp_path: Path) -> None:
         "--connect-timeout", "3",
         "--backoff-max", "8",
         "--stop-reason", "mixed",
+        "--pacing", "tick",
         "--vendor", "ACME",
         "--model", "Wallbox 22",
         "--firmware-version", "1.2.3",
@@ -187,7 +188,7 @@ def test_every_option_is_parsed(tmp_path: Path) -> None:
     assert config.security.profile == 3 and not config.security.verify and config.security.client_cert == str(cert)
     assert (config.heartbeat_interval, config.meter_interval) == (10.0, 15.0)
     assert config.session_duration == (60.0, 120.0) and config.idle_duration == (30.0, 30.0)
-    assert config.time_factor == 96.0 and not config.validate
+    assert config.time_factor == 96.0 and not config.validate and config.pacing == "tick"
     assert (config.call_timeout, config.connect_timeout, config.backoff_max) == (5.0, 3.0, 8.0)
     assert (config.stop_reason, config.vendor, config.model, config.firmware_version) == (
         "mixed",

@@ -24,6 +24,8 @@ from ocpp_users.v16.settings import DEFAULT_HABITS, Behaviour, ChargePointSettin
 from ocpp_users.v16.state.config import check_value
 
 STOP_REASONS = ("Local", "EVDisconnected", "mixed")
+PACING_MODES = ("exact", "tick")
+"""``--pacing``: timed messages leave at their due time, or on the event loop's millisecond tick."""
 DEFAULT_ID_TAG = "VOCPP-VALID"
 """Accepted by the embedded testbed; a foreign CSMS must know it (or pass --id-tag)."""
 DEFAULT_SESSION = "10-20"
@@ -253,6 +255,9 @@ class FleetConfig:
     max_frame_size: int = DEFAULT_MAX_MESSAGE_SIZE
     """The largest inbound WebSocket message a charge point accepts (bytes)."""
     stop_reason: str = "Local"
+    pacing: str = "exact"
+    """``exact``: timed messages leave at their due time (``ocpp_users.ocppj.pacing``); ``tick``: on
+    the event loop's millisecond tick."""
     vendor: str = "VolatileOCPP"
     model: str = "VirtualCP"
     firmware_version: str | None = None
@@ -331,7 +336,8 @@ class FleetConfig:
         text = (
             f"{self.connectors} connector(s) per charge point, ids {ids}, security profile {self.security.profile}, "
             f"heartbeat {hb}, meter values {meter}, idle {self.idle_duration[0]:g}-{self.idle_duration[1]:g} s, "
-            f"sessions {self.session_duration[0]:g}-{self.session_duration[1]:g} s, time factor {self.time_factor:g}"
+            f"sessions {self.session_duration[0]:g}-{self.session_duration[1]:g} s, time factor {self.time_factor:g}, "
+            f"pacing {self.pacing}"
         )
         habits = self.habits
         if habits.offline_replay_rate:
@@ -425,6 +431,9 @@ def fleet_config(
     stop_reason = _text(_get(options, "stop_reason", "Local")) or "Local"
     if stop_reason not in STOP_REASONS:
         raise OptionError(f"--stop-reason: must be one of {', '.join(STOP_REASONS)}, not {stop_reason!r}")
+    pacing = _text(_get(options, "pacing", "exact")) or "exact"
+    if pacing not in PACING_MODES:
+        raise OptionError(f"--pacing: must be one of {', '.join(PACING_MODES)}, not {pacing!r}")
     vendor = _text(_get(options, "vendor", "VolatileOCPP")) or "VolatileOCPP"
     model = _text(_get(options, "model", "VirtualCP")) or "VirtualCP"
     if len(vendor) > 20:
@@ -453,6 +462,7 @@ def fleet_config(
         backoff_max=parse_number(_get(options, "backoff_max", 30.0), "--backoff-max"),
         max_frame_size=parse_size(_get(options, "max_frame_size", DEFAULT_SIZE_TEXT), "--max-frame-size"),
         stop_reason=stop_reason,
+        pacing=pacing,
         vendor=vendor,
         model=model,
         firmware_version=firmware,

@@ -37,6 +37,7 @@ from ocpp_users.fleet.optiontable import registered_groups
 from ocpp_users.fleet.runners import is_master, is_worker, runner_of
 from ocpp_users.fleet.stats import keep_total_to_round_trips
 from ocpp_users.fleet.ui import FleetMonitor
+from ocpp_users.ocppj import pacing
 from ocpp_users.ocppj.redact import redact_url
 
 log = logging.getLogger("ocpp_users.fleet")
@@ -111,6 +112,7 @@ class Fleet:
         runner = self.environment.runner
         worker = is_worker(runner)
         config = fleet_config(options, host, embedded=embedded, read_ids=not worker)
+        pacing.set_precise(config.pacing == "exact")
         ids_file = str(getattr(options, "cp_ids_file", "") or "")
         if worker and ids_file:
             # the master lends the file's ids out, each to one worker, whatever the number of workers

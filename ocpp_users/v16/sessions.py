@@ -16,6 +16,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from ocpp_users.ocppj import pacing
 from ocpp_users.ocppj.errors import CallCancelled, ConnectionLost, RejectedError, VolatileOcppError
 from ocpp_users.v16.state.status import ChargePointStatus
 
@@ -84,8 +85,8 @@ def _plugged_in(cp: Station, connector: Connector, delay: float, since: float) -
     timeout = cp.configuration.get_int("ConnectionTimeOut", 0)
     left = since + timeout - time.monotonic()
     if timeout <= 0 or delay <= left:
-        return not connector.stop_event.wait(timeout=delay)
-    connector.stop_event.wait(timeout=max(0.0, left))  # the EV would come too late
+        return not pacing.wait(connector.stop_event, delay)
+    pacing.wait(connector.stop_event, max(0.0, left))  # the EV would come too late
     return False
 
 
@@ -162,7 +163,7 @@ def run_session(
             # or the CSMS stops it (Remote).
             connector.meter.offering = False
             cp.report_status(connector_id, S.suspended_ev, info=EV_SIDE_DISCONNECTED)
-            connector.stop_event.wait(timeout=cp.draw(cp.settings.habits.driver_return))
+            pacing.wait(connector.stop_event, cp.draw(cp.settings.habits.driver_return))
             reason = connector.stop_reason or "Local"
             unplugged_at_ev = False
         id_tag_stop = id_tag if reason == "Local" else None
@@ -177,7 +178,7 @@ def run_session(
             # UnlockConnector, OCTT TC_005_2_CS): Finishing until then.
             connector.stop_reason = None
             connector.stop_event.clear()
-            connector.stop_event.wait(timeout=cp.draw(cp.settings.habits.driver_return))
+            pacing.wait(connector.stop_event, cp.draw(cp.settings.habits.driver_return))
         cp.report_status(connector_id, _idle_status(connector), connector.fault or "NoError")
     except VolatileOcppError as exc:
         cp.last_error = exc.reason
@@ -224,7 +225,7 @@ def _charge(cp: Station, connector: Connector, duration_s: float | None) -> None
             (t for t in (due, deadline, None if full_in is None else now + full_in + 0.01) if t is not None),
             default=None,
         )
-        if connector.stop_event.wait(timeout=None if wake is None else max(0.0, wake - now)):
+        if pacing.wait(connector.stop_event, None if wake is None else max(0.0, wake - now)):
             return
         if due is not None and clock() >= due - 0.001:
             next_sample = due + interval

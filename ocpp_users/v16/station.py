@@ -22,6 +22,7 @@ import gevent
 import gevent.event
 from cryptography import x509
 
+from ocpp_users.ocppj import pacing
 from ocpp_users.ocppj.errors import (
     CallCancelled,
     ConnectionLost,
@@ -946,7 +947,7 @@ class Station:
         while not self._stopping:
             interval = self.effective_heartbeat_interval
             since = time.monotonic()
-            if self._interval_changed.wait(timeout=interval if interval > 0 else None):
+            if pacing.wait(self._interval_changed, interval if interval > 0 else None):
                 self._interval_changed.clear()
                 continue
             if self._stopping:
