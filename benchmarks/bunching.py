@@ -1,13 +1,14 @@
 """Do the harness's sends leave evenly spaced, and what does it do to the round trips it reports?
 
-``python -m benchmarks.bunching [--rates 2000,4000,8000] [--seconds 4] [--shared-cores]``
+``python -m benchmarks.bunching [--rates 2000,4000,8000] [--seconds 4] [--shared-cores] [--pacing tick]``
 
 1,000 booted charge points (engine objects, as in :mod:`benchmarks.latency`) send on a fixed
 schedule at each offered rate, against the benchmark CSMS on a core of its own. Every call's send
 time and reported round trip are kept; the round trips are grouped by how long after the previous
 send (of any charge point) the call went out, and printed as count and p50 per group. A send that
 follows another closely finds the CSMS awake; one after a quiet gap pays its wake-up, as a lone
-client's does (the latency probe sends 200 a second).
+client's does (the latency probe sends 200 a second). ``--pacing tick`` sends on the event
+loop's millisecond tick, as ``--pacing tick`` does in a fleet; the CPU of each step is printed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import sys  # noqa: E402
 from typing import Any  # noqa: E402
 
 from benchmarks.common import Options, csms_urls, start_csms  # noqa: E402
+from benchmarks.engine import set_precise  # noqa: E402
 from benchmarks.harness import Harness  # noqa: E402
 from benchmarks.latency import CPS, place  # noqa: E402
 
@@ -38,9 +40,8 @@ def _group(gap_us: float) -> str:
 def run_rate(harness: Harness, rate: float, seconds: float) -> dict[str, Any]:
     """One open-loop step (the latency benchmark's, :meth:`Harness.cmd_open_loop`); the round
     trips grouped by the gap before their send."""
-    samples: list[tuple[float, float]] = harness.cmd_open_loop(cps=CPS, rate=rate, duration=seconds, record_calls=True)[
-        "calls"
-    ]
+    step = harness.cmd_open_loop(cps=CPS, rate=rate, duration=seconds, record_calls=True)
+    samples: list[tuple[float, float]] = step["calls"]
     samples.sort()
     samples = samples[len(samples) // 20 :]  # the first 5 %: the schedule settling
     groups: dict[str, list[float]] = {label: [] for _, label in GROUPS}
@@ -48,6 +49,7 @@ def run_rate(harness: Harness, rate: float, seconds: float) -> dict[str, Any]:
         groups[_group((sent - previous) * 1e6)].append(response_time)
     return {
         "offered_per_s": rate,
+        "cpu_percent": round(step["cpu_percent"], 1),
         "p50_ms": round(statistics.median(r for _, r in samples), 3) if samples else None,
         "groups": {
             label: {"calls": len(values), "p50_ms": round(statistics.median(values), 3) if values else None}
@@ -61,11 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", default="2000,4000,8000", help="offered messages per second, comma-separated")
     parser.add_argument("--seconds", type=float, default=4.0, help="seconds per rate")
     parser.add_argument("--shared-cores", action="store_true", help="leave placement to the OS")
+    parser.add_argument(
+        "--pacing",
+        choices=("exact", "tick"),
+        default="exact",
+        help="exact: sends at their due time (the default, as the fleet's --pacing); tick: on the loop's ms tick",
+    )
     args = parser.parse_args(argv)
     try:
         rates = [float(r) for r in args.rates.split(",") if r.strip()]
     except ValueError:
         parser.error(f"--rates {args.rates!r}: comma-separated numbers")
+    set_precise(args.pacing == "exact")
     csms = start_csms(Options(), heartbeat_interval=86400)
     try:
         print(f"placement: {place(not args.shared_cores, csms.pid, [os.getpid()])}", flush=True)
@@ -76,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             cells = ", ".join(
                 f"{label}: {g['calls']} calls p50 {g['p50_ms']} ms" for label, g in result["groups"].items()
             )
-            print(f"{rate:g}/s: p50 {result['p50_ms']} ms; by gap before the send: {cells}", flush=True)
+            head = f"{rate:g}/s ({args.pacing}, CPU {result['cpu_percent']} %): p50 {result['p50_ms']} ms"
+            print(f"{head}; by gap before the send: {cells}", flush=True)
         harness.cmd_stop()
     finally:
         csms.stop()

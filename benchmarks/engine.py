@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ocpp_users.fleet.fidelity import FidelityTracker
 from ocpp_users.ocppj.errors import VolatileOcppError
-from ocpp_users.ocppj.pacing import sleep_until
+from ocpp_users.ocppj.pacing import set_precise, sleep_until
 from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET, RequestSink, null_sink
 from ocpp_users.ocppj.transport import FrameReader, SecurityConfig, send_text
 from ocpp_users.ocppj.transport import connect as _connect
@@ -40,6 +40,7 @@ __all__ = [
     "VolatileOcppError",
     "null_sink",
     "send_text",
+    "set_precise",
     "sleep_until",
     "ws_connect",
 ]

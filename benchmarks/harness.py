@@ -11,6 +11,7 @@ Started by :mod:`benchmarks.__main__`; run ``python -m benchmarks.harness`` only
 from __future__ import annotations
 
 import gc
+import random
 import sys
 import time
 from array import array
@@ -273,6 +274,10 @@ class Harness:
         reported: dict[Any, float] = {}
         running = True
         start = time.monotonic() + 0.2
+        # Each charge point at a phase of its own, drawn at random as a real fleet's are (they booted
+        # when they booted), not spread evenly: an evenly spread fleet is one strictly periodic
+        # sender, which a probe or a CSMS timer can lock onto.
+        phases = [random.random() for _ in fleet]
 
         def on_request(
             request_type: str, response_time: float, exception: BaseException | None = None, **kwargs: Any
@@ -284,7 +289,7 @@ class Harness:
 
         def loop(index: int, cp: Station) -> None:
             action, payload = MESSAGES[0] if index % 2 == 0 else MESSAGES[2]
-            due = start + interval * index / cps
+            due = start + interval * phases[index]
             while running:
                 now = time.monotonic()
                 if due > now:

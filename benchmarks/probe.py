@@ -2,24 +2,25 @@
 
 One blocking connection, no gevent, no engine, no Locust. Each probe writes a pre-built masked text
 frame (Heartbeat or MeterValues in turn, as the harness's open loop sends) on the raw socket and
-reads the answer with one ``recvmsg()``. The round trip, timed as the harness times its own
-(``ocpp_users.ocppj.arrival``), runs from just before the write to the kernel's receive timestamp
-of the answer (``SO_TIMESTAMPNS``): loopback TCP both ways, the CSMS's wake-up, queueing and
-answer. The time until ``recvmsg()`` returned (the same plus the kernel waking this process) is
-kept too (``user_latency_s``). It is taken while the harness runs its step, against the same CSMS
-process, so the CSMS's load at that step is in both figures once, and only the client differs.
-The timestamp is read here with code of its own, not the engine's: a bug shared by the reference
-and the harness would hide itself.
+reads the answer with one ``recvmsg()``, at random times (Poisson arrivals at the probe's rate). The
+round trip, timed as the harness times its own (``ocpp_users.ocppj.arrival``), runs from just before
+the write to the kernel's receive timestamp of the answer (``SO_TIMESTAMPNS``): loopback TCP both
+ways, the CSMS's wake-up, queueing and answer. The time until ``recvmsg()`` returned (the same plus
+the kernel waking this process) is kept too (``user_latency_s``). It is taken while the harness runs
+its step, against the same CSMS process, so the CSMS's load at that step is in both figures once,
+and only the client differs. The timestamp is read here with code of its own, not the engine's: a
+bug shared by the reference and the harness would hide itself.
 
 A child of :mod:`benchmarks.latency`: ``python -m benchmarks.probe --url ws://127.0.0.1:P/`` prints
 ``{"ready": true}`` and answers JSON-line commands on stdin:
 ``{"cmd": "probe", "rate": R, "duration": S, "delay": D}`` waits D seconds, then probes R times a
-second for S seconds and answers with the round trips' percentiles (seconds).
+second on average for S seconds and answers with the round trips' percentiles (seconds).
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import socket
 import struct
 import sys
@@ -72,7 +73,11 @@ class Probe:
         user_latencies: list[float] = []
         unstamped = 0
         split = 0
-        interval = 1.0 / rate
+        # Poisson arrivals (exponential gaps), not a fixed period: a probe on a fixed period keeps one
+        # phase against the harness's sends and the other probe's for the whole step, and samples the
+        # CSMS's state at that phase only (two identical probes differed by up to 1.78x that way).
+        # Random arrivals see the CSMS's time average.
+        draw = random.Random().expovariate
         due = time.monotonic()
         end = due + duration
         k = 0
@@ -107,7 +112,7 @@ class Probe:
                 kernel = user
             latencies.append(kernel)
             user_latencies.append(user)
-            due += interval
+            due += draw(rate)
         return {
             "latency_s": percentiles(latencies),
             "user_latency_s": percentiles(user_latencies),
