@@ -3,7 +3,10 @@
 ``python -m benchmarks.bunching [--rates 2000,4000,8000] [--seconds 4] [--shared-cores] [--pacing tick]``
 
 1,000 booted charge points (engine objects, as in :mod:`benchmarks.latency`) send on a fixed
-schedule at each offered rate, against the benchmark CSMS on a core of its own. Every call's send
+schedule at each offered rate, against the benchmark CSMS on a core of its own. Their phases are
+random (the same seed in every run and mode), so the schedule itself has gaps of every size, as a
+real fleet's has (exponential-like at 1,000 charge points); bunching shows as sends piling into the
+shortest gaps, beyond what the schedule puts there. Every call's send
 time and reported round trip are kept; the round trips are grouped by how long after the previous
 send (of any charge point) the call went out, and printed as count and p50 per group. A send that
 follows another closely finds the CSMS awake; one after a quiet gap pays its wake-up, as a lone

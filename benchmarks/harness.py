@@ -255,10 +255,12 @@ class Harness:
         duration: float,
         tolerance: float = 0.05,
         record_calls: bool = False,
+        seed: int = 1,
     ) -> dict[str, Any]:
         """The first ``cps`` ramped charge points each send on a fixed schedule (Heartbeat or
-        MeterValues, alternating by charge point) so that together they offer ``rate`` messages per
-        second. Latency is what the engine reports (``response_time`` of its request events: from the
+        MeterValues, alternating by charge point), each at a phase drawn from ``seed``, so that
+        together they offer ``rate`` messages per second; each send leaves at its due time
+        (:func:`sleep_until`). Latency is what the engine reports (``response_time`` of its request events: from the
         send to the answer's arrival); ``caller_latency_ms`` is each call as its greenlet lived it.
         With ``record_calls`` the answer also has ``calls``: (perf_counter before the call, its
         reported round trip) for every answered call, in the order they ended."""
@@ -277,7 +279,9 @@ class Harness:
         # Each charge point at a phase of its own, drawn at random as a real fleet's are (they booted
         # when they booted), not spread evenly: an evenly spread fleet is one strictly periodic
         # sender, which a probe or a CSMS timer can lock onto.
-        phases = [random.random() for _ in fleet]
+        # Seeded (``seed``): the same phases in every run and mode, so runs compare like with like.
+        draw = random.Random(seed).random
+        phases = [draw() for _ in fleet]
 
         def on_request(
             request_type: str, response_time: float, exception: BaseException | None = None, **kwargs: Any
@@ -333,6 +337,7 @@ class Harness:
         self.env.events.request.remove_listener(on_request)
         answer: dict[str, Any] = {
             "offered_per_s": rate,
+            "phase_seed": seed,
             "achieved_per_s": (n1 - n0) / (t1 - t0),
             "cpu_percent": 100.0 * (c1 - c0) / (t1 - t0),
             "preempted_per_s": round((p1 - p0) / (t1 - t0)),

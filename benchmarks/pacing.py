@@ -4,11 +4,14 @@
 
 ``--greenlets`` greenlets (charge points, with nothing to send) each wake on a fixed schedule, at
 random phases, so that together they wake ``rate`` times a second: once with ``gevent.sleep``
-(``--pacing tick``: libev's epoll waits in whole milliseconds) and once with
-:func:`ocpp_users.ocppj.pacing.sleep_until` (``--pacing exact``). Printed per rate and mode: the
-wake-ups achieved, the process's CPU per wake-up (user + system) and how long after its due time
-each wait ended (p50 / p99). No socket is involved: this is the cost and precision of the wait
-alone. What the spacing does to round trips against a CSMS: ``python -m benchmarks.bunching``.
+(``--pacing tick``: libev's epoll waits in whole milliseconds), once with
+:func:`ocpp_users.ocppj.pacing.sleep_until` (``exact``: the latency benchmark's open loop) and once
+with :func:`ocpp_users.ocppj.pacing.wait` on an event nobody sets (``exact-wait``: what a fleet's
+heartbeats and sessions use, the loop's timer until 2 ms before the due time, then the pacer).
+Printed per rate and mode: the wake-ups achieved, the process's CPU per wake-up (user + system) and
+how long after its due time each wait ended (p50 / p99). No socket is involved: this is the cost and
+precision of the wait alone. What the spacing does to round trips against a CSMS: ``python -m
+benchmarks.bunching``.
 """
 
 from __future__ import annotations
@@ -24,14 +27,18 @@ import time  # noqa: E402
 from array import array  # noqa: E402
 
 import gevent  # noqa: E402
+from gevent.event import Event  # noqa: E402
 
-from benchmarks.engine import set_precise, sleep_until  # noqa: E402
+from benchmarks.engine import pacing_wait, set_precise, sleep_until  # noqa: E402
 from benchmarks.procutil import cpu_s  # noqa: E402
 
+MODES = ("tick", "exact", "exact-wait")
 
-def run(precise: bool, rate: float, greenlets: int, seconds: float) -> dict[str, float]:
+
+def run(mode: str, rate: float, greenlets: int, seconds: float) -> dict[str, float]:
     """One mode at one rate: wake-ups per second, CPU per wake-up (µs), lateness p50 / p99 (µs)."""
-    set_precise(precise)
+    set_precise(mode != "tick")
+    never = Event()
     interval = greenlets / rate
     start = time.monotonic() + 0.2
     running = True
@@ -42,7 +49,10 @@ def run(precise: bool, rate: float, greenlets: int, seconds: float) -> dict[str,
         nonlocal woken
         due = start + interval * phase
         while running:
-            sleep_until(due)
+            if mode == "exact-wait":
+                pacing_wait(never, due - time.monotonic())
+            else:
+                sleep_until(due)
             late.append(time.monotonic() - due)
             woken += 1
             due += interval
@@ -80,14 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.greenlets < 1 or args.seconds <= 0 or not rates or min(rates) <= 0:
         parser.error("--greenlets, --seconds and every rate must be positive")
     columns = ("rate/s", "mode", "wake-ups/s", "CPU %", "CPU us/wake", "late p50 us", "p99 us")
-    widths = (8, 6, 11, 6, 12, 12, 8)
+    widths = (8, 10, 11, 6, 12, 12, 8)
     print(" ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)))
     for rate in rates:
-        for precise in (False, True):
-            r = run(precise, rate, args.greenlets, args.seconds)
-            mode = "exact" if precise else "tick"
+        for mode in MODES:
+            r = run(mode, rate, args.greenlets, args.seconds)
             print(
-                f"{rate:>8g} {mode:>6} {r['wakeups_per_s']:>11.0f} {r['cpu_percent']:>6.1f} "
+                f"{rate:>8g} {mode:>10} {r['wakeups_per_s']:>11.0f} {r['cpu_percent']:>6.1f} "
                 f"{r['cpu_us_per_wakeup']:>12.1f} {r['late_p50_us']:>12.0f} {r['late_p99_us']:>8.0f}",
                 flush=True,
             )

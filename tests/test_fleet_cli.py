@@ -237,6 +237,26 @@ def test_a_worker_without_host_says_so() -> None:
         Fleet.of(FakeEnvironment()).configure()
 
 
+def test_the_pacing_option_reaches_the_pacer() -> None:
+    """``--pacing tick`` puts the process's timed waits back on the loop's tick; ``exact`` (the
+    default) paces them again."""
+    from ocpp_users.ocppj import pacing
+
+    class FakeEnvironment:
+        host = "ws://127.0.0.1:9/"
+        parsed_options = parse_args(["--pacing", "tick"])
+        runner = None
+
+    try:
+        assert Fleet.of(FakeEnvironment()).configure().pacing == "tick"
+        assert pacing._precise is False
+        FakeEnvironment.parsed_options = parse_args([])
+        assert Fleet.of(FakeEnvironment()).configure().pacing == "exact"
+        assert pacing._precise is True
+    finally:
+        pacing.set_precise(True)
+
+
 # ---------------------------------------------------------------- ids
 
 

@@ -272,10 +272,10 @@ SESSIONS = OptionGroup(
         ),
         Option(
             "--pacing",
-            "when a charge point's timed message leaves: exact = at its due time, to the microsecond (one "
-            "wake-up per message; default); tick = on the event loop's millisecond tick, messages due within "
-            "the same millisecond together (about half the CPU per message at thousands a second, a burstier "
-            "load on the CSMS)",
+            "when a charge point's timed messages leave (heartbeats, meter values, a session's steps, offline "
+            "replay, reconnects): exact = at their due time, on a kernel timer (one wake-up per message; default); "
+            "tick = on the event loop's millisecond tick, messages due within the same millisecond together "
+            "(about a fifth less CPU per message at thousands a second, a burstier load on the CSMS)",
             default="exact",
             choices=PACING_MODES,
         ),

@@ -6,6 +6,7 @@ event); :mod:`.errors` has one class per OCPP-J error code plus the engine's own
 :mod:`.transport` opens the WebSocket under security profiles 0-3; :mod:`.schemas` validates
 payloads against a version's official JSON schemas; :mod:`.handlers` maps actions to handler
 methods; :mod:`.sink` is where outcomes go (Locust's request event, or a recorder);
-:mod:`.version` is all the wire needs to know of a version. Nothing here imports a version
-package or Locust.
+:mod:`.version` is all the wire needs to know of a version; :mod:`.arrival` reads the kernel's
+receive timestamps; :mod:`.pacing` wakes timed waits at their due time, not on the loop's tick.
+Nothing here imports a version package or Locust.
 """

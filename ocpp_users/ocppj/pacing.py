@@ -1,4 +1,4 @@
-"""Wake at a due time to the microsecond, not on the event loop's millisecond tick.
+"""Wake at a due time, not on the event loop's millisecond tick.
 
 gevent's default loop (libev, epoll backend) waits in whole milliseconds: ``epoll_wait`` takes its
 timeout in ms, and libev rounds every wait up to at least one. Every sleep that ends within the
@@ -7,54 +7,60 @@ send together, in a bunch, once a millisecond. A CSMS then sees a burstier load 
 offered: the second message of a bunch finds it awake, a lone one pays its wake-up, and the round
 trips the harness reports are not the ones an evenly paced client would get.
 
-:func:`sleep_until` and :func:`wait` hand the wait (or its last stretch) to one kernel timer per
-thread (a Linux ``timerfd``, nanosecond resolution), armed for the earliest waiter only. The event
-loop wakes when that file becomes readable, whatever its own timeout, and the waiters due by then
-resume in due order. The cost is per wake-up: a heap
-push and pop and, when the earliest due time changes, one ``timerfd_settime``; nothing walks the
-waiters on a timer. Waking once per send costs more CPU than waking once per millisecond (the
-process sleeps and wakes more often); ``benchmarks/latency.py`` reports the harness's CPU per rate.
-Without ``timerfd`` (not Linux) these are ``gevent.sleep`` and ``Event.wait``.
+:func:`sleep_until` and :func:`wait` hand the wait to one kernel timer per event loop (a Linux
+``timerfd``, nanosecond resolution), armed for the earliest waiter only. The event loop wakes when
+that file becomes readable, whatever its own timeout, and the waiters due by then resume in due
+order: on a 2-vCPU VM about 30 µs after their due time at the median (``python -m
+benchmarks.pacing``). The cost is per wake-up: a heap push and pop and, when the earliest due time
+changes, one ``timerfd_settime``; nothing walks the waiters on a timer. Waking once per message
+costs more CPU than waking once per millisecond (the process sleeps and wakes more often):
+``--pacing tick`` (:func:`set_precise`) goes back to the loop's own timers. Without ``timerfd`` (not
+Linux) these are ``gevent.sleep`` and ``Event.wait``.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import heapq
 import itertools
+import logging
+import math
 import os
 import time
+import weakref
 from typing import Any
 
 import gevent
+from gevent._hub_local import get_hub_if_exists
 from gevent.event import Event
 from gevent.hub import Waiter
 
-COARSE_MARGIN_S = 0.002
-""":func:`wait` waits on the loop's own timer until this long before its end (libev may end that
-up to about a millisecond late), then on the pacer."""
-SLACK_S = 0.000_010
-"""Waiters due within this of the one that woke the timer resume with it (one wake-up, not two)."""
+log = logging.getLogger(__name__)
 
-_CLOCK_MONOTONIC = 1
-"""``time.monotonic()`` reads this clock on Linux."""
+SLACK_S = 0.000_010
+"""Waiters due within this of the one that woke the timer resume with it (one wake-up, not two):
+a waiter may resume up to this much before its due time."""
+
 _TFD_TIMER_ABSTIME = 1
-_TFD_CLOEXEC = 0o2000000
-_TFD_NONBLOCK = 0o4000
+"""``timerfd_settime``: the time given is absolute (on the timer's clock)."""
 
 
 class _Timespec(ctypes.Structure):
+    """``struct timespec``."""
+
     _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
 
 
 class _Itimerspec(ctypes.Structure):
+    """``struct itimerspec``: a one-shot timer leaves ``it_interval`` at zero."""
+
     _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
 
 
 def _load_libc() -> Any:
+    """The C library's ``timerfd_create`` and ``timerfd_settime``, or None (not Linux)."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)
         libc.timerfd_create.argtypes = (ctypes.c_int, ctypes.c_int)
         libc.timerfd_settime.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
     except (OSError, AttributeError):
@@ -65,78 +71,160 @@ def _load_libc() -> Any:
 _libc = _load_libc()
 
 
+def _timerfd(libc: Any) -> int:
+    """A new non-blocking timer file on ``time.monotonic()``'s clock (``TFD_*`` equal ``O_*``)."""
+    fd = int(libc.timerfd_create(time.CLOCK_MONOTONIC, os.O_CLOEXEC | os.O_NONBLOCK))
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "timerfd_create failed")
+    return fd
+
+
 class Pacer:
     """One event loop's precise waiters: a heap of (due, order, waiter) and the timerfd armed for
     the first of them."""
 
-    def __init__(self, libc: Any) -> None:
+    def __init__(self, libc: Any, hub: Any) -> None:
         self._libc = libc
         self._spec = _Itimerspec()
         self._spec_ref = ctypes.byref(self._spec)
-        self._heap: list[tuple[float, int, Waiter[Any]]] = []
+        self._heap: list[list[Any]] = []
+        """Entries ``[due, order, waiter]``, a heap by due time; ``waiter`` is None once the wait
+        ended otherwise (its event was set): the entry is dropped when it comes up."""
         self._order = itertools.count()
-        self._armed_at = float("inf")
-        self._fd = -1
-        self._watcher: Any = None
-        self._open()
+        self._armed_at = math.inf
+        self.failed = False
+        """``timerfd_settime`` failed once: this pacer is no longer used (see :func:`_pacer`)."""
+        self._fd = _timerfd(libc)
+        self._watcher = hub.loop.io(self._fd, 1)
+        # The watcher holds the pacer weakly, so a pacer whose hub is gone is collected; then its
+        # watcher stops before its file closes (libev aborts on a watched descriptor that closed).
+        self._watcher.start(_on_timer, weakref.ref(self))
+        self._watcher.ref = False  # an idle pacer does not keep the loop alive (gevent's LoopExit)
+        weakref.finalize(self, _close_timer, self._watcher, self._fd).atexit = False
 
-    def _open(self) -> None:
-        fd = self._libc.timerfd_create(_CLOCK_MONOTONIC, _TFD_CLOEXEC | _TFD_NONBLOCK)
-        if fd < 0:
-            raise OSError(ctypes.get_errno(), "timerfd_create failed")
-        self._fd = fd
-        self._watcher = gevent.get_hub().loop.io(fd, 1)
-        self._watcher.start(self._fire)
-        self._armed_at = float("inf")
-        if self._heap:
-            self._arm(self._heap[0][0])
-
-    def reopen(self) -> None:
-        """In a forked child: the timer file is shared with the parent (arming it would move the
-        parent's timer); take one of this process's own, keeping the waiters."""
-        self._watcher.stop()
-        os.close(self._fd)
-        self._open()
+    def after_fork(self) -> None:
+        """In a forked child, before gevent re-registers the loop's files: the inherited timer file
+        is the parent's own (arming it would move the parent's timer). Put a new timer under the
+        same descriptor number, so the watcher needs no libev call here, and re-arm it."""
+        fresh = _timerfd(self._libc)
+        os.dup2(fresh, self._fd, inheritable=False)
+        os.close(fresh)
+        self._armed_at = math.inf
+        self._arm(self._heap[0][0] if self._heap else 0.0)
 
     def _arm(self, due: float) -> None:
-        """Arm the kernel timer for ``due`` (``time.monotonic()`` seconds; 0: disarm)."""
+        """Arm the kernel timer for ``due`` (``time.monotonic()`` seconds; 0: disarm). The loop is
+        held alive only while something waits (as by a pending timer)."""
         value = self._spec.it_value
         whole = int(due)
         value.tv_sec = whole
         value.tv_nsec = int((due - whole) * 1e9) if due > 0 else 0
-        self._libc.timerfd_settime(self._fd, _TFD_TIMER_ABSTIME, self._spec_ref, None)
-        self._armed_at = due if due > 0 else float("inf")
+        if self._libc.timerfd_settime(self._fd, _TFD_TIMER_ABSTIME, self._spec_ref, None) < 0:
+            self._fail(OSError(ctypes.get_errno(), "timerfd_settime failed"))
+            return
+        self._armed_at = due if due > 0 else math.inf
+        self._watcher.ref = due > 0
+
+    def _fail(self, error: OSError) -> None:
+        """The kernel timer cannot be armed: wake every waiter (they finish on the loop's timers)
+        and stop using this pacer."""
+        if not self.failed:
+            log.warning("precise pacing off, back to the event loop's timers: %s", error)
+        self.failed = True
+        self._armed_at = math.inf
+        self._watcher.stop()
+        heap, self._heap = self._heap, []
+        hub = gevent.get_hub()
+        for entry in heap:
+            waiter, entry[2] = entry[2], None
+            if waiter is not None:
+                hub.loop.run_callback(waiter.switch, None)
 
     def wait_until(self, due: float, event: Event | None) -> bool:
         """Block the calling greenlet until ``due`` (``time.monotonic()`` seconds) or until
-        ``event`` is set; return whether the event is set."""
+        ``event`` is set; return whether the event woke it or is set."""
         waiter: Waiter[Any] = Waiter()
-        heapq.heappush(self._heap, (due, next(self._order), waiter))
+        entry = [due, next(self._order), waiter]
+        heapq.heappush(self._heap, entry)
         if due < self._armed_at:
             self._arm(due)
+        if not self._watcher.active and not self.failed:
+            # the watcher was stopped (an error inside a wake-up): start it again
+            self._watcher.start(_on_timer, weakref.ref(self))
+            self._arm(self._heap[0][0])
         if event is None:
-            waiter.get()  # a kill while waiting leaves the entry; its wake-up finds no one waiting
-            return False
+            try:
+                waiter.get()
+            finally:
+                if entry[2] is not None:  # killed while waiting
+                    entry[2] = None
+                    self._drop_ended()
+            woken_by_event = False
+        else:
 
-        def woken(_: object) -> None:  # run in the hub, as the timer's wake-up is
-            waiter.switch(None)
+            def woken(_: object) -> None:  # run in the hub, as the timer's wake-up is
+                waiter.switch(True)
 
-        event.rawlink(woken)
-        try:
-            waiter.get()  # woken by the first of the two; the other then finds no one waiting
-        finally:
-            event.unlink(woken)
-        return bool(event.is_set())
+            event.rawlink(woken)
+            try:
+                woken_by_event = waiter.get() is True  # the first of the two; the other finds no one
+            finally:
+                event.unlink(woken)
+                if entry[2] is not None:  # still in the heap: the event (or a kill) ended the wait
+                    entry[2] = None
+                    self._drop_ended()
+        if self.failed:  # woken early by the failure: the rest of the wait on the loop's timers
+            left = due - time.monotonic()
+            if event is None:
+                if left > 0:
+                    gevent.sleep(left)
+                return False
+            return woken_by_event or bool(event.wait(max(0.0, left)))
+        return woken_by_event or (event is not None and bool(event.is_set()))
+
+    def _drop_ended(self) -> None:
+        """Drop ended waits from the top of the heap and re-arm for the first one left (the others
+        go when they come up)."""
+        heap = self._heap
+        if not heap or heap[0][2] is not None:
+            return
+        while heap and heap[0][2] is None:
+            heapq.heappop(heap)
+        if not self.failed:
+            self._arm(heap[0][0] if heap else 0.0)
 
     def _fire(self) -> None:
         """The timer expired (in the hub): resume every waiter due by now, re-arm for the next."""
         heap = self._heap
-        horizon = time.monotonic() + SLACK_S
-        while heap and heap[0][0] <= horizon:
-            heapq.heappop(heap)[2].switch(None)
-        # The next one (or nothing). Arming also clears the expiry that made the file readable; a
-        # timer armed for a due time already past fires at once.
-        self._arm(heap[0][0] if heap else 0.0)
+        try:
+            horizon = time.monotonic() + SLACK_S
+            while heap and heap[0][0] <= horizon:
+                entry = heapq.heappop(heap)
+                waiter, entry[2] = entry[2], None
+                if waiter is not None:
+                    waiter.switch(None)
+        finally:
+            # The next one (or nothing), even after an error: a pacer that stops re-arming would
+            # leave every later waiter asleep. Arming also clears the expiry that made the file
+            # readable; a timer armed for a due time already past fires at once.
+            if not self.failed:
+                self._arm(heap[0][0] if heap else 0.0)
+
+
+def _on_timer(ref: weakref.ref[Pacer]) -> None:
+    """The timer file became readable (in the hub)."""
+    pacer = ref()
+    if pacer is not None:
+        pacer._fire()
+
+
+def _close_timer(watcher: Any, fd: int) -> None:
+    """A pacer was collected: stop its watcher (its loop may be gone already), then close its file."""
+    try:
+        watcher.stop()
+    except Exception:  # a destroyed loop has nothing left to stop
+        pass
+    os.close(fd)
 
 
 _precise = True
@@ -144,52 +232,59 @@ _precise = True
 
 
 def set_precise(enabled: bool) -> None:
-    """Pace this process's timed waits to the microsecond (the default) or on the loop's tick."""
+    """Pace this process's timed waits at their due time (the default) or on the loop's tick."""
     global _precise
     _precise = enabled
 
 
-_pacers: dict[object, Pacer] = {}
-"""One pacer per gevent hub (per thread running an event loop), made on first use."""
-_forked = False
+_pacers: weakref.WeakKeyDictionary[Any, Pacer] = weakref.WeakKeyDictionary()
+"""One pacer per gevent hub (per thread running an event loop), made on first use; it goes (and
+its timer file is closed) with its hub."""
 
 
 def _after_fork_in_child() -> None:
-    global _forked
-    _forked = True
+    """Only the forking thread lives on in the child: its pacer takes a timer of its own, the
+    others (of threads that are gone) are dropped."""
+    hub = get_hub_if_exists()
+    kept = _pacers.get(hub) if hub is not None else None
+    _pacers.clear()
+    if kept is not None and not kept.failed:
+        try:
+            kept.after_fork()
+        except OSError as exc:
+            kept._fail(exc)
+            return
+        _pacers[hub] = kept
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _pacer() -> Pacer | None:
-    """This event loop's pacer, or None where there is no ``timerfd``. (Not ``threading.local``:
-    monkey-patched, that is one per greenlet.)"""
-    global _forked
+    """This event loop's pacer, or None: ``--pacing tick``, no ``timerfd``, or it failed."""
+    if not _precise or _libc is None:
+        return None
     hub = gevent.get_hub()
-    if _forked:  # only the forking thread lives on in the child; its pacer takes a timer of its own
-        _forked = False
-        kept = _pacers.get(hub)
-        _pacers.clear()
-        if kept is not None:
-            kept.reopen()
-            _pacers[hub] = kept
     pacer = _pacers.get(hub)
-    if pacer is None and _libc is not None:
+    if pacer is None:
         try:
-            pacer = _pacers[hub] = Pacer(_libc)
-        except OSError:
+            pacer = _pacers[hub] = Pacer(_libc, hub)
+        except OSError as exc:
+            log.warning("precise pacing off, back to the event loop's timers: %s", exc)
+            set_precise(False)
             return None
-    return pacer
+    return None if pacer.failed else pacer
 
 
 def sleep_until(due: float) -> None:
-    """Sleep the calling greenlet until ``due`` (``time.monotonic()`` seconds), to the microsecond.
-    A due time already past returns at once, without yielding. For loops that send on a schedule:
-    the whole wait is the pacer's (one wake-up, not two)."""
+    """Sleep the calling greenlet until ``due`` (``time.monotonic()`` seconds). A due time already
+    past returns at once, without yielding. For loops that send on a schedule: the whole wait is
+    the pacer's (one wake-up, not two)."""
+    if not math.isfinite(due):
+        raise ValueError(f"due time must be finite, not {due!r}")
     if due <= time.monotonic():
         return
-    pacer = _pacer() if _precise else None
+    pacer = _pacer()
     if pacer is None:
         gevent.sleep(max(0.0, due - time.monotonic()))
         return
@@ -197,20 +292,17 @@ def sleep_until(due: float) -> None:
 
 
 def wait(event: Event, timeout: float | None) -> bool:
-    """``event.wait(timeout)`` with its timeout kept to the microsecond: True when the event is set
-    (at once or during the wait), False when the timeout passed first. The wait is the loop's own
-    until :data:`COARSE_MARGIN_S` before the end (an event usually ends a long wait early, and
-    then nothing is left behind), the rest the pacer's."""
-    if timeout is None or not _precise:
-        return bool(event.wait(timeout))
-    due = time.monotonic() + timeout
-    if timeout > COARSE_MARGIN_S:
-        if event.wait(timeout - COARSE_MARGIN_S):
-            return True
-    elif event.is_set():
+    """``event.wait(timeout)`` with the timeout kept by the pacer: True when the event is set (at
+    once or during the wait), False when the timeout passed first."""
+    if timeout is None or math.isinf(timeout):
+        return bool(event.wait())
+    if math.isnan(timeout):
+        raise ValueError("timeout must not be NaN")
+    if event.is_set():
         return True
     pacer = _pacer()
-    left = due - time.monotonic()
-    if pacer is None or left <= 0:
-        return bool(event.wait(max(0.0, left)))
-    return pacer.wait_until(due, event)
+    if pacer is None:
+        return bool(event.wait(max(0.0, timeout)))
+    if timeout <= 0:  # nothing to wait for: no yield
+        return False
+    return pacer.wait_until(time.monotonic() + timeout, event)

@@ -1111,8 +1111,9 @@ class Station:
         self._interval_changed.set()
 
     def wait_stopping(self, timeout: float | None) -> bool:
-        """Sleep up to ``timeout`` seconds; True (at once) when :meth:`stop` has begun."""
-        return bool(self._stop_requested.wait(timeout))
+        """Sleep up to ``timeout`` seconds (ending at its due time: :mod:`~ocpp_users.ocppj.pacing`);
+        True (at once) when :meth:`stop` has begun."""
+        return pacing.wait(self._stop_requested, timeout)
 
     def stop(self, stop_transactions: bool = True, deadline: float | None = None) -> None:
         """End the charge point as a charger that is switched off cleanly would, by ``deadline``
