@@ -55,7 +55,7 @@ def test_wait_ends_early_when_the_event_is_set() -> None:
     assert time.monotonic() - began < 4.0
 
 
-def test_wait_set_during_the_pacer_stretch() -> None:
+def test_an_event_set_from_the_hub_ends_a_short_wait() -> None:
     """The event ends a wait the pacer holds; the entry it leaves harms no later waiter."""
     event = gevent.event.Event()
     timeout = 0.0018
@@ -191,23 +191,45 @@ def test_the_timer_is_armed_for_the_earliest_waiter() -> None:
     assert _armed_in(fd) == 0.0  # nobody waits: disarmed
 
 
-def test_an_error_inside_a_wake_up_does_not_stop_the_pacer() -> None:
+def test_an_error_inside_a_wake_up_leaves_the_queued_waiters_on_time() -> None:
+    """A wake-up that raises is reported, not raised into the loop (gevent would stop the watcher,
+    and a waiter already queued would sleep until some new wait came along)."""
     import heapq
 
-    pacer = pacing._pacer()
-    assert pacer is not None
+    now = time.monotonic()
+    woke: list[float] = []
+
+    def queued() -> None:
+        pacing.sleep_until(now + 0.05)
+        woke.append(time.monotonic())
+
+    waiter = gevent.spawn(queued)
+    gevent.sleep(0)
+    pacer = pacing._pacers[gevent.get_hub()]
 
     class Broken:
         def switch(self, value: object) -> None:
             raise RuntimeError("a broken waiter")
 
-    heapq.heappush(pacer._heap, (time.monotonic() + 0.002, -1, Broken()))  # type: ignore[arg-type]
-    pacer._arm(pacer._heap[0][0])
-    gevent.sleep(0.01)  # the wake-up raised in the hub (gevent prints it)
+    heapq.heappush(pacer._heap, [now + 0.01, -1, Broken()])  # an entry as the pacer makes them
+    pacer._live += 1
+    pacer._arm(now + 0.01)
+    waiter.join(timeout=2)  # nothing else waits: only the pacer can wake it
+    assert woke and woke[0] >= now + 0.05 - pacing.SLACK_S
+    assert pacer._watcher.active
+
+
+def test_a_wait_of_years_keeps_the_pacer_for_everyone_else() -> None:
+    """A CSMS may send an interval of 10**19 seconds: that wait is armed at the far end of the
+    kernel's range, not refused (a refused arm would turn pacing off for the whole process)."""
+    sleeper = gevent.spawn(pacing.wait, gevent.event.Event(), 1e19)
+    gevent.sleep(0.001)
+    assert pacing._pacer() is not None
     due = time.monotonic() + 0.01
-    sleeper = gevent.spawn(pacing.sleep_until, due)
-    sleeper.join(timeout=2)
-    assert sleeper.dead and time.monotonic() >= due - pacing.SLACK_S
+    pacing.sleep_until(due)
+    assert time.monotonic() >= due - pacing.SLACK_S
+    assert pacing._pacer() is not None
+    sleeper.kill()
 
 
 def test_a_failed_timer_falls_back_to_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -316,3 +338,30 @@ def test_a_wait_ended_early_leaves_no_armed_timer_behind() -> None:
     sleeper.kill()
     assert pacer._heap == []
     assert _armed_in(pacer._fd) == 0.0
+
+
+def test_waits_ended_behind_a_live_one_neither_linger_nor_hold_the_loop() -> None:
+    """Hundreds of long waits ended by their events (a fleet stopping) behind one live waiter: once
+    it woke, nothing is left armed and gevent's LoopExit comes at once."""
+    script = (
+        "import locust, time, gevent, gevent.event\n"
+        "from gevent.exceptions import LoopExit\n"
+        "from ocpp_users.ocppj import pacing\n"
+        "front = gevent.spawn(pacing.sleep_until, time.monotonic() + 0.3)\n"
+        "events = [gevent.event.Event() for _ in range(500)]\n"
+        "waits = [gevent.spawn(pacing.wait, e, 3600.0 + k * 1e-3) for k, e in enumerate(events)]\n"
+        "gevent.sleep(0.05)\n"
+        "for e in events:\n"
+        "    e.set()\n"
+        "gevent.joinall(waits, timeout=10)\n"
+        "front.join(timeout=10)\n"
+        "gevent.sleep(0.01)\n"
+        "pacer = pacing._pacers[gevent.get_hub()]\n"
+        "print('heap', len(pacer._heap))\n"
+        "try:\n"
+        "    gevent.event.Event().wait()\n"
+        "except LoopExit:\n"
+        "    print('LoopExit')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["heap", "0", "LoopExit"], result.stdout + result.stderr

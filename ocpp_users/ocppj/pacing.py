@@ -11,8 +11,8 @@ trips the harness reports are not the ones an evenly paced client would get.
 ``timerfd``, nanosecond resolution), armed for the earliest waiter only. The event loop wakes when
 that file becomes readable, whatever its own timeout, and the waiters due by then resume in due
 order: on a 2-vCPU VM about 30 µs after their due time at the median (``python -m
-benchmarks.pacing``). The cost is per wake-up: a heap push and pop and, when the earliest due time
-changes, one ``timerfd_settime``; nothing walks the waiters on a timer. Waking once per message
+benchmarks.pacing``). The cost is per wake-up: a heap push and pop and one ``timerfd_settime``;
+nothing walks the waiters on a timer. Waking once per message
 costs more CPU than waking once per millisecond (the process sleeps and wakes more often):
 ``--pacing tick`` (:func:`set_precise`) goes back to the loop's own timers. Without ``timerfd`` (not
 Linux) these are ``gevent.sleep`` and ``Event.wait``.
@@ -26,6 +26,7 @@ import itertools
 import logging
 import math
 import os
+import sys
 import time
 import weakref
 from typing import Any
@@ -43,6 +44,9 @@ a waiter may resume up to this much before its due time."""
 
 _TFD_TIMER_ABSTIME = 1
 """``timerfd_settime``: the time given is absolute (on the timer's clock)."""
+_FAR_S = 2.0**40
+"""The latest time the kernel timer is armed for (``time.monotonic()`` seconds, ~35,000 years): a
+waiter due later is woken by nothing but its event."""
 
 
 class _Timespec(ctypes.Structure):
@@ -89,7 +93,12 @@ class Pacer:
         self._spec_ref = ctypes.byref(self._spec)
         self._heap: list[list[Any]] = []
         """Entries ``[due, order, waiter]``, a heap by due time; ``waiter`` is None once the wait
-        ended otherwise (its event was set): the entry is dropped when it comes up."""
+        ended otherwise (its event was set, or it was killed)."""
+        self._live = 0
+        """Entries whose waiter still waits: the loop is held alive while there are any."""
+        self._ended = 0
+        """Entries left in the heap by waits that ended otherwise: dropped from the top as they
+        come up, and all at once when they are more than half of the heap."""
         self._order = itertools.count()
         self._armed_at = math.inf
         self.failed = False
@@ -107,14 +116,17 @@ class Pacer:
         is the parent's own (arming it would move the parent's timer). Put a new timer under the
         same descriptor number, so the watcher needs no libev call here, and re-arm it."""
         fresh = _timerfd(self._libc)
-        os.dup2(fresh, self._fd, inheritable=False)
-        os.close(fresh)
+        try:
+            os.dup2(fresh, self._fd, inheritable=False)
+        finally:
+            os.close(fresh)
         self._armed_at = math.inf
-        self._arm(self._heap[0][0] if self._heap else 0.0)
+        self._rearm()
 
     def _arm(self, due: float) -> None:
         """Arm the kernel timer for ``due`` (``time.monotonic()`` seconds; 0: disarm). The loop is
         held alive only while something waits (as by a pending timer)."""
+        due = min(due, _FAR_S)  # a wait of years (a CSMS's interval) still fits the kernel's time
         value = self._spec.it_value
         whole = int(due)
         value.tv_sec = whole
@@ -123,7 +135,21 @@ class Pacer:
             self._fail(OSError(ctypes.get_errno(), "timerfd_settime failed"))
             return
         self._armed_at = due if due > 0 else math.inf
-        self._watcher.ref = due > 0
+        self._watcher.ref = due > 0 and self._live > 0
+
+    def _rearm(self) -> None:
+        """Drop ended entries from the top (all of them once they are most of the heap) and arm for
+        the first waiter left, or disarm."""
+        heap = self._heap
+        if self._ended > 64 and self._ended * 2 > len(heap):
+            heap[:] = [entry for entry in heap if entry[2] is not None]
+            heapq.heapify(heap)
+            self._ended = 0
+        while heap and heap[0][2] is None:
+            heapq.heappop(heap)
+            self._ended -= 1
+        if not self.failed:
+            self._arm(heap[0][0] if heap else 0.0)
 
     def _fail(self, error: OSError) -> None:
         """The kernel timer cannot be armed: wake every waiter (they finish on the loop's timers)
@@ -134,11 +160,21 @@ class Pacer:
         self._armed_at = math.inf
         self._watcher.stop()
         heap, self._heap = self._heap, []
+        self._live = self._ended = 0
         hub = gevent.get_hub()
         for entry in heap:
             waiter, entry[2] = entry[2], None
             if waiter is not None:
                 hub.loop.run_callback(waiter.switch, None)
+
+    def _end(self, entry: list[Any]) -> None:
+        """A wait ended otherwise than by the timer (its event, a kill): its entry stays behind."""
+        if entry[2] is not None and not self.failed:
+            entry[2] = None
+            self._live -= 1
+            self._ended += 1
+            if (self._heap and self._heap[0] is entry) or self._ended * 2 > len(self._heap):
+                self._rearm()
 
     def wait_until(self, due: float, event: Event | None) -> bool:
         """Block the calling greenlet until ``due`` (``time.monotonic()`` seconds) or until
@@ -146,19 +182,16 @@ class Pacer:
         waiter: Waiter[Any] = Waiter()
         entry = [due, next(self._order), waiter]
         heapq.heappush(self._heap, entry)
+        self._live += 1
         if due < self._armed_at:
             self._arm(due)
-        if not self._watcher.active and not self.failed:
-            # the watcher was stopped (an error inside a wake-up): start it again
-            self._watcher.start(_on_timer, weakref.ref(self))
-            self._arm(self._heap[0][0])
+        elif self._live == 1:
+            self._watcher.ref = True  # armed already (for an ended entry): now someone waits
         if event is None:
             try:
                 waiter.get()
             finally:
-                if entry[2] is not None:  # killed while waiting
-                    entry[2] = None
-                    self._drop_ended()
+                self._end(entry)  # killed while waiting (a wake-up by the timer ended it already)
             woken_by_event = False
         else:
 
@@ -170,9 +203,7 @@ class Pacer:
                 woken_by_event = waiter.get() is True  # the first of the two; the other finds no one
             finally:
                 event.unlink(woken)
-                if entry[2] is not None:  # still in the heap: the event (or a kill) ended the wait
-                    entry[2] = None
-                    self._drop_ended()
+                self._end(entry)
         if self.failed:  # woken early by the failure: the rest of the wait on the loop's timers
             left = due - time.monotonic()
             if event is None:
@@ -182,17 +213,6 @@ class Pacer:
             return woken_by_event or bool(event.wait(max(0.0, left)))
         return woken_by_event or (event is not None and bool(event.is_set()))
 
-    def _drop_ended(self) -> None:
-        """Drop ended waits from the top of the heap and re-arm for the first one left (the others
-        go when they come up)."""
-        heap = self._heap
-        if not heap or heap[0][2] is not None:
-            return
-        while heap and heap[0][2] is None:
-            heapq.heappop(heap)
-        if not self.failed:
-            self._arm(heap[0][0] if heap else 0.0)
-
     def _fire(self) -> None:
         """The timer expired (in the hub): resume every waiter due by now, re-arm for the next."""
         heap = self._heap
@@ -201,21 +221,26 @@ class Pacer:
             while heap and heap[0][0] <= horizon:
                 entry = heapq.heappop(heap)
                 waiter, entry[2] = entry[2], None
-                if waiter is not None:
+                if waiter is None:
+                    self._ended -= 1
+                else:
+                    self._live -= 1
                     waiter.switch(None)
         finally:
-            # The next one (or nothing), even after an error: a pacer that stops re-arming would
-            # leave every later waiter asleep. Arming also clears the expiry that made the file
-            # readable; a timer armed for a due time already past fires at once.
-            if not self.failed:
-                self._arm(heap[0][0] if heap else 0.0)
+            # The next one (or nothing), even after an error. Arming also clears the expiry that
+            # made the file readable; a timer armed for a due time already past fires at once.
+            self._rearm()
 
 
 def _on_timer(ref: weakref.ref[Pacer]) -> None:
-    """The timer file became readable (in the hub)."""
+    """The timer file became readable (in the hub). An error is reported, never raised: gevent
+    would stop the watcher, and every waiter already queued would sleep on."""
     pacer = ref()
     if pacer is not None:
-        pacer._fire()
+        try:
+            pacer._fire()
+        except Exception:
+            gevent.get_hub().handle_error(pacer, *sys.exc_info())
 
 
 def _close_timer(watcher: Any, fd: int) -> None:
@@ -293,8 +318,9 @@ def sleep_until(due: float) -> None:
 
 def wait(event: Event, timeout: float | None) -> bool:
     """``event.wait(timeout)`` with the timeout kept by the pacer: True when the event is set (at
-    once or during the wait), False when the timeout passed first."""
-    if timeout is None or math.isinf(timeout):
+    once or during the wait), False when the timeout passed first. A timeout of 0 or less returns
+    at once, without yielding."""
+    if timeout is None or timeout == math.inf:
         return bool(event.wait())
     if math.isnan(timeout):
         raise ValueError("timeout must not be NaN")
