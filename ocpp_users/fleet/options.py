@@ -275,7 +275,7 @@ SESSIONS = OptionGroup(
             "when a charge point's timed messages leave (heartbeats, meter values, a session's steps, offline "
             "replay, reconnects): exact = at their due time, on a kernel timer (one wake-up per message; default); "
             "tick = on the event loop's millisecond tick, messages due within the same millisecond together "
-            "(about a fifth less CPU per message at thousands a second, a burstier load on the CSMS)",
+            "(less CPU per message at thousands a second, a burstier load on the CSMS)",
             default="exact",
             choices=PACING_MODES,
         ),
