@@ -22,6 +22,12 @@ from ocpp_users.ocppj import pacing
 pytestmark = pytest.mark.skipif(pacing._libc is None, reason="no timerfd (not Linux)")
 
 
+def _sleep_and_note(due: float, woke: list[float]) -> None:
+    """Sleep until ``due`` on the pacer, then note when it woke."""
+    pacing.sleep_until(due)
+    woke.append(time.monotonic())
+
+
 def test_waiters_wake_in_due_order_and_not_early() -> None:
     start = time.monotonic() + 0.02
     # Due 300 microseconds apart, spawned in reverse: the heap, not the spawn order, decides.
@@ -85,12 +91,7 @@ def test_a_killed_waiter_leaves_the_others_on_time() -> None:
     now = time.monotonic()
     victim = gevent.spawn(pacing.sleep_until, now + 0.01)
     woke: list[float] = []
-
-    def sleeper() -> None:
-        pacing.sleep_until(now + 0.03)
-        woke.append(time.monotonic())
-
-    survivor = gevent.spawn(sleeper)
+    survivor = gevent.spawn(_sleep_and_note, now + 0.03, woke)
     gevent.sleep(0.001)
     victim.kill()
     assert victim.dead
@@ -198,12 +199,7 @@ def test_an_error_inside_a_wake_up_leaves_the_queued_waiters_on_time() -> None:
 
     now = time.monotonic()
     woke: list[float] = []
-
-    def queued() -> None:
-        pacing.sleep_until(now + 0.05)
-        woke.append(time.monotonic())
-
-    waiter = gevent.spawn(queued)
+    waiter = gevent.spawn(_sleep_and_note, now + 0.05, woke)
     gevent.sleep(0)
     pacer = pacing._pacers[gevent.get_hub()]
 
