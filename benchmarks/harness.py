@@ -260,10 +260,10 @@ class Harness:
         """The first ``cps`` ramped charge points each send on a fixed schedule (Heartbeat or
         MeterValues, alternating by charge point), each at a phase drawn from ``seed``, so that
         together they offer ``rate`` messages per second; each send leaves at its due time
-        (:func:`sleep_until`). Latency is what the engine reports (``response_time`` of its request events: from the
-        send to the answer's arrival); ``caller_latency_ms`` is each call as its greenlet lived it.
-        With ``record_calls`` the answer also has ``calls``: (perf_counter before the call, its
-        reported round trip) for every answered call, in the order they ended."""
+        (:func:`sleep_until`). Latency is what the engine reports (``response_time`` of its request
+        events: from the send to the answer's arrival); ``caller_latency_ms`` is each call as its
+        greenlet lived it. With ``record_calls`` the answer also has ``calls``: (perf_counter before
+        the call, its reported round trip) for every answered call, in the order they ended."""
         if len(self.cps) < cps:
             raise ValueError("ramp the charge points first")
         fleet = self.cps[:cps]

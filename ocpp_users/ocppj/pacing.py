@@ -187,23 +187,18 @@ class Pacer:
             self._arm(due)
         elif self._live == 1:
             self._watcher.ref = True  # armed already (for an ended entry): now someone waits
-        if event is None:
-            try:
-                waiter.get()
-            finally:
-                self._end(entry)  # killed while waiting (a wake-up by the timer ended it already)
-            woken_by_event = False
-        else:
 
-            def woken(_: object) -> None:  # run in the hub, as the timer's wake-up is
-                waiter.switch(True)
+        def woken(_: object) -> None:  # run in the hub, as the timer's wake-up is
+            waiter.switch(True)
 
+        if event is not None:
             event.rawlink(woken)
-            try:
-                woken_by_event = waiter.get() is True  # the first of the two; the other finds no one
-            finally:
+        try:
+            woken_by_event = waiter.get() is True  # the timer's wake-up or the event's; the other finds no one
+        finally:
+            if event is not None:
                 event.unlink(woken)
-                self._end(entry)
+            self._end(entry)  # the event or a kill ended it (the timer's wake-up ended it already)
         if self.failed:  # woken early by the failure: the rest of the wait on the loop's timers
             left = due - time.monotonic()
             if event is None:
