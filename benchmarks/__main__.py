@@ -11,13 +11,13 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 import orjson
 
 from benchmarks import plots
 from benchmarks.capacity import capacity_figures, run_capacity
-from benchmarks.common import Options, csms_loop, is_loopback_url, log
+from benchmarks.common import Options, Parser, csms_loop, is_loopback_url, log
 from benchmarks.compliance import run_compliance
 from benchmarks.latency import run_latency
 from benchmarks.procutil import machine, raise_nofile
@@ -45,14 +45,8 @@ TARGETS: dict[str, tuple[str, float]] = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        sys.exit(2)
-
-
 def _options(argv: list[str] | None) -> tuple[argparse.Namespace, Options]:
-    parser = _Parser(prog="python -m benchmarks", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = Parser(prog="python -m benchmarks", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="shorter runs (under ~5 minutes on 2 cores)")
     parser.add_argument("--json", metavar="FILE", help="write the figures as JSON to FILE")
     parser.add_argument("--out", metavar="DIR", default="benchmark-results", help="PNG plots go here")
@@ -118,6 +112,8 @@ def _flatten(results: dict[str, Any], options: Options) -> dict[str, Any]:
             flat["latency_caller_p50_ratio_max_up_to_70pct_cpu_csms_5ms"] = slow["p50"].get("caller_p50_ratio_max")
             flat["latency_reference_spread_p50_max_csms_5ms"] = slow["p50"].get("reference_spread_p50_max")
         flat["latency_p50_ratio_min_up_to_70pct_cpu"] = lat["p50"].get("p50_ratio_min")
+        flat["latency_p50_ratio_max_up_to_70pct_cpu_one_connection"] = lat["p50"].get("p50_ratio_one_connection_max")
+        flat["latency_p50_ratio_min_up_to_70pct_cpu_one_connection"] = lat["p50"].get("p50_ratio_one_connection_min")
         flat["latency_reference_spread_p50_max_up_to_70pct_cpu"] = lat["p50"].get("reference_spread_p50_max")
         flat["latency_caller_p50_ratio_max_up_to_70pct_cpu"] = lat["p50"].get("caller_p50_ratio_max")
         flat["latency_low_load"] = lat["low_load"]

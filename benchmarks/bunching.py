@@ -20,14 +20,13 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import argparse  # noqa: E402
 import itertools  # noqa: E402
 import os  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 from typing import Any  # noqa: E402
 
-from benchmarks.common import Options, csms_urls, start_csms  # noqa: E402
+from benchmarks.common import Options, Parser, csms_urls, start_csms  # noqa: E402
 from benchmarks.engine import set_precise  # noqa: E402
 from benchmarks.harness import Harness  # noqa: E402
 from benchmarks.latency import CPS, place  # noqa: E402
@@ -62,7 +61,7 @@ def run_rate(harness: Harness, rate: float, seconds: float) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bunching", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m benchmarks.bunching", description=__doc__.splitlines()[0])
     parser.add_argument("--rates", default="2000,4000,8000", help="offered messages per second, comma-separated")
     parser.add_argument("--seconds", type=float, default=4.0, help="seconds per rate")
     parser.add_argument("--shared-cores", action="store_true", help="leave placement to the OS")

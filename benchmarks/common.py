@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import socket
 import sys
 import time
 from dataclasses import dataclass
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 from benchmarks.child import Child
@@ -22,6 +24,14 @@ class Options:
     """Event loop of the benchmark CSMS: asyncio, uvloop, or auto (uvloop when installed)."""
     latency_own_core: bool = True
     """The latency steps: the CSMS on a core of its own, the harness and probes on the others."""
+
+
+class Parser(argparse.ArgumentParser):
+    """A bad option is one line (``PROG: error: ...``) and exit code 2, without the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.exit(2)
 
 
 def log(message: str) -> None:

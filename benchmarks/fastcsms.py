@@ -26,10 +26,11 @@ import time
 from array import array
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any
 
 import orjson
 
+from benchmarks.common import Parser
 from benchmarks.procutil import percentiles, raise_nofile, rss_kib
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -399,14 +400,8 @@ async def _main(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        sys.exit(2)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog="python -m benchmarks.fastcsms", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = Parser(prog="python -m benchmarks.fastcsms", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--listen", action="append", default=[], metavar="HOST:PORT", help="loopback address")
     parser.add_argument("--heartbeat-interval", type=int, default=60)
     parser.add_argument("--delay-ms", type=float, default=0.0, help="hold every answer this long")

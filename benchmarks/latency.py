@@ -9,11 +9,14 @@ that rises step by step. At each step:
   it (``caller_*``: encoding, our event loop's queueing and the wake-up included);
 * the reference (:mod:`benchmarks.probe`): the same round trip, taken at the same time against the
   same CSMS process by a client with (almost) nothing in it: a pre-built frame written on a plain
-  blocking socket, the answer read with one ``recvmsg()``, :data:`PROBE_RATE` times a second on its
-  own connection, timed the same way (write to the kernel's receive timestamp; with code of its
-  own); and until ``recvmsg()`` returned (``reference_user_*``). The CSMS's load at that step, its
-  queueing and answer time and loopback TCP are in both figures, once each; the difference is the
-  harness (what it does before the write, and any delay between the time it takes and the write).
+  blocking socket, the answer read with one ``recvmsg()``, :data:`PROBE_RATE` times a second on
+  connections of its own that each speak as often as one of the harness's charge points
+  (:func:`probe_connections`; ``reference_one_connection_*``: the same probe on a single connection,
+  the reference of earlier versions), timed the same way (write to the kernel's receive
+  timestamp; with code of its own); and until ``recvmsg()`` returned (``reference_user_*``). The
+  CSMS's load at that step, its queueing and answer time and loopback TCP are in both figures,
+  once each; the difference is the harness (what it does before the write, and any delay between
+  the time it takes and the write, or in when its writes leave).
   ``caller_p50_ratio`` compares the two user-space figures.
 * offered versus achieved messages per second, the harness's CPU, and the fidelity tracker's
   verdict (``ocpp_users.fleet.fidelity``: due vs sent-on-time, loop lag, its warning).
@@ -64,6 +67,9 @@ SLOW_CSMS_MS = 5.0
 """The second series: the CSMS holds every answer this long."""
 CPS = 1000
 PROBE_RATE = 200.0
+POOL_SHARE = 0.5
+"""The share of a probe's round trips on its pool (:func:`probe_connections`); the rest go on its
+one connection, the reference of earlier versions (``reference_one_connection_*``)."""
 WARMUP_S = 0.4
 """The harness's open loop starts 0.2 s after the command and measures from 0.2 s later."""
 
@@ -72,14 +78,28 @@ def start_probe(url: str) -> Child:
     return Child("benchmarks.probe", f"--url={url}", ready='"ready"', timeout=30)
 
 
+def probe_connections(rate: float) -> int:
+    """The probe's pool at a step: as many connections as make each speak as often as one of the
+    harness's charge points does (every ``CPS / rate`` seconds), the pool taking half the probes.
+    A connection that spoke a moment ago is cheaper to serve (its state, the CSMS's and the
+    kernel's, is still in the caches) than one that has been quiet for seconds: one connection
+    probed 200 times a second, against 1000 charge points sending every 4 s, made the harness's
+    round trips look a few microseconds slower than the same CSMS's answers on equally quiet
+    connections."""
+    return max(2, round(PROBE_RATE * POOL_SHARE * CPS / rate))
+
+
 def _step(
     harness: Child, probes: list[Child], rate: float, duration: float
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The harness's open loop and the probes, at the same time."""
     answers: dict[int, dict[str, Any]] = {}
+    connections = probe_connections(rate)
 
     def run_probe(k: int, probe: Child) -> None:
-        answers[k] = probe.command("probe", rate=PROBE_RATE, duration=duration, delay=WARMUP_S, timeout=duration + 60)
+        answers[k] = probe.command(
+            "probe", rate=PROBE_RATE, duration=duration, delay=WARMUP_S, connections=connections, timeout=duration + 60
+        )
 
     threads = [threading.Thread(target=run_probe, args=(k, probe)) for k, probe in enumerate(probes)]
     for thread in threads:
@@ -150,6 +170,15 @@ def p50_verdict(steps: list[dict[str, Any]]) -> dict[str, Any]:
             (s["reference_spread_p50"] for s in eligible if s.get("reference_spread_p50") is not None), default=None
         ),
         "p50_ratio_min": lowest,
+        # Against the reference of earlier versions (one connection probed 200 times a second).
+        "p50_ratio_one_connection_max": max(
+            (s["p50_ratio_one_connection"] for s in eligible if s.get("p50_ratio_one_connection") is not None),
+            default=None,
+        ),
+        "p50_ratio_one_connection_min": min(
+            (s["p50_ratio_one_connection"] for s in eligible if s.get("p50_ratio_one_connection") is not None),
+            default=None,
+        ),
         "caller_p50_ratio_max": max(
             (s["caller_p50_ratio"] for s in eligible if s.get("caller_p50_ratio") is not None), default=None
         ),
@@ -181,6 +210,7 @@ def _item(
         "reference_p50_ms": round(ref_ms.get("p50", 0.0), 3),
         "reference_p99_ms": round(ref_ms.get("p99", 0.0), 3),
         "reference_samples": int(reference["latency_s"].get("n", 0)),
+        "reference_connections": int(reference.get("connections", 1)),
         "reference_unstamped": int(reference.get("unstamped", 0)),
         "caller_p50_ms": round(caller.get("p50", 0.0), 3),
         "caller_p99_ms": round(caller.get("p99", 0.0), 3),
@@ -200,6 +230,11 @@ def _item(
         "failures": step["failures"],
         "warning": step["warning"],
     }
+    one = reference.get("one_connection")
+    if one is not None:
+        one_p50 = one["latency_s"].get("p50", 0.0) * 1000.0
+        item["reference_one_connection_p50_ms"] = round(one_p50, 3)
+        item["p50_ratio_one_connection"] = round(item["harness_p50_ms"] / one_p50, 3) if one_p50 > 0 else None
     item["inflation_p50_ms"] = round(item["harness_p50_ms"] - item["reference_p50_ms"], 3)
     item["inflation_p99_ms"] = round(item["harness_p99_ms"] - item["reference_p99_ms"], 3)
     item["caller_inflation_p99_ms"] = round(item["caller_p99_ms"] - item["reference_user_p99_ms"], 3)
@@ -232,6 +267,8 @@ def _series(options: Options, rates: list[int], duration: float, delay_ms: float
         probes.append(start_probe(url))  # the twin, for the references' own spread
         placement = place(options.latency_own_core, csms.pid, [child.pid for child in (harness, *probes)])
         idle = probes[0].command("probe", rate=PROBE_RATE, duration=2.0 if options.quick else 3.0)
+        for probe in probes:  # before the steps: connecting is no part of any
+            probe.command("pool", count=max(probe_connections(rate) for rate in rates), timeout=120)
         harness.command("ramp", urls=[url], count=CPS, prefix="LAT", concurrency=100, heartbeats=False)
         steps = []
         for rate in rates:

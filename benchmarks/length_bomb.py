@@ -9,7 +9,6 @@ filler bytes it took. A figure, not a test (tests/test_hostile_wire.py has the t
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -20,11 +19,12 @@ from pathlib import Path
 
 import psutil
 
+from benchmarks.common import Parser
 from ocpp_users.embedded import REPO_ROOT, TestbedProcess
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.length_bomb")
+    parser = Parser(prog="python -m benchmarks.length_bomb")
     parser.add_argument("--users", type=int, default=2)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--limit", type=int, default=1 << 28, help="filler bytes per bomb (default 256 MiB)")

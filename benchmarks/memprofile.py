@@ -10,7 +10,6 @@ capacity part is.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from benchmarks.common import Options, csms_urls, log, start_csms
+from benchmarks.common import Options, Parser, csms_urls, log, start_csms
 from benchmarks.fleetrun import FleetProcess, fleet_command
 
 
@@ -118,7 +117,7 @@ def bare_greenlets(count: int, depth: int = 0) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.memprofile", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m benchmarks.memprofile", description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--sessions", action="store_true", help="default sessions (else: idle)")
     parser.add_argument("--frames", type=int, default=1, help="tracemalloc frames per allocation (0: no tracing)")

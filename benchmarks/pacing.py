@@ -20,7 +20,7 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import argparse  # noqa: E402
+
 import random  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -29,6 +29,7 @@ from array import array  # noqa: E402
 import gevent  # noqa: E402
 from gevent.event import Event  # noqa: E402
 
+from benchmarks.common import Parser  # noqa: E402
 from benchmarks.engine import pacing_wait, set_precise, sleep_until  # noqa: E402
 from benchmarks.procutil import cpu_s  # noqa: E402
 
@@ -78,7 +79,7 @@ def run(mode: str, rate: float, greenlets: int, seconds: float) -> dict[str, flo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.pacing", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m benchmarks.pacing", description=__doc__.splitlines()[0])
     parser.add_argument("--rates", default="2000,8000,16000", help="wake-ups per second, comma-separated")
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds per rate and mode")
     parser.add_argument("--greenlets", type=int, default=1000, help="waiting greenlets")

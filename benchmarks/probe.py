@@ -1,6 +1,6 @@
 """The latency reference: the same round trip the harness times, taken by (almost) no client.
 
-One blocking connection, no gevent, no engine, no Locust. Each probe writes a pre-built masked text
+Blocking connections, no gevent, no engine, no Locust. Each probe writes a pre-built masked text
 frame (Heartbeat or MeterValues in turn, as the harness's open loop sends) on the raw socket and
 reads the answer with one ``recvmsg()``, at random times (Poisson arrivals at the probe's rate). The
 round trip, timed as the harness times its own (``ocpp_users.ocppj.arrival``), runs from just before
@@ -11,10 +11,18 @@ its step, against the same CSMS process, so the CSMS's load at that step is in b
 and only the client differs. The timestamp is read here with code of its own, not the engine's: a
 bug shared by the reference and the harness would hide itself.
 
+Which connection: with ``connections`` above 1, each probe goes, at random, either on a pool of that
+many connections (``latency_s``: the reference) or on the probe's one connection
+(``one_connection``), half and half. :func:`benchmarks.latency.probe_connections` sizes the pool so
+that each of its connections speaks as often as one of the harness's charge points: a connection
+that has been quiet for seconds costs the CSMS (and the kernel) more to serve than one that spoke
+5 ms ago, and the harness's charge points are the quiet kind.
+
 A child of :mod:`benchmarks.latency`: ``python -m benchmarks.probe --url ws://127.0.0.1:P/`` prints
 ``{"ready": true}`` and answers JSON-line commands on stdin:
-``{"cmd": "probe", "rate": R, "duration": S, "delay": D}`` waits D seconds, then probes R times a
-second on average for S seconds and answers with the round trips' percentiles (seconds).
+``{"cmd": "probe", "rate": R, "duration": S, "delay": D, "connections": K}`` waits D seconds, then
+probes R times a second on average for S seconds (on K connections, see above) and answers with the
+round trips' percentiles (seconds); ``{"cmd": "pool", "count": K}`` opens the pool ahead of time.
 """
 
 from __future__ import annotations
@@ -51,33 +59,54 @@ def prebuilt_frames() -> list[bytes]:
 
 class Probe:
     def __init__(self, url: str) -> None:
-        stamp = int(time.time() * 1000) % 100000
-        self.ws = websocket.create_connection(
-            f"{url.rstrip('/')}/PROBE-{stamp}", header=["Sec-WebSocket-Protocol: ocpp1.6"], skip_utf8_validation=True
-        )
-        self.ws.settimeout(None)
-        self.ws.send(orjson.dumps([2, "boot", "BootNotification", BOOT]), websocket.ABNF.OPCODE_TEXT)
-        self.ws.recv()
+        self.url = url.rstrip("/")
+        self.ws = self._connect()
+        self.pool: list[websocket.WebSocket] = []
+        """Further connections, opened on demand (:meth:`probe`'s ``connections``)."""
         self.frames = prebuilt_frames()
-        sock = self.ws.sock
+
+    def _connect(self) -> websocket.WebSocket:
+        """One booted connection whose answers the kernel stamps."""
+        name = f"PROBE-{int(time.time() * 1000) % 100000}-{random.randrange(10**6)}"
+        ws = websocket.create_connection(
+            f"{self.url}/{name}", header=["Sec-WebSocket-Protocol: ocpp1.6"], skip_utf8_validation=True
+        )
+        ws.settimeout(None)
+        ws.send(orjson.dumps([2, "boot", "BootNotification", BOOT]), websocket.ABNF.OPCODE_TEXT)
+        ws.recv()
+        sock = ws.sock
         assert sock is not None
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        return ws
 
-    def probe(self, rate: float, duration: float, delay: float = 0.0) -> dict[str, Any]:
+    def open_pool(self, count: int) -> dict[str, Any]:
+        """Open further connections until the pool holds ``count``."""
+        while len(self.pool) < count:
+            self.pool.append(self._connect())
+        return {"pool": len(self.pool)}
+
+    def probe(self, rate: float, duration: float, delay: float = 0.0, connections: int = 1) -> dict[str, Any]:
+        """Probe ``rate`` times a second on average for ``duration`` seconds. With ``connections``
+        above 1, each probe goes at random either on the one connection (``one_connection``) or on
+        one of the first ``connections`` of the pool (``latency_s``), half and half."""
         if delay > 0:
             time.sleep(delay)
-        sock = self.ws.sock
-        if sock is None:
-            raise ConnectionError("the probe's connection is closed")
-        latencies: list[float] = []
-        user_latencies: list[float] = []
+        if connections > 1:
+            self.open_pool(connections)
+        socks = [ws.sock for ws in (self.ws, *self.pool[: connections if connections > 1 else 0])]
+        live = [sock for sock in socks if sock is not None]
+        if len(live) != len(socks):
+            raise ConnectionError("a probe connection is closed")
+        one, pool = live[0], live[1:]
+        samples: dict[bool, tuple[list[float], list[float]]] = {False: ([], []), True: ([], [])}
         unstamped = 0
         split = 0
         # Poisson arrivals (exponential gaps), not a fixed period: a probe on a fixed period keeps one
         # phase against the harness's sends and the other probe's for the whole step, and samples the
         # CSMS's state at that phase only (two identical probes differed by up to 1.78x that way).
         # Random arrivals see the CSMS's time average.
-        draw = random.Random().expovariate
+        rng = random.Random()
+        draw = rng.expovariate
         due = time.monotonic()
         end = due + duration
         k = 0
@@ -85,6 +114,8 @@ class Probe:
             now = time.monotonic()
             if due > now:
                 time.sleep(due - now)
+            on_one = not pool or rng.random() < 0.5
+            sock = one if on_one else pool[rng.randrange(len(pool))]
             data = self.frames[k % len(self.frames)]
             k += 1
             sent_ns = time.time_ns()
@@ -110,19 +141,28 @@ class Probe:
             if not 0.0 <= kernel <= user:  # no stamp, or the wall clock stepped: the user-space figure
                 unstamped += 1
                 kernel = user
+            latencies, user_latencies = samples[on_one and bool(pool)]
             latencies.append(kernel)
             user_latencies.append(user)
             due += draw(rate)
-        return {
-            "latency_s": percentiles(latencies),
-            "user_latency_s": percentiles(user_latencies),
+        answer_: dict[str, Any] = {
+            "latency_s": percentiles(samples[False][0]),
+            "user_latency_s": percentiles(samples[False][1]),
             "unstamped": unstamped,
             "rate": rate,
+            "connections": max(1, connections),
             "split_answers": split,
         }
+        if pool:
+            answer_["one_connection"] = {
+                "latency_s": percentiles(samples[True][0]),
+                "user_latency_s": percentiles(samples[True][1]),
+            }
+        return answer_
 
     def close(self) -> None:
-        self.ws.close()
+        for ws in (self.ws, *self.pool):
+            ws.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,9 +181,12 @@ def main(argv: list[str] | None = None) -> int:
         if name == "quit":
             break
         try:
-            if name != "probe":
+            if name == "probe":
+                answer = probe.probe(**request)
+            elif name == "pool":
+                answer = probe.open_pool(**request)
+            else:
                 raise ValueError(f"unknown command {name!r}")
-            answer = probe.probe(**request)
         except Exception as exc:  # report, keep serving: the orchestrator decides
             answer = {"error": f"{type(exc).__name__}: {exc}"}
         out.write(orjson.dumps(answer).decode() + "\n")

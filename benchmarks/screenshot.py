@@ -12,7 +12,6 @@ and saves the whole page as PNG. Needs Chromium (``apt-get install chromium``).
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import socket
@@ -24,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from benchmarks.browser import Browser, BrowserError, BrowserUnavailable
+from benchmarks.common import Parser
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAME_DOC = "document.getElementById('vocpp-charge-points').contentDocument"
@@ -48,7 +48,7 @@ def _wait_http(url: str, timeout: float = 30.0) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.screenshot", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m benchmarks.screenshot", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "charge-points.png"), help="PNG file to write")
     parser.add_argument("--users", type=int, default=300, help="charge points (default 300)")
     parser.add_argument("--rate", type=float, default=100.0, help="connected per second (default 100)")

@@ -11,7 +11,6 @@ Prints one JSON object. Loopback only; bounded by ``--run-time`` and ``--stop-ti
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.child import ROOT
+from benchmarks.common import Parser
 from benchmarks.procutil import raise_nofile
 from ocpp_users.embedded import TestbedProcess
 
@@ -81,7 +81,7 @@ def run(users: int, rate: float, run_time: int, stop_timeout: float) -> dict[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.stop_cleanup", description=__doc__)
+    parser = Parser(prog="python -m benchmarks.stop_cleanup", description=__doc__)
     parser.add_argument("--users", type=int, default=4000)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--run-time", type=int, default=60, help="seconds (-t); the ramp must fit in it")

@@ -1,0 +1,136 @@
+"""Does a busy harness read the CSMS's round trips low? A quiet harness beside a busy one.
+
+``python -m benchmarks.busy_loop [--busy-rates 0,2000,4000,6000,8000] [--quiet-rate 250]
+[--seconds 6] [--repeat 2] [--shared-cores]``
+
+Two harness processes (1,000 booted charge points each: engine objects, as in
+:mod:`benchmarks.latency`) and the latency reference (:mod:`benchmarks.probe`), against one
+benchmark CSMS on a core of its own. At each step the *busy* harness offers a rate that loads both
+the CSMS and its own event loop, while the *quiet* one offers ``--quiet-rate`` messages a second
+(a few percent of a core) and the probe its 200. All three are timed the same way (from the write
+to the kernel's receive timestamp of the answer), against the same CSMS at the same time: only the
+client differs, and the two harnesses run the same code. Where the quiet harness agrees with the
+reference and the busy one does not, the busy one's figure moves with its own busy event loop, not
+with the CSMS's load or the engine's timing code.
+
+Why it would: a single event loop cannot interrupt what it is doing. A send that falls due while
+the loop handles answers leaves when that work is done, that is shortly after the CSMS sent those
+answers. Against a CSMS whose answer time depends on how long it has been idle (waking a sleeping
+process, or a sleeping vCPU, takes tens of microseconds), such sends are answered sooner than sends
+at independent times, as a real fleet's are.
+
+Prints one line per step and repeat, and the ratios to the reference (1.0: agrees).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+from benchmarks.child import Child
+from benchmarks.common import Options, Parser, csms_urls, start_csms, start_harness
+from benchmarks.latency import CPS, PROBE_RATE, WARMUP_S, place, probe_connections, start_probe
+
+
+def _ratio(value: float, reference: float) -> float | None:
+    return round(value / reference, 3) if reference > 0 else None
+
+
+def run_step(
+    quiet: Child, busy: Child, probe: Child, quiet_rate: float, busy_rate: float, seconds: float
+) -> dict[str, Any]:
+    """The three clients at the same time; the p50s (ms) and each harness's CPU."""
+    answers: dict[str, dict[str, Any]] = {}
+    errors: list[BaseException] = []
+
+    def run(name: str, child: Child, **command: Any) -> None:
+        try:
+            answers[name] = child.command(**command)
+        except BaseException as exc:  # reported below, in the main thread
+            errors.append(exc)
+
+    jobs = [
+        ("probe", probe, {"cmd": "probe", "rate": PROBE_RATE, "duration": seconds, "delay": WARMUP_S}),
+        ("quiet", quiet, {"cmd": "open_loop", "cps": CPS, "rate": quiet_rate, "duration": seconds}),
+    ]
+    jobs[0][2]["connections"] = probe_connections(quiet_rate)
+    if busy_rate > 0:
+        jobs.append(("busy", busy, {"cmd": "open_loop", "cps": CPS, "rate": busy_rate, "duration": seconds}))
+    threads = [
+        threading.Thread(target=run, args=(name, child), kwargs={**command, "timeout": seconds + 120})
+        for name, child, command in jobs
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    reference = answers["probe"]["latency_s"]["p50"] * 1000.0
+    step: dict[str, Any] = {
+        "busy_rate": busy_rate,
+        "reference_p50_ms": round(reference, 4),
+        "quiet_cpu_percent": round(answers["quiet"]["cpu_percent"], 1),
+        "quiet_p50_ms": round(answers["quiet"]["latency_ms"]["p50"], 4),
+    }
+    step["quiet_ratio"] = _ratio(step["quiet_p50_ms"], reference)
+    if "busy" in answers:
+        step["busy_cpu_percent"] = round(answers["busy"]["cpu_percent"], 1)
+        step["busy_p50_ms"] = round(answers["busy"]["latency_ms"]["p50"], 4)
+        step["busy_ratio"] = _ratio(step["busy_p50_ms"], reference)
+    return step
+
+
+def describe(step: dict[str, Any], quiet_rate: float) -> str:
+    line = f"busy {step['busy_rate']:g}/s"
+    if "busy_p50_ms" in step:
+        line += (
+            f" (CPU {step['busy_cpu_percent']} %): p50 {1000 * step['busy_p50_ms']:.1f} us, {step['busy_ratio']}x"
+            " the reference"
+        )
+    return (
+        f"{line}; quiet {quiet_rate:g}/s (CPU {step['quiet_cpu_percent']} %): p50 {1000 * step['quiet_p50_ms']:.1f} us,"
+        f" {step['quiet_ratio']}x; reference p50 {1000 * step['reference_p50_ms']:.1f} us"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = Parser(prog="python -m benchmarks.busy_loop", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--busy-rates", default="0,2000,4000,6000,8000", help="the busy harness's messages per second, comma-separated"
+    )
+    parser.add_argument("--quiet-rate", type=float, default=250.0, help="the quiet harness's messages per second")
+    parser.add_argument("--seconds", type=float, default=6.0, help="seconds per step")
+    parser.add_argument("--repeat", type=int, default=2, help="times through the rates")
+    parser.add_argument("--shared-cores", action="store_true", help="leave placement to the OS")
+    args = parser.parse_args(argv)
+    try:
+        rates = [float(r) for r in args.busy_rates.split(",") if r.strip()]
+    except ValueError:
+        parser.error(f"--busy-rates {args.busy_rates!r}: comma-separated numbers")
+    if args.quiet_rate <= 0 or args.seconds <= 0 or args.repeat < 1 or any(r < 0 for r in rates):
+        parser.error("rates and --seconds must be positive, --repeat at least 1")
+    csms = start_csms(Options(), heartbeat_interval=86400)
+    children: list[Child] = []
+    try:
+        url = csms_urls(csms)[0]
+        quiet, busy, probe = start_harness(), start_harness(), start_probe(url)
+        children = [quiet, busy, probe]
+        print(f"placement: {place(not args.shared_cores, csms.pid, [c.pid for c in children])}", flush=True)
+        for name, child in (("QUIET", quiet), ("BUSY", busy)):
+            child.command("ramp", urls=[url], count=CPS, prefix=name, concurrency=100, heartbeats=False)
+        probe.command("pool", count=probe_connections(args.quiet_rate), timeout=120)
+        for _ in range(args.repeat):
+            for rate in rates:
+                step = run_step(quiet, busy, probe, args.quiet_rate, rate, args.seconds)
+                print(describe(step, args.quiet_rate), flush=True)
+    finally:
+        for child in children:
+            child.stop()
+        csms.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
