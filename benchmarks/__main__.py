@@ -111,11 +111,21 @@ def _flatten(results: dict[str, Any], options: Options) -> dict[str, Any]:
             flat["latency_p50_ratio_min_up_to_70pct_cpu_csms_5ms"] = slow["p50"].get("p50_ratio_min")
             flat["latency_caller_p50_ratio_max_up_to_70pct_cpu_csms_5ms"] = slow["p50"].get("caller_p50_ratio_max")
             flat["latency_reference_spread_p50_max_csms_5ms"] = slow["p50"].get("reference_spread_p50_max")
+            flat["latency_p50_ratio_max_up_to_70pct_cpu_csms_5ms_one_connection"] = slow["p50"].get(
+                "p50_ratio_one_connection_max"
+            )
+            flat["latency_p50_ratio_min_up_to_70pct_cpu_csms_5ms_one_connection"] = slow["p50"].get(
+                "p50_ratio_one_connection_min"
+            )
         flat["latency_p50_ratio_min_up_to_70pct_cpu"] = lat["p50"].get("p50_ratio_min")
         flat["latency_p50_ratio_max_up_to_70pct_cpu_one_connection"] = lat["p50"].get("p50_ratio_one_connection_max")
         flat["latency_p50_ratio_min_up_to_70pct_cpu_one_connection"] = lat["p50"].get("p50_ratio_one_connection_min")
         flat["latency_reference_spread_p50_max_up_to_70pct_cpu"] = lat["p50"].get("reference_spread_p50_max")
         flat["latency_caller_p50_ratio_max_up_to_70pct_cpu"] = lat["p50"].get("caller_p50_ratio_max")
+        flat["latency_reference_without_harness_p50_ms"] = lat["reference_without_harness_ms"].get("p50")
+        flat["latency_reference_without_harness_one_connection_p50_ms"] = lat[
+            "reference_without_harness_one_connection_ms"
+        ].get("p50")
         flat["latency_low_load"] = lat["low_load"]
         flat["latency_high_load"] = lat["high_load"]
         flat["max_faithful_rate_per_s"] = lat["max_faithful_rate_per_s"]

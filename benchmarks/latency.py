@@ -9,10 +9,10 @@ that rises step by step. At each step:
   it (``caller_*``: encoding, our event loop's queueing and the wake-up included);
 * the reference (:mod:`benchmarks.probe`): the same round trip, taken at the same time against the
   same CSMS process by a client with (almost) nothing in it: a pre-built frame written on a plain
-  blocking socket, the answer read with one ``recvmsg()``, :data:`PROBE_RATE` times a second on
-  connections of its own that each speak as often as one of the harness's charge points
-  (:func:`probe_connections`; ``reference_one_connection_*``: the same probe on a single connection,
-  the reference of earlier versions), timed the same way (write to the kernel's receive
+  blocking socket, the answer read with one ``recvmsg()``, :data:`PROBE_RATE` times a second at
+  random times, :data:`POOL_SHARE` of them on a pool of connections that each speak as often as one
+  of the harness's charge points (:func:`probe_connections`), the rest on one connection
+  (``reference_one_connection_*``: the reference of earlier versions), timed the same way (write to the kernel's receive
   timestamp; with code of its own); and until ``recvmsg()`` returned (``reference_user_*``). The
   CSMS's load at that step, its queueing and answer time and loopback TCP are in both figures,
   once each; the difference is the harness (what it does before the write, and any delay between
@@ -66,10 +66,16 @@ P50_CPU_LIMIT = 70.0
 SLOW_CSMS_MS = 5.0
 """The second series: the CSMS holds every answer this long."""
 CPS = 1000
+RATES = [250, 500, 1000, 2000, 4000, 6000, 8000, 10000, 12000, 13000, 14000, 15000, 16000, 18000, 20000]
+"""The offered rates (messages a second) of the steps against the CSMS answering at once."""
+SLOW_RATES = [500, 2000, 5000, 8000, 11000, 14000]
+"""The steps against the CSMS answering in :data:`SLOW_CSMS_MS`."""
+QUICK_RATES = [500, 2000, 5000, 8000, 11000, 14000, 16000, 18000, 21000]
+QUICK_SLOW_RATES = [500, 5000, 11000]
 PROBE_RATE = 200.0
-POOL_SHARE = 0.5
-"""The share of a probe's round trips on its pool (:func:`probe_connections`); the rest go on its
-one connection, the reference of earlier versions (``reference_one_connection_*``)."""
+POOL_SHARE = 0.75
+"""The share of a probe's round trips on its pool (:func:`probe_connections`): the reference. The
+rest go on its one connection, the reference of earlier versions (``reference_one_connection_*``)."""
 WARMUP_S = 0.4
 """The harness's open loop starts 0.2 s after the command and measures from 0.2 s later."""
 
@@ -80,7 +86,8 @@ def start_probe(url: str) -> Child:
 
 def probe_connections(rate: float) -> int:
     """The probe's pool at a step: as many connections as make each speak as often as one of the
-    harness's charge points does (every ``CPS / rate`` seconds), the pool taking half the probes.
+    harness's charge points does (every ``CPS / rate`` seconds, on average: a probe picks one of
+    them at random), the pool taking :data:`POOL_SHARE` of the probes.
     A connection that spoke a moment ago is cheaper to serve (its state, the CSMS's and the
     kernel's, is still in the caches) than one that has been quiet for seconds: one connection
     probed 200 times a second, against 1000 charge points sending every 4 s, made the harness's
@@ -98,7 +105,13 @@ def _step(
 
     def run_probe(k: int, probe: Child) -> None:
         answers[k] = probe.command(
-            "probe", rate=PROBE_RATE, duration=duration, delay=WARMUP_S, connections=connections, timeout=duration + 60
+            "probe",
+            rate=PROBE_RATE,
+            duration=duration,
+            delay=WARMUP_S,
+            connections=connections,
+            pool_share=POOL_SHARE,
+            timeout=duration + 60,
         )
 
     threads = [threading.Thread(target=run_probe, args=(k, probe)) for k, probe in enumerate(probes)]
@@ -210,7 +223,7 @@ def _item(
         "reference_p50_ms": round(ref_ms.get("p50", 0.0), 3),
         "reference_p99_ms": round(ref_ms.get("p99", 0.0), 3),
         "reference_samples": int(reference["latency_s"].get("n", 0)),
-        "reference_connections": int(reference.get("connections", 1)),
+        "reference_pool_connections": int(reference.get("pool_connections", 0)),
         "reference_unstamped": int(reference.get("unstamped", 0)),
         "caller_p50_ms": round(caller.get("p50", 0.0), 3),
         "caller_p99_ms": round(caller.get("p99", 0.0), 3),
@@ -266,9 +279,17 @@ def _series(options: Options, rates: list[int], duration: float, delay_ms: float
         probes.append(start_probe(url))
         probes.append(start_probe(url))  # the twin, for the references' own spread
         placement = place(options.latency_own_core, csms.pid, [child.pid for child in (harness, *probes)])
-        idle = probes[0].command("probe", rate=PROBE_RATE, duration=2.0 if options.quick else 3.0)
         for probe in probes:  # before the steps: connecting is no part of any
             probe.command("pool", count=max(probe_connections(rate) for rate in rates), timeout=120)
+        # The CSMS with no harness: the pool as at the first step and the one connection beside it,
+        # half and half (how much quiet connections cost, with nothing else running).
+        idle = probes[0].command(
+            "probe",
+            rate=PROBE_RATE,
+            duration=2.0 if options.quick else 4.0,
+            connections=probe_connections(rates[0]),
+            pool_share=0.5,
+        )
         harness.command("ramp", urls=[url], count=CPS, prefix="LAT", concurrency=100, heartbeats=False)
         steps = []
         for rate in rates:
@@ -291,6 +312,9 @@ def _series(options: Options, rates: list[int], duration: float, delay_ms: float
             "csms_delay_ms": delay_ms,
             "placement": placement,
             "reference_without_harness_ms": {k: round(v * 1000.0, 3) for k, v in idle["latency_s"].items() if k != "n"},
+            "reference_without_harness_one_connection_ms": {
+                k: round(v * 1000.0, 3) for k, v in idle["one_connection"]["latency_s"].items() if k != "n"
+            },
             "p50": p50_verdict(steps),
             "steps": steps,
         }
@@ -312,13 +336,7 @@ _SUMMARY_KEYS = (
 
 
 def run_latency(options: Options) -> dict[str, Any]:
-    if options.quick:
-        rates, duration = [500, 2000, 5000, 8000, 11000, 14000, 16000, 18000, 21000], 3.5
-        slow_rates = [500, 5000, 11000]
-    else:
-        rates = [250, 500, 1000, 2000, 4000, 6000, 8000, 10000, 12000, 13000, 14000, 15000, 16000, 18000, 20000]
-        slow_rates = [500, 2000, 5000, 8000, 11000, 14000]
-        duration = 8.0
+    rates, slow_rates, duration = (QUICK_RATES, QUICK_SLOW_RATES, 3.5) if options.quick else (RATES, SLOW_RATES, 8.0)
     if options.host:
         return {"skipped": "needs the benchmark CSMS (the probe and its receive-to-send times); not with --host"}
     main = _series(options, rates, duration, 0.0)
@@ -345,6 +363,7 @@ def run_latency(options: Options) -> dict[str, Any]:
         "reference": f"benchmarks.probe: one blocking connection, {PROBE_RATE:g} frames/s, same CSMS, same time",
         "placement": main["placement"],
         "reference_without_harness_ms": main["reference_without_harness_ms"],
+        "reference_without_harness_one_connection_ms": main["reference_without_harness_one_connection_ms"],
         "inflation_threshold_ms": INFLATION_MS,
         "p50_ratio_max_up_to_70pct_cpu": main["p50"]["p50_ratio_max"],
         "p50": main["p50"],

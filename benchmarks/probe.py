@@ -11,18 +11,19 @@ its step, against the same CSMS process, so the CSMS's load at that step is in b
 and only the client differs. The timestamp is read here with code of its own, not the engine's: a
 bug shared by the reference and the harness would hide itself.
 
-Which connection: with ``connections`` above 1, each probe goes, at random, either on a pool of that
-many connections (``latency_s``: the reference) or on the probe's one connection
-(``one_connection``), half and half. :func:`benchmarks.latency.probe_connections` sizes the pool so
+Which connection: given a pool (``connections``), each probe goes, at random, either on one of the
+pool's connections (``pool_share`` of the probes, ``latency_s``: the reference) or on the probe's one
+connection (the rest, ``one_connection``). :func:`benchmarks.latency.probe_connections` sizes the pool so
 that each of its connections speaks as often as one of the harness's charge points: a connection
 that has been quiet for seconds costs the CSMS (and the kernel) more to serve than one that spoke
 5 ms ago, and the harness's charge points are the quiet kind.
 
 A child of :mod:`benchmarks.latency`: ``python -m benchmarks.probe --url ws://127.0.0.1:P/`` prints
 ``{"ready": true}`` and answers JSON-line commands on stdin:
-``{"cmd": "probe", "rate": R, "duration": S, "delay": D, "connections": K}`` waits D seconds, then
-probes R times a second on average for S seconds (on K connections, see above) and answers with the
-round trips' percentiles (seconds); ``{"cmd": "pool", "count": K}`` opens the pool ahead of time.
+``{"cmd": "pool", "count": K}`` opens a pool of K more connections;
+``{"cmd": "probe", "rate": R, "duration": S, "delay": D, "connections": K, "pool_share": F}`` waits D
+seconds, then probes R times a second on average for S seconds (on the first K of the pool, see
+above) and answers with the round trips' percentiles (seconds).
 """
 
 from __future__ import annotations
@@ -57,12 +58,23 @@ def prebuilt_frames() -> list[bytes]:
     return frames
 
 
+def _is_answer(data: bytes) -> bool:
+    """Whether ``data`` starts a final text frame holding a CALLRESULT or CALLERROR (``[3,``/``[4,``):
+    a close frame, a ping or a CSMS's own CALL is no answer to time."""
+    if len(data) < 2 or data[0] != 0x81 or data[1] & 0x80:  # FIN + text, unmasked (RFC 6455 §5.1)
+        return False
+    start = 4 if data[1] & 0x7F == 126 else 10 if data[1] & 0x7F == 127 else 2
+    return data[start : start + 2] in (b"[3", b"[4")
+
+
 class Probe:
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
+        self.names: list[str] = []
+        """Each connection's charge point id: the one connection's first, then the pool's in order."""
         self.ws = self._connect()
         self.pool: list[websocket.WebSocket] = []
-        """Further connections, opened on demand (:meth:`probe`'s ``connections``)."""
+        """Further connections, opened ahead of the steps (:meth:`open_pool`)."""
         self.frames = prebuilt_frames()
 
     def _connect(self) -> websocket.WebSocket:
@@ -77,28 +89,37 @@ class Probe:
         sock = ws.sock
         assert sock is not None
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.names.append(name)
         return ws
 
     def open_pool(self, count: int) -> dict[str, Any]:
-        """Open further connections until the pool holds ``count``."""
+        """Open further connections until the pool holds ``count`` (before the timed steps:
+        connecting is no part of any)."""
         while len(self.pool) < count:
             self.pool.append(self._connect())
         return {"pool": len(self.pool)}
 
-    def probe(self, rate: float, duration: float, delay: float = 0.0, connections: int = 1) -> dict[str, Any]:
+    def probe(
+        self, rate: float, duration: float, delay: float = 0.0, connections: int = 0, pool_share: float = 0.75
+    ) -> dict[str, Any]:
         """Probe ``rate`` times a second on average for ``duration`` seconds. With ``connections``
-        above 1, each probe goes at random either on the one connection (``one_connection``) or on
-        one of the first ``connections`` of the pool (``latency_s``), half and half."""
-        if delay > 0:
-            time.sleep(delay)
-        if connections > 1:
-            self.open_pool(connections)
-        socks = [ws.sock for ws in (self.ws, *self.pool[: connections if connections > 1 else 0])]
+        (the first that many of the pool, opened by :meth:`open_pool`), each probe goes at random
+        on one of them (``pool_share`` of the probes: ``latency_s``) or on the one connection (the
+        rest: ``one_connection``); without, every probe goes on the one connection (``latency_s``)."""
+        if connections > len(self.pool):
+            raise ValueError(f"{connections} pool connections asked, {len(self.pool)} open: open_pool first")
+        if not 0.0 < pool_share <= 1.0:
+            raise ValueError(f"pool_share {pool_share!r}: above 0, at most 1")
+        socks = [ws.sock for ws in (self.ws, *self.pool[:connections])]
         live = [sock for sock in socks if sock is not None]
         if len(live) != len(socks):
             raise ConnectionError("a probe connection is closed")
         one, pool = live[0], live[1:]
+        if delay > 0:
+            time.sleep(delay)
         samples: dict[bool, tuple[list[float], list[float]]] = {False: ([], []), True: ([], [])}
+        """Round trips (kernel, user) by whether they went on the one connection while there is a
+        pool (True) or not (False: the pool's, or the one connection's when there is no pool)."""
         unstamped = 0
         split = 0
         # Poisson arrivals (exponential gaps), not a fixed period: a probe on a fixed period keeps one
@@ -114,7 +135,7 @@ class Probe:
             now = time.monotonic()
             if due > now:
                 time.sleep(due - now)
-            on_one = not pool or rng.random() < 0.5
+            on_one = not pool or rng.random() >= pool_share
             sock = one if on_one else pool[rng.randrange(len(pool))]
             data = self.frames[k % len(self.frames)]
             k += 1
@@ -136,6 +157,8 @@ class Probe:
                 if not more:
                     raise ConnectionError("the CSMS closed the probe's connection")
                 answer += more
+            if not _is_answer(answer):
+                raise ConnectionError(f"the CSMS sent something other than an answer: {answer[:16]!r}")
             user = t1 - t0
             kernel = (arrived_ns - sent_ns) / 1e9
             if not 0.0 <= kernel <= user:  # no stamp, or the wall clock stepped: the user-space figure
@@ -145,20 +168,20 @@ class Probe:
             latencies.append(kernel)
             user_latencies.append(user)
             due += draw(rate)
-        answer_: dict[str, Any] = {
+        result: dict[str, Any] = {
             "latency_s": percentiles(samples[False][0]),
             "user_latency_s": percentiles(samples[False][1]),
             "unstamped": unstamped,
             "rate": rate,
-            "connections": max(1, connections),
+            "pool_connections": len(pool),
             "split_answers": split,
         }
         if pool:
-            answer_["one_connection"] = {
+            result["one_connection"] = {
                 "latency_s": percentiles(samples[True][0]),
                 "user_latency_s": percentiles(samples[True][1]),
             }
-        return answer_
+        return result
 
     def close(self) -> None:
         for ws in (self.ws, *self.pool):
