@@ -13,10 +13,10 @@ bug shared by the reference and the harness would hide itself.
 
 Which connection: given a pool (``connections``), each probe goes, at random, either on one of the
 pool's connections (``pool_share`` of the probes, ``latency_s``: the reference) or on the probe's one
-connection (the rest, ``one_connection``). :func:`benchmarks.latency.probe_connections` sizes the pool so
-that each of its connections speaks as often as one of the harness's charge points: a connection
-that has been quiet for seconds costs the CSMS (and the kernel) more to serve than one that spoke
-5 ms ago, and the harness's charge points are the quiet kind.
+connection (the rest, ``one_connection``). :func:`benchmarks.latency.probe_connections` sizes the
+pool so that each of its connections speaks as often as one of the harness's charge points, as a
+CSMS serving a fleet sees them (a connection quiet for seconds may cost more to serve than one that
+spoke 5 ms ago: the caches).
 
 A child of :mod:`benchmarks.latency`: ``python -m benchmarks.probe --url ws://127.0.0.1:P/`` prints
 ``{"ready": true}`` and answers JSON-line commands on stdin:
