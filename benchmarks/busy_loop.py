@@ -32,10 +32,9 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import threading
 from typing import Any
 
-from benchmarks.child import Child, ChildError
+from benchmarks.child import Child, ChildError, at_once
 from benchmarks.common import Options, Parser, csms_urls, start_csms, start_harness
 from benchmarks.latency import CPS, POOL_SHARE, PROBE_RATE, WARMUP_S, place, probe_connections, start_probe
 
@@ -57,32 +56,15 @@ def run_step(
 ) -> dict[str, Any]:
     """The three clients at the same time; the p50s (ms) and each harness's CPU."""
     quiet_cps, pool = spacing(quiet_rate, busy_rate)
-    answers: dict[str, dict[str, Any]] = {}
-    errors: list[BaseException] = []
-
-    def run(name: str, child: Child, **command: Any) -> None:
-        try:
-            answers[name] = child.command(**command)
-        except BaseException as exc:  # reported below, in the main thread
-            errors.append(exc)
-
-    reference = {"rate": PROBE_RATE, "duration": seconds, "delay": WARMUP_S, "connections": pool}
-    jobs = [
-        ("probe", probe, {"cmd": "probe", **reference, "pool_share": POOL_SHARE}),
-        ("quiet", quiet, {"cmd": "open_loop", "cps": quiet_cps, "rate": quiet_rate, "duration": seconds}),
-    ]
+    timeout = seconds + 120
+    probing = {"rate": PROBE_RATE, "duration": seconds, "delay": WARMUP_S, "connections": pool}
+    jobs = {
+        "probe": (probe, "probe", {**probing, "pool_share": POOL_SHARE, "timeout": timeout}),
+        "quiet": (quiet, "open_loop", {"cps": quiet_cps, "rate": quiet_rate, "duration": seconds, "timeout": timeout}),
+    }
     if busy_rate > 0:
-        jobs.append(("busy", busy, {"cmd": "open_loop", "cps": CPS, "rate": busy_rate, "duration": seconds}))
-    threads = [
-        threading.Thread(target=run, args=(name, child), kwargs={**command, "timeout": seconds + 120})
-        for name, child, command in jobs
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
+        jobs["busy"] = (busy, "open_loop", {"cps": CPS, "rate": busy_rate, "duration": seconds, "timeout": timeout})
+    answers = dict(zip(jobs, at_once(list(jobs.values())), strict=True))
     reference = answers["probe"]["latency_s"]["p50"] * 1000.0
     step: dict[str, Any] = {
         "busy_rate": busy_rate,

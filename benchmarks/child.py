@@ -99,3 +99,26 @@ class Child:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def at_once(calls: list[tuple[Child, str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Each ``(child, command, arguments)`` at the same time, a thread each; their answers in the
+    order given. Once all have ended (each command is bounded by its ``timeout``), the first
+    failure is raised here, in the caller's thread, with the child's own words."""
+    answers: list[dict[str, Any]] = [{} for _ in calls]
+    errors: list[Exception] = []
+
+    def run(index: int, child: Child, cmd: str, arguments: dict[str, Any]) -> None:
+        try:
+            answers[index] = child.command(cmd, **arguments)
+        except Exception as exc:  # raised below, in the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(k, *call)) for k, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return answers

@@ -12,11 +12,11 @@ that rises step by step. At each step:
   blocking socket, the answer read with one ``recvmsg()``, :data:`PROBE_RATE` times a second at
   random times, :data:`POOL_SHARE` of them on a pool of connections that each speak as often as one
   of the harness's charge points (:func:`probe_connections`), the rest on one connection
-  (``reference_one_connection_*``: the reference of earlier versions), timed the same way (write to the kernel's receive
-  timestamp; with code of its own); and until ``recvmsg()`` returned (``reference_user_*``). The
-  CSMS's load at that step, its queueing and answer time and loopback TCP are in both figures,
-  once each; the difference is the harness (what it does before the write, and any delay between
-  the time it takes and the write, or in when its writes leave).
+  (``reference_one_connection_*``: the reference of earlier versions), timed the same way (write
+  to the kernel's receive timestamp; with code of its own); and until ``recvmsg()`` returned
+  (``reference_user_*``). The CSMS's load at that step, its queueing and answer time and loopback
+  TCP are in both figures, once each; the difference is the harness (what it does before the
+  write, and any delay between the time it takes and the write, or in when its writes leave).
   ``caller_p50_ratio`` compares the two user-space figures.
 * offered versus achieved messages per second, the harness's CPU, and the fidelity tracker's
   verdict (``ocpp_users.fleet.fidelity``: due vs sent-on-time, loop lag, its warning).
@@ -52,10 +52,9 @@ unfaithful; unfaithful steps below it are reported apart with how often the proc
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any
 
-from benchmarks.child import Child
+from benchmarks.child import Child, at_once
 from benchmarks.common import Options, csms_urls, log, start_csms, start_harness
 
 INFLATION_MS = 2.0
@@ -99,37 +98,17 @@ def _step(
     harness: Child, probes: list[Child], rate: float, duration: float
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The harness's open loop and the probes, at the same time."""
-    answers: dict[int, dict[str, Any]] = {}
-    errors: list[Exception] = []
-    connections = probe_connections(rate)
-
-    def run_probe(k: int, probe: Child) -> None:
-        try:
-            answers[k] = probe.command(
-                "probe",
-                rate=PROBE_RATE,
-                duration=duration,
-                delay=WARMUP_S,
-                connections=connections,
-                pool_share=POOL_SHARE,
-                timeout=duration + 60,
-            )
-        except Exception as exc:  # raised below, in the caller's thread, with the probe's own words
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run_probe, args=(k, probe)) for k, probe in enumerate(probes)]
-    for thread in threads:
-        thread.start()
-    try:
-        step = harness.command("open_loop", cps=CPS, rate=rate, duration=duration, timeout=duration + 120)
-    finally:
-        for thread in threads:
-            thread.join(duration + 90)
-    if errors:
-        raise errors[0]
-    if len(answers) != len(probes):
-        raise RuntimeError("a latency probe did not answer")
-    return step, [answers[k] for k in range(len(probes))]
+    reference = {
+        "rate": PROBE_RATE,
+        "duration": duration,
+        "delay": WARMUP_S,
+        "connections": probe_connections(rate),
+        "pool_share": POOL_SHARE,
+        "timeout": duration + 60,
+    }
+    open_loop = {"cps": CPS, "rate": rate, "duration": duration, "timeout": duration + 120}
+    *references, step = at_once([*((probe, "probe", reference) for probe in probes), (harness, "open_loop", open_loop)])
+    return step, references
 
 
 def place(own_core: bool, csms_pid: int, client_pids: list[int]) -> str:
@@ -173,6 +152,7 @@ def p50_verdict(steps: list[dict[str, Any]]) -> dict[str, Any]:
         return {"p50_ratio_max": None, "p50_within_10pct": None, "steps_considered": 0}
     worst = max(eligible, key=lambda s: s["p50_ratio"])
     lowest = min(s["p50_ratio"] for s in eligible)
+    one_connection = [s["p50_ratio_one_connection"] for s in eligible if s.get("p50_ratio_one_connection") is not None]
     return {
         "p50_ratio_max": worst["p50_ratio"],
         # Within 10 % both ways: the harness neither adds to the reference nor comes out below it.
@@ -189,14 +169,8 @@ def p50_verdict(steps: list[dict[str, Any]]) -> dict[str, Any]:
         ),
         "p50_ratio_min": lowest,
         # Against the reference of earlier versions (one connection probed 200 times a second).
-        "p50_ratio_one_connection_max": max(
-            (s["p50_ratio_one_connection"] for s in eligible if s.get("p50_ratio_one_connection") is not None),
-            default=None,
-        ),
-        "p50_ratio_one_connection_min": min(
-            (s["p50_ratio_one_connection"] for s in eligible if s.get("p50_ratio_one_connection") is not None),
-            default=None,
-        ),
+        "p50_ratio_one_connection_max": max(one_connection, default=None),
+        "p50_ratio_one_connection_min": min(one_connection, default=None),
         "caller_p50_ratio_max": max(
             (s["caller_p50_ratio"] for s in eligible if s.get("caller_p50_ratio") is not None), default=None
         ),
