@@ -361,3 +361,34 @@ def test_waits_ended_behind_a_live_one_neither_linger_nor_hold_the_loop() -> Non
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["heap", "0", "LoopExit"], result.stdout + result.stderr
+
+
+def _due_together(count: int) -> list[str]:
+    """``count`` waiters due at the same moment; each, on waking, starts a greenlet that notes
+    itself. The order of the notes shows whether the loop turned between two waiters (a greenlet
+    started by one runs before the next resumes) or not."""
+    due = time.monotonic() + 0.02
+    notes: list[str] = []
+
+    def sleeper(name: str) -> None:
+        pacing.sleep_until(due)
+        notes.append(name)
+        gevent.spawn(notes.append, f"after {name}")
+
+    gevent.joinall([gevent.spawn(sleeper, name) for name in "abc"[:count]], timeout=5)
+    gevent.sleep(0.01)
+    return notes
+
+
+def test_waiters_due_together_resume_one_loop_turn_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Back to back, a busy loop's waiters would send as one burst, the CSMS would be awake for all
+    but the first, and the harness would report round trips shorter than a real fleet's."""
+    monkeypatch.setattr(pacing, "CATCH_UP_S", 60.0)  # however slow this machine, none is "far behind"
+    assert _due_together(3) == ["a", "after a", "b", "after b", "c", "after c"]
+
+
+def test_waiters_far_behind_their_schedule_catch_up_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loop behind its schedule by more than CATCH_UP_S sends what is late without waiting for
+    further turns: near saturation, one message per turn would fall further behind."""
+    monkeypatch.setattr(pacing, "CATCH_UP_S", 0.0)  # everything due is behind
+    assert _due_together(3) == ["a", "b", "c", "after a", "after b", "after c"]
