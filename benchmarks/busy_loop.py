@@ -18,11 +18,11 @@ with the CSMS's load, its connections' spacing or the engine's timing code. (On 
 quiet harness and the probe share their core with the busy harness: quiet in what they do, not in
 what the scheduler gives them.)
 
-Why it would: a single event loop cannot interrupt what it is doing. A send that falls due while
-the loop handles answers leaves when that work is done, that is shortly after the CSMS sent those
-answers. Against a CSMS whose answer time depends on how long it has been idle (waking a sleeping
-process, or a sleeping vCPU, takes tens of microseconds), such sends are answered sooner than sends
-at independent times, as a real fleet's are.
+Why it would: a single event loop cannot interrupt what it is doing, so the sends that fall due
+while it handles answers are all due when it is done. Sent back to back, they reach the CSMS as a
+burst, and a CSMS awake after the first of them answers the rest sooner than it answers sends at
+independent times, as a real fleet's are. The pacer therefore resumes them one loop turn apart
+(``ocpp_users/ocppj/pacing.py``: ``Pacer._fire``); this benchmark shows whether that is enough.
 
 Prints one line per step and repeat, and the ratios to the reference (1.0: agrees).
 """
