@@ -1,6 +1,6 @@
 """Do the harness's sends leave evenly spaced, and what does it do to the round trips it reports?
 
-``python -m benchmarks.bunching [--rates 2000,4000,8000] [--seconds 4] [--shared-cores] [--pacing tick]``
+``python -m benchmarks.bunching [--rates 2000,4000,8000] [--seconds 4] [--shared-cores] [--pacing exact|batch|tick]``
 
 1,000 booted charge points (engine objects, as in :mod:`benchmarks.latency`) send on a fixed
 schedule at each offered rate, against the benchmark CSMS on a core of its own. Their phases are
@@ -27,7 +27,7 @@ import sys  # noqa: E402
 from typing import Any  # noqa: E402
 
 from benchmarks.common import Options, Parser, csms_urls, start_csms  # noqa: E402
-from benchmarks.engine import set_precise  # noqa: E402
+from benchmarks.engine import set_batched, set_precise  # noqa: E402
 from benchmarks.harness import Harness  # noqa: E402
 from benchmarks.latency import CPS, place  # noqa: E402
 
@@ -67,16 +67,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared-cores", action="store_true", help="leave placement to the OS")
     parser.add_argument(
         "--pacing",
-        choices=("exact", "tick"),
+        choices=("exact", "batch", "tick"),
         default="exact",
-        help="exact: sends at their due time (the default, as the fleet's --pacing); tick: on the loop's ms tick",
+        help="exact: sends at their due time, one loop turn apart (the default, as the fleet's --pacing); "
+        "batch: at their due time, back to back; tick: on the loop's ms tick",
     )
     args = parser.parse_args(argv)
     try:
         rates = [float(r) for r in args.rates.split(",") if r.strip()]
     except ValueError:
         parser.error(f"--rates {args.rates!r}: comma-separated numbers")
-    set_precise(args.pacing == "exact")
+    set_precise(args.pacing != "tick")
+    set_batched(args.pacing == "batch")
     csms = start_csms(Options(), heartbeat_interval=86400)
     try:
         print(f"placement: {place(not args.shared_cores, csms.pid, [os.getpid()])}", flush=True)

@@ -238,8 +238,9 @@ def test_a_worker_without_host_says_so() -> None:
 
 
 def test_the_pacing_option_reaches_the_pacer() -> None:
-    """``--pacing tick`` puts the process's timed waits back on the loop's tick; ``exact`` (the
-    default) paces them again."""
+    """``--pacing tick`` puts the process's timed waits back on the loop's tick; ``batch`` paces
+    them but resumes those due together back to back; ``exact`` (the default) paces them one loop
+    turn apart again."""
     from ocpp_users.ocppj import pacing
 
     class FakeEnvironment:
@@ -250,11 +251,15 @@ def test_the_pacing_option_reaches_the_pacer() -> None:
     try:
         assert Fleet.of(FakeEnvironment()).configure().pacing == "tick"
         assert pacing._precise is False
+        FakeEnvironment.parsed_options = parse_args(["--pacing", "batch"])
+        assert Fleet.of(FakeEnvironment()).configure().pacing == "batch"
+        assert pacing._precise is True and pacing._catch_up_s == 0.0
         FakeEnvironment.parsed_options = parse_args([])
         assert Fleet.of(FakeEnvironment()).configure().pacing == "exact"
-        assert pacing._precise is True
+        assert pacing._precise is True and pacing._catch_up_s == pacing.CATCH_UP_S > 0
     finally:
         pacing.set_precise(True)
+        pacing.set_batched(False)
 
 
 # ---------------------------------------------------------------- ids

@@ -363,19 +363,29 @@ def test_waits_ended_behind_a_live_one_neither_linger_nor_hold_the_loop() -> Non
     assert result.stdout.split() == ["heap", "0", "LoopExit"], result.stdout + result.stderr
 
 
-def _due_together(count: int) -> list[str]:
-    """``count`` waiters due at the same moment; each, on waking, starts a greenlet that notes
-    itself. The order of the notes shows whether the loop turned between two waiters (a greenlet
-    started by one runs before the next resumes) or not."""
-    due = time.monotonic() + 0.02
+def _resume_order(dues: dict[str, float], busy_s: dict[str, float] | None = None, hold_until: float = 0.0) -> list[str]:
+    """Waiters named by ``dues`` (name: due time); each, on waking, keeps the loop ``busy_s[name]``
+    seconds (a CPU-bound stretch, no yield), then starts a greenlet that notes it. The order of the
+    notes shows whether the loop turned between two waiters (a greenlet started by one runs before
+    the next resumes) or not. With ``hold_until``, this greenlet keeps the loop busy until then
+    once they all wait, so that they are all late when the timer's wake-up comes."""
+    busy_s = busy_s or {}
     notes: list[str] = []
 
     def sleeper(name: str) -> None:
-        pacing.sleep_until(due)
+        pacing.sleep_until(dues[name])
         notes.append(name)
+        end = time.monotonic() + busy_s.get(name, 0.0)
+        while time.monotonic() < end:
+            pass
         gevent.spawn(notes.append, f"after {name}")
 
-    gevent.joinall([gevent.spawn(sleeper, name) for name in "abc"[:count]], timeout=5)
+    greenlets = [gevent.spawn(sleeper, name) for name in dues]
+    gevent.sleep(0)  # each is waiting on the pacer now (or, on a very slow machine, already past: see below)
+    assert time.monotonic() < min(dues.values()), "the machine stalled past the due times: no test"
+    while time.monotonic() < hold_until:
+        pass
+    gevent.joinall(greenlets, timeout=10)
     gevent.sleep(0.01)
     return notes
 
@@ -383,12 +393,40 @@ def _due_together(count: int) -> list[str]:
 def test_waiters_due_together_resume_one_loop_turn_apart(monkeypatch: pytest.MonkeyPatch) -> None:
     """Back to back, a busy loop's waiters would send as one burst, the CSMS would be awake for all
     but the first, and the harness would report round trips shorter than a real fleet's."""
-    monkeypatch.setattr(pacing, "CATCH_UP_S", 60.0)  # however slow this machine, none is "far behind"
-    assert _due_together(3) == ["a", "after a", "b", "after b", "c", "after c"]
+    monkeypatch.setattr(pacing, "_catch_up_s", 60.0)  # however slow this machine, none is "far behind"
+    due = time.monotonic() + 0.3
+    order = _resume_order({"a": due, "b": due, "c": due})
+    assert order == ["a", "after a", "b", "after b", "c", "after c"]
 
 
 def test_waiters_far_behind_their_schedule_catch_up_together(monkeypatch: pytest.MonkeyPatch) -> None:
     """A loop behind its schedule by more than CATCH_UP_S sends what is late without waiting for
-    further turns: near saturation, one message per turn would fall further behind."""
-    monkeypatch.setattr(pacing, "CATCH_UP_S", 0.0)  # everything due is behind
-    assert _due_together(3) == ["a", "b", "c", "after a", "after b", "after c"]
+    further turns: near saturation, one message per turn would fall further behind. One less late
+    than that still waits for its turn."""
+    monkeypatch.setattr(pacing, "_catch_up_s", 0.45)
+    due = time.monotonic() + 0.3
+    # The loop is held until due + 0.6: a and b are then 0.6 s late, c 0.3 s (less than CATCH_UP_S).
+    order = _resume_order({"a": due, "b": due, "c": due + 0.3}, hold_until=due + 0.6)
+    assert order == ["a", "b", "after a", "after b", "c", "after c"]
+
+
+def test_catching_up_never_chains_into_waiters_due_after_the_wake_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """However far behind the loop is, one wake-up resumes only waiters already due when it came:
+    one that fell due while the first ran (b, due 100 ms later; a runs for 200 ms) waits for the next
+    turn. Otherwise a loop that stays behind would resume waiter after waiter and read no socket."""
+    monkeypatch.setattr(pacing, "_catch_up_s", 0.0)  # everything due is "far behind"
+    due = time.monotonic() + 0.3
+    order = _resume_order({"a": due, "b": due + 0.1}, busy_s={"a": 0.2})
+    assert order == ["a", "after a", "b", "after b"]
+
+
+def test_batched_pacing_resumes_waiters_due_together_back_to_back() -> None:
+    """``--pacing batch``: what fell due by a wake-up resumes on it, as before the turn-apart pacing
+    (less CPU per message at thousands a second, a burstier load)."""
+    pacing.set_batched(True)
+    try:
+        due = time.monotonic() + 0.3
+        order = _resume_order({"a": due, "b": due, "c": due})
+    finally:
+        pacing.set_batched(False)
+    assert order == ["a", "b", "c", "after a", "after b", "after c"]

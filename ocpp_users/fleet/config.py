@@ -24,7 +24,7 @@ from ocpp_users.v16.settings import DEFAULT_HABITS, Behaviour, ChargePointSettin
 from ocpp_users.v16.state.config import check_value
 
 STOP_REASONS = ("Local", "EVDisconnected", "mixed")
-PACING_MODES = ("exact", "tick")
+PACING_MODES = ("exact", "batch", "tick")
 """``--pacing``: timed messages leave at their due time, or on the event loop's millisecond tick."""
 DEFAULT_ID_TAG = "VOCPP-VALID"
 """Accepted by the embedded testbed; a foreign CSMS must know it (or pass --id-tag)."""
@@ -256,8 +256,9 @@ class FleetConfig:
     """The largest inbound WebSocket message a charge point accepts (bytes)."""
     stop_reason: str = "Local"
     pacing: str = "exact"
-    """``exact``: timed messages leave at their due time (``ocpp_users.ocppj.pacing``); ``tick``: on
-    the event loop's millisecond tick."""
+    """``exact``: timed messages leave at their due time (``ocpp_users.ocppj.pacing``), those due
+    together one event-loop turn apart; ``batch``: at their due time, those due together back to back;
+    ``tick``: on the event loop's millisecond tick."""
     vendor: str = "VolatileOCPP"
     model: str = "VirtualCP"
     firmware_version: str | None = None

@@ -112,7 +112,8 @@ class Fleet:
         runner = self.environment.runner
         worker = is_worker(runner)
         config = fleet_config(options, host, embedded=embedded, read_ids=not worker)
-        pacing.set_precise(config.pacing == "exact")
+        pacing.set_precise(config.pacing != "tick")
+        pacing.set_batched(config.pacing == "batch")
         ids_file = str(getattr(options, "cp_ids_file", "") or "")
         if worker and ids_file:
             # the master lends the file's ids out, each to one worker, whatever the number of workers

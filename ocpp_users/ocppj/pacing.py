@@ -47,8 +47,8 @@ CATCH_UP_S = 0.003
 """How late a waiter may be and still wait for its own turn of the loop. Waiters due together
 resume one turn apart (see :meth:`Pacer._fire`); one later than this resumes right after the one
 before it: the loop is behind its schedule, and catching up comes first. Without this, a loop near
-saturation would send one message per turn and fall behind (at about 11,000 messages a second
-against 14,000-21,000, ``python -m benchmarks --quick --only latency``)."""
+saturation would send one message per turn and fall behind (from 11,000-12,000 messages a second
+against 14,000-21,000 back to back, ``python -m benchmarks --only latency``)."""
 
 _TFD_TIMER_ABSTIME = 1
 """``timerfd_settime``: the time given is absolute (on the timer's clock)."""
@@ -218,18 +218,20 @@ class Pacer:
 
     def _fire(self) -> None:
         """The timer expired (in the hub): resume the first waiter due by now, and with it only
-        those later than :data:`CATCH_UP_S`; re-arm for the next.
+        those due by now that are later than :data:`CATCH_UP_S` (every one due by now with
+        ``--pacing batch``: :func:`set_batched`); re-arm for the next.
 
         Waiters that fell due together, or while the loop was busy, resume one loop turn apart,
         with whatever became ready meanwhile (answers, woken greenlets) handled between them.
         Resumed back to back, each would send right after the other, and the CSMS would receive
         a burst in which only the first message pays for waking it: a busy harness then reports
         round trips shorter than independent chargers get (``python -m benchmarks --only latency``:
-        0.79-0.87 of the reference at 4,000-8,000 messages a second, 41-70 % of a core, resumed
-        back to back; 0.93-0.98 one per turn; docs/performance.md, section 4)."""
+        0.79-0.91 of the reference at 4,000-8,000 messages a second, resumed back to back;
+        0.95-1.02 one per turn; docs/performance.md, Summary)."""
         heap = self._heap
         try:
-            horizon = time.monotonic() + SLACK_S
+            woke = time.monotonic() + SLACK_S
+            horizon = woke
             while heap and heap[0][0] <= horizon:
                 entry = heapq.heappop(heap)
                 waiter, entry[2] = entry[2], None
@@ -238,7 +240,10 @@ class Pacer:
                 else:
                     self._live -= 1
                     waiter.switch(None)
-                    horizon = time.monotonic() - CATCH_UP_S  # the rest wait their turn unless far behind
+                    # The rest wait for their turn, unless far behind; never one that fell due
+                    # after this wake-up (a chain of them would hold the loop for as long as it
+                    # stays behind).
+                    horizon = min(woke, time.monotonic() - _catch_up_s)
         finally:
             # The next one (or nothing), even after an error. Arming also clears the expiry that
             # made the file readable; a timer armed for a due time already past fires at once,
@@ -269,11 +274,23 @@ def _close_timer(watcher: Any, fd: int) -> None:
 _precise = True
 """False (``--pacing tick``): :func:`sleep_until` and :func:`wait` are the loop's own timers."""
 
+_catch_up_s = CATCH_UP_S
+"""How late a waiter may be and still wait for its own turn, in this process: :data:`CATCH_UP_S`,
+or 0 (every waiter due at a wake-up resumes on it, back to back: ``--pacing batch``)."""
+
 
 def set_precise(enabled: bool) -> None:
     """Pace this process's timed waits at their due time (the default) or on the loop's tick."""
     global _precise
     _precise = enabled
+
+
+def set_batched(enabled: bool) -> None:
+    """Resume the waiters due at a wake-up back to back (``--pacing batch``: less CPU per message
+    at thousands a second, a burstier load) or one loop turn apart, catching up beyond
+    :data:`CATCH_UP_S` (the default)."""
+    global _catch_up_s
+    _catch_up_s = 0.0 if enabled else CATCH_UP_S
 
 
 _pacers: weakref.WeakKeyDictionary[Any, Pacer] = weakref.WeakKeyDictionary()
