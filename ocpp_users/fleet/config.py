@@ -25,7 +25,8 @@ from ocpp_users.v16.state.config import check_value
 
 STOP_REASONS = ("Local", "EVDisconnected", "mixed")
 PACING_MODES = ("exact", "batch", "tick")
-"""``--pacing``: timed messages leave at their due time, or on the event loop's millisecond tick."""
+"""``--pacing``: timed messages leave at their due time, those due together one event-loop turn apart
+(``exact``) or back to back (``batch``), or on the event loop's millisecond tick (``tick``)."""
 DEFAULT_ID_TAG = "VOCPP-VALID"
 """Accepted by the embedded testbed; a foreign CSMS must know it (or pass --id-tag)."""
 DEFAULT_SESSION = "10-20"

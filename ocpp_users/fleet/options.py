@@ -274,8 +274,9 @@ SESSIONS = OptionGroup(
             "--pacing",
             "when a charge point's timed messages leave (heartbeats, meter values, a session's steps, offline "
             "replay, reconnects): exact = at their due time, on a kernel timer (one wake-up per message), "
-            "those due together one event-loop turn apart so that a busy worker sends no bursts (up to 3 ms "
-            "late; default); batch = at their due time, those due together back to back (less CPU at "
+            "those due together one event-loop turn apart so that a busy worker sends no bursts (a message "
+            "waits for its turn only until it is 3 ms late; default); batch = at their due time, those due "
+            "together back to back (less CPU at "
             "thousands a second; a busy worker's bursts make a fast CSMS look faster); tick = on the event "
             "loop's millisecond tick, messages due within the same millisecond together (least CPU, the "
             "burstiest load)",

@@ -15,8 +15,9 @@ Waiters due together resume in due order, one per turn of the loop, so that a bu
 send what fell due meanwhile as one burst (see :meth:`Pacer._fire`). The cost is per wake-up: a
 heap push and pop and one ``timerfd_settime``; nothing walks the waiters on a timer. Waking once
 per message costs more CPU than waking once per millisecond (the process sleeps and wakes more
-often): ``--pacing tick`` (:func:`set_precise`) goes back to the loop's own timers. Without
-``timerfd`` (not Linux) these are ``gevent.sleep`` and ``Event.wait``.
+often): ``--pacing tick`` (:func:`set_precise`) goes back to the loop's own timers, and ``--pacing
+batch`` (:func:`set_batched`) keeps the due times but resumes waiters due together back to back.
+Without ``timerfd`` (not Linux) these are ``gevent.sleep`` and ``Event.wait``.
 """
 
 from __future__ import annotations
@@ -227,7 +228,7 @@ class Pacer:
         a burst in which only the first message pays for waking it: a busy harness then reports
         round trips shorter than independent chargers get (``python -m benchmarks --only latency``:
         0.79-0.91 of the reference at 4,000-8,000 messages a second, resumed back to back;
-        0.95-1.02 one per turn; docs/performance.md, Summary)."""
+        0.93-1.02 one per turn; docs/performance.md, Summary)."""
         heap = self._heap
         try:
             woke = time.monotonic() + SLACK_S
