@@ -27,7 +27,7 @@ import sys  # noqa: E402
 from typing import Any  # noqa: E402
 
 from benchmarks.common import Options, Parser, csms_urls, start_csms  # noqa: E402
-from benchmarks.engine import set_batched, set_precise  # noqa: E402
+from benchmarks.engine import PACING_MODES, set_pacing  # noqa: E402
 from benchmarks.harness import Harness  # noqa: E402
 from benchmarks.latency import CPS, place  # noqa: E402
 
@@ -67,18 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared-cores", action="store_true", help="leave placement to the OS")
     parser.add_argument(
         "--pacing",
-        choices=("exact", "batch", "tick"),
+        choices=PACING_MODES,
         default="exact",
         help="exact: sends at their due time, one loop turn apart (the default, as the fleet's --pacing); "
         "batch: at their due time, back to back; tick: on the loop's ms tick",
     )
     args = parser.parse_args(argv)
-    try:
-        rates = [float(r) for r in args.rates.split(",") if r.strip()]
-    except ValueError:
-        parser.error(f"--rates {args.rates!r}: comma-separated numbers")
-    set_precise(args.pacing != "tick")
-    set_batched(args.pacing == "batch")
+    rates = parser.numbers("--rates", args.rates)
+    set_pacing(args.pacing)
     csms = start_csms(Options(), heartbeat_interval=86400)
     try:
         print(f"placement: {place(not args.shared_cores, csms.pid, [os.getpid()])}", flush=True)

@@ -106,10 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="times through the rates")
     parser.add_argument("--shared-cores", action="store_true", help="leave placement to the OS")
     args = parser.parse_args(argv)
-    try:
-        rates = [float(r) for r in args.busy_rates.split(",") if r.strip()]
-    except ValueError:
-        parser.error(f"--busy-rates {args.busy_rates!r}: comma-separated numbers")
+    rates = parser.numbers("--busy-rates", args.busy_rates)
     if not rates or not all(math.isfinite(r) and r >= 0 for r in rates):
         parser.error(f"--busy-rates {args.busy_rates!r}: one or more numbers, 0 or more")
     if not (math.isfinite(args.quiet_rate) and args.quiet_rate > 0):

@@ -33,6 +33,13 @@ class Parser(argparse.ArgumentParser):
         sys.stderr.write(f"{self.prog}: error: {message}\n")
         sys.exit(2)
 
+    def numbers(self, option: str, text: str) -> list[float]:
+        """``text`` (the value of ``option``) as comma-separated numbers, or one line and exit 2."""
+        try:
+            return [float(r) for r in text.split(",") if r.strip()]
+        except ValueError:
+            self.error(f"{option} {text!r}: comma-separated numbers")
+
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)

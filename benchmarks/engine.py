@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from ocpp_users.fleet.fidelity import FidelityTracker
 from ocpp_users.ocppj.errors import VolatileOcppError
-from ocpp_users.ocppj.pacing import set_batched, set_precise, sleep_until
+from ocpp_users.ocppj.pacing import MODES as PACING_MODES
+from ocpp_users.ocppj.pacing import set_pacing, set_precise, sleep_until
 from ocpp_users.ocppj.pacing import wait as pacing_wait
 from ocpp_users.ocppj.sink import CP_TO_CSMS, WEBSOCKET, RequestSink, null_sink
 from ocpp_users.ocppj.transport import FrameReader, SecurityConfig, send_text
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CP_TO_CSMS",
+    "PACING_MODES",
     "SCHEMAS",
     "WEBSOCKET",
     "ChargePointSettings",
@@ -42,7 +44,7 @@ __all__ = [
     "null_sink",
     "pacing_wait",
     "send_text",
-    "set_batched",
+    "set_pacing",
     "set_precise",
     "sleep_until",
     "ws_connect",

@@ -94,6 +94,11 @@ def probe_connections(rate: float) -> int:
     return max(2, round(PROBE_RATE * POOL_SHARE * CPS / rate))
 
 
+def _in_ms(seconds: dict[str, float]) -> dict[str, float]:
+    """A probe's percentiles (seconds, with the count ``n``) in ms, without the count."""
+    return {k: round(v * 1000.0, 3) for k, v in seconds.items() if k != "n"}
+
+
 def _step(
     harness: Child, probes: list[Child], rate: float, duration: float
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -290,10 +295,8 @@ def _series(options: Options, rates: list[int], duration: float, delay_ms: float
         return {
             "csms_delay_ms": delay_ms,
             "placement": placement,
-            "reference_without_harness_ms": {k: round(v * 1000.0, 3) for k, v in idle["latency_s"].items() if k != "n"},
-            "reference_without_harness_one_connection_ms": {
-                k: round(v * 1000.0, 3) for k, v in idle["one_connection"]["latency_s"].items() if k != "n"
-            },
+            "reference_without_harness_ms": _in_ms(idle["latency_s"]),
+            "reference_without_harness_one_connection_ms": _in_ms(idle["one_connection"]["latency_s"]),
             "p50": p50_verdict(steps),
             "steps": steps,
         }

@@ -85,10 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds per rate and mode")
     parser.add_argument("--greenlets", type=int, default=1000, help="waiting greenlets")
     args = parser.parse_args(argv)
-    try:
-        rates = [float(r) for r in args.rates.split(",") if r.strip()]
-    except ValueError:
-        parser.error(f"--rates {args.rates!r}: comma-separated numbers")
+    rates = parser.numbers("--rates", args.rates)
     if args.greenlets < 1 or args.seconds <= 0 or not rates or min(rates) <= 0:
         parser.error("--greenlets, --seconds and every rate must be positive")
     columns = ("rate/s", "mode", "wake-ups/s", "CPU %", "CPU us/wake", "late p50 us", "p99 us")

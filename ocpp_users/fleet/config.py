@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ocpp_users.fleet.ids import DEFAULT_TEMPLATE, check_template, read_credentials
+from ocpp_users.ocppj.pacing import MODES
 from ocpp_users.ocppj.redact import redact_url
 from ocpp_users.ocppj.text import frame_size
 from ocpp_users.ocppj.transport import DEFAULT_MAX_MESSAGE_SIZE, SecurityConfig
@@ -24,7 +25,7 @@ from ocpp_users.v16.settings import DEFAULT_HABITS, Behaviour, ChargePointSettin
 from ocpp_users.v16.state.config import check_value
 
 STOP_REASONS = ("Local", "EVDisconnected", "mixed")
-PACING_MODES = ("exact", "batch", "tick")
+PACING_MODES = MODES
 """``--pacing``: timed messages leave at their due time, those due together one event-loop turn apart
 (``exact``) or back to back (``batch``), or on the event loop's millisecond tick (``tick``)."""
 DEFAULT_ID_TAG = "VOCPP-VALID"

@@ -112,8 +112,7 @@ class Fleet:
         runner = self.environment.runner
         worker = is_worker(runner)
         config = fleet_config(options, host, embedded=embedded, read_ids=not worker)
-        pacing.set_precise(config.pacing != "tick")
-        pacing.set_batched(config.pacing == "batch")
+        pacing.set_pacing(config.pacing)
         ids_file = str(getattr(options, "cp_ids_file", "") or "")
         if worker and ids_file:
             # the master lends the file's ids out, each to one worker, whatever the number of workers

@@ -294,6 +294,19 @@ def set_batched(enabled: bool) -> None:
     _catch_up_s = 0.0 if enabled else CATCH_UP_S
 
 
+MODES = ("exact", "batch", "tick")
+"""``--pacing``: at the due time, waiters due together one loop turn apart (``exact``) or back to
+back (``batch``), or on the loop's millisecond tick (``tick``)."""
+
+
+def set_pacing(mode: str) -> None:
+    """Pace this process's timed waits as ``--pacing MODE`` says (one of :data:`MODES`)."""
+    if mode not in MODES:
+        raise ValueError(f"pacing mode must be one of {', '.join(MODES)}, not {mode!r}")
+    set_precise(mode != "tick")
+    set_batched(mode == "batch")
+
+
 _pacers: weakref.WeakKeyDictionary[Any, Pacer] = weakref.WeakKeyDictionary()
 """One pacer per gevent hub (per thread running an event loop), made on first use; it goes (and
 its timer file is closed) with its hub."""
